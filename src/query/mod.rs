@@ -1,0 +1,19 @@
+//! The query language: the seeds' query-string form, a typed builder, and the canonical printer.
+//!
+//! A query string (`type[in]=1,2&sort_desc=last_message_date_sent&limit=2`) parses into a
+//! [`Query`] AST; [`QueryBuilder`] builds the same AST in Rust; `Display` prints the canonical
+//! string back, and parsing that string gives an equal `Query`. The planner and executor that
+//! answer a query live beside it, private to the crate.
+
+mod ast;
+mod builder;
+mod error;
+mod parse;
+mod print;
+
+pub use ast::{
+    Condition, Direction, Field, Op, Query, Scalar, Sort, Span, Value, ValueKind, MAX_LIMIT,
+    MAX_QUERY_BYTES,
+};
+pub use builder::QueryBuilder;
+pub use error::{QueryError, QueryErrorKind};

@@ -1,0 +1,1 @@
+//! Parsing the query-string form into a [`Query`](super::Query).

@@ -1,0 +1,1 @@
+//! Printing a [`Query`](super::Query) as its canonical query string.
