@@ -3,7 +3,11 @@
 
 pub mod dialog;
 pub mod error;
+mod index;
 pub mod query;
+mod rules;
+mod storage;
+pub mod store;
 
 pub use dialog::{
     CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
@@ -11,3 +15,6 @@ pub use dialog::{
 };
 pub use error::{Action, Error, ValidationError};
 pub use query::{Query, QueryBuilder, QueryError};
+pub use rules::{MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
+pub use storage::Durability;
+pub use store::{Builder, Clock, DialogStore, ManualClock, SystemClock, WriteBatch};

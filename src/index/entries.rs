@@ -1,0 +1,137 @@
+//! The index entries a row owns.
+
+use super::keys::BitmapKey;
+use super::ngram;
+use crate::dialog::DialogType;
+use crate::storage::{Row, TimeIndex};
+
+/// Every index entry of one live row. A deleted row owns none.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub(crate) struct IndexEntries {
+    /// Bitmaps the row is in, sorted and distinct.
+    pub bitmaps: Vec<BitmapKey>,
+    /// Time indexes the row is in, with its time in each, sorted.
+    pub times: Vec<(TimeIndex, i64)>,
+    /// The private-pair entry: (lower user, higher user).
+    pub pair: Option<(u64, u64)>,
+}
+
+impl IndexEntries {
+    /// The entries of a live row.
+    pub(crate) fn of(row: &Row) -> IndexEntries {
+        let mut bitmaps = Vec::with_capacity(row.occupants.len() + 4);
+        bitmaps.extend(row.occupants.iter().map(|u| BitmapKey::User(*u)));
+        bitmaps.push(BitmapKey::Type(row.kind));
+        if row.kind != DialogType::Private.code() {
+            if let Some(name) = &row.name {
+                bitmaps.extend(ngram::name_grams(name).into_iter().map(BitmapKey::Gram));
+            }
+        }
+        if let Some(data) = &row.data {
+            bitmaps.push(BitmapKey::Class(data.class_name.as_str().into()));
+            bitmaps.extend(
+                data.fields
+                    .iter()
+                    .map(|(f, _)| BitmapKey::DataField(f.as_str().into())),
+            );
+        }
+        bitmaps.sort_unstable();
+        bitmaps.dedup();
+
+        let public = row.kind == DialogType::PublicGroup.code();
+        let mut times = vec![(TimeIndex::Updated, row.updated_at)];
+        if let Some(t) = row.last_message_date_sent {
+            times.push((TimeIndex::LastMessage, t));
+        }
+        if public {
+            times.push((TimeIndex::PublicUpdated, row.updated_at));
+            if let Some(t) = row.last_message_date_sent {
+                times.push((TimeIndex::PublicLastMessage, t));
+            }
+        }
+        times.sort_unstable();
+
+        let pair = match (row.kind == DialogType::Private.code(), row.peer) {
+            (true, Some(peer)) => Some((row.user_id.min(peer), row.user_id.max(peer))),
+            _ => None,
+        };
+        IndexEntries {
+            bitmaps,
+            times,
+            pair,
+        }
+    }
+
+    /// Entries in `self` that are not in `other`: what to remove when `self` becomes `other`,
+    /// or what to add when `other` becomes `self`.
+    pub(crate) fn minus(&self, other: &IndexEntries) -> IndexEntries {
+        IndexEntries {
+            bitmaps: sorted_minus(&self.bitmaps, &other.bitmaps),
+            times: sorted_minus(&self.times, &other.times),
+            pair: if self.pair == other.pair {
+                None
+            } else {
+                self.pair
+            },
+        }
+    }
+}
+
+fn sorted_minus<T: Ord + Clone>(a: &[T], b: &[T]) -> Vec<T> {
+    a.iter()
+        .filter(|x| b.binary_search(x).is_err())
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: u8) -> Row {
+        Row {
+            id: [0; 12],
+            user_id: 1,
+            created_at: 10,
+            updated_at: 20,
+            kind,
+            name: Some("Ab".into()),
+            photo: None,
+            xmpp_room_jid: None,
+            occupants: vec![1, 2],
+            admins: vec![],
+            last_message: None,
+            last_message_id: None,
+            last_message_date_sent: None,
+            last_message_user_id: None,
+            is_join_required: None,
+            data: None,
+            peer: if kind == 3 { Some(2) } else { None },
+        }
+    }
+
+    #[test]
+    fn private_rows_have_no_grams_and_a_pair() {
+        let e = IndexEntries::of(&row(3));
+        assert!(!e.bitmaps.iter().any(|k| matches!(k, BitmapKey::Gram(_))));
+        assert_eq!(e.pair, Some((1, 2)));
+        assert_eq!(e.times, vec![(TimeIndex::Updated, 20)]);
+    }
+
+    #[test]
+    fn a_message_moves_time_entries_only() {
+        let old = row(1);
+        let mut new = old.clone();
+        new.last_message_date_sent = Some(30);
+        new.updated_at = 30;
+        let (a, b) = (IndexEntries::of(&old), IndexEntries::of(&new));
+        let removed = a.minus(&b);
+        let added = b.minus(&a);
+        assert!(removed.bitmaps.is_empty() && added.bitmaps.is_empty());
+        assert_eq!(
+            removed.times,
+            vec![(TimeIndex::Updated, 20), (TimeIndex::PublicUpdated, 20)]
+        );
+        assert_eq!(added.times.len(), 4);
+    }
+}

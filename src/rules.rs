@@ -1,0 +1,707 @@
+//! The rules of the data model (SPEC section 2): who may do what, what each operation changes,
+//! and what input is refused.
+//!
+//! Every operation first checks everything it needs (input, permissions, existence) and only
+//! then writes, through the [`Writer`]. So an operation that fails has written nothing, even
+//! inside a batch whose other operations go on.
+
+use std::collections::BTreeSet;
+
+use crate::dialog::{
+    CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
+    MessageMeta, NewDialog, UserId, MAX_DATA_FIELDS, MAX_DATA_VALUE_CHARS, MAX_LAST_MESSAGE_CHARS,
+    MAX_NAME_CHARS, MAX_OCCUPANTS, MAX_SHORT_TEXT_CHARS,
+};
+use crate::error::{Action, Error, ValidationError};
+use crate::storage::{Row, RowData, RowId, RowValue, Writer};
+
+/// The most dialog ids one delete call takes.
+pub const MAX_DELETE_IDS: usize = 100;
+/// The most characters of a class name or a data field name.
+pub const MAX_DATA_NAME_CHARS: usize = 64;
+
+/// What an operation needs to know besides its arguments.
+pub(crate) struct Ctx<'a> {
+    /// The clock's reading for this operation.
+    pub now: i64,
+    pub app_id: u64,
+    pub muc_domain: &'a str,
+}
+
+impl Ctx<'_> {
+    fn room_jid(&self, id: &DialogId) -> String {
+        format!("{}_{}@{}", self.app_id, id, self.muc_domain)
+    }
+}
+
+// ---- conversions between the stored row and the public dialog ----
+
+pub(crate) fn kind_of(code: u8) -> Result<DialogType, Error> {
+    DialogType::from_code(i64::from(code))
+        .map_err(|_| Error::corrupted(format!("row of unknown type {code}")))
+}
+
+/// The public form of a row, with the viewer's unread count if asked for.
+pub(crate) fn to_dialog(row: Row, unread: Option<u32>) -> Result<Dialog, Error> {
+    Ok(Dialog {
+        id: DialogId(row.id),
+        user_id: UserId(row.user_id),
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        dialog_type: kind_of(row.kind)?,
+        name: row.name,
+        photo: row.photo,
+        xmpp_room_jid: row.xmpp_room_jid,
+        occupants_ids: row.occupants.into_iter().map(UserId).collect(),
+        admin_ids: row.admins.into_iter().map(UserId).collect(),
+        last_message: row.last_message,
+        last_message_id: row.last_message_id,
+        last_message_date_sent: row.last_message_date_sent,
+        last_message_user_id: row.last_message_user_id.map(UserId),
+        unread_messages_count: unread,
+        is_join_required: row.is_join_required,
+        data: row.data.map(|d| CustomData {
+            class_name: d.class_name,
+            fields: d
+                .fields
+                .into_iter()
+                .map(|(k, v)| (k, data_value(v)))
+                .collect(),
+        }),
+    })
+}
+
+fn data_value(v: RowValue) -> DataValue {
+    match v {
+        RowValue::Str(s) => DataValue::String(s),
+        RowValue::Int(i) => DataValue::Integer(i),
+        RowValue::Float(f) => DataValue::Float(f),
+        RowValue::Bool(b) => DataValue::Bool(b),
+    }
+}
+
+fn row_value(v: DataValue) -> RowValue {
+    match v {
+        DataValue::String(s) => RowValue::Str(s),
+        DataValue::Integer(i) => RowValue::Int(i),
+        DataValue::Float(f) => RowValue::Float(f),
+        DataValue::Bool(b) => RowValue::Bool(b),
+    }
+}
+
+fn is_visible(row: &Row, user: UserId) -> bool {
+    row.kind == DialogType::PublicGroup.code() || row.occupants.binary_search(&user.0).is_ok()
+}
+
+fn is_owner_or_admin(row: &Row, user: UserId) -> bool {
+    row.user_id == user.0 || row.admins.binary_search(&user.0).is_ok()
+}
+
+// ---- input checks ----
+
+fn check_text(field: &'static str, value: &Option<String>, max: usize) -> Result<(), Error> {
+    if let Some(v) = value {
+        let chars = v.chars().count();
+        if chars > max {
+            return Err(if field == "name" {
+                ValidationError::NameTooLong { chars }
+            } else {
+                ValidationError::TextTooLong { field, chars, max }
+            }
+            .into());
+        }
+    }
+    Ok(())
+}
+
+fn check_name_and_photo(name: &Option<String>, photo: &Option<String>) -> Result<(), Error> {
+    check_text("name", name, MAX_NAME_CHARS)?;
+    check_text("photo", photo, MAX_SHORT_TEXT_CHARS)
+}
+
+fn sorted_users(users: impl IntoIterator<Item = UserId>) -> Vec<u64> {
+    users
+        .into_iter()
+        .map(|u| u.0)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn check_occupant_count(count: usize) -> Result<(), Error> {
+    if count > MAX_OCCUPANTS {
+        return Err(ValidationError::TooManyOccupants {
+            count,
+            max: MAX_OCCUPANTS,
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn check_data_name(name: &str) -> Result<(), Error> {
+    let reason = if name.is_empty() {
+        "is empty"
+    } else if name.chars().count() > MAX_DATA_NAME_CHARS {
+        "is longer than 64 characters"
+    } else if name.contains(['[', ']']) {
+        "contains a bracket, which queries cannot address"
+    } else if name.chars().any(char::is_control) {
+        "contains a control character"
+    } else {
+        return Ok(());
+    };
+    Err(ValidationError::DataFieldName {
+        field: name.to_owned(),
+        reason,
+    }
+    .into())
+}
+
+/// Checks `data` against its class, if declared, and converts it to the stored form. Values of
+/// a declared class take their field's type; values of an undeclared class are kept as text.
+fn check_data(w: &Writer<'_>, data: CustomData) -> Result<RowData, Error> {
+    if data.class_name.trim().is_empty() {
+        return Err(ValidationError::DataWithoutClassName.into());
+    }
+    check_data_name(&data.class_name)?;
+    if data.fields.len() > MAX_DATA_FIELDS {
+        return Err(ValidationError::TooManyDataFields {
+            count: data.fields.len(),
+        }
+        .into());
+    }
+    let class = w.class(&data.class_name)?;
+    let mut fields = Vec::with_capacity(data.fields.len());
+    for (name, value) in data.fields {
+        check_data_name(&name)?;
+        let value = match &class {
+            Some(class) => match class.fields.get(&name) {
+                Some(ty) => convert(&class.name, &name, *ty, value)?,
+                None => {
+                    return Err(ValidationError::DataFieldUnknown {
+                        class: class.name.clone(),
+                        field: name,
+                    }
+                    .into())
+                }
+            },
+            None => match value {
+                DataValue::String(s) => DataValue::String(s),
+                other => DataValue::String(other.to_string()),
+            },
+        };
+        if let DataValue::String(s) = &value {
+            let chars = s.chars().count();
+            if chars > MAX_DATA_VALUE_CHARS {
+                return Err(ValidationError::TextTooLong {
+                    field: "data",
+                    chars,
+                    max: MAX_DATA_VALUE_CHARS,
+                }
+                .into());
+            }
+        }
+        fields.push((name, row_value(value)));
+    }
+    Ok(RowData {
+        class_name: data.class_name,
+        fields,
+    })
+}
+
+/// Converts a value to a declared field type, or says why it does not fit.
+pub(crate) fn convert(
+    class: &str,
+    field: &str,
+    ty: FieldType,
+    value: DataValue,
+) -> Result<DataValue, Error> {
+    let converted = match (ty, &value) {
+        (FieldType::String, DataValue::String(_)) => Some(value.clone()),
+        (FieldType::String, other) => Some(DataValue::String(other.to_string())),
+        (FieldType::Integer, DataValue::Integer(_)) => Some(value.clone()),
+        (FieldType::Integer, DataValue::String(s)) => s.trim().parse().ok().map(DataValue::Integer),
+        (FieldType::Integer, DataValue::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            Some(DataValue::Integer(*f as i64))
+        }
+        (FieldType::Float, DataValue::Float(_)) => Some(value.clone()),
+        (FieldType::Float, DataValue::Integer(i)) => Some(DataValue::Float(*i as f64)),
+        (FieldType::Float, DataValue::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(DataValue::Float),
+        (FieldType::Boolean, DataValue::Bool(_)) => Some(value.clone()),
+        (FieldType::Boolean, DataValue::Integer(0)) => Some(DataValue::Bool(false)),
+        (FieldType::Boolean, DataValue::Integer(1)) => Some(DataValue::Bool(true)),
+        (FieldType::Boolean, DataValue::String(s)) => match s.trim() {
+            "true" | "1" => Some(DataValue::Bool(true)),
+            "false" | "0" => Some(DataValue::Bool(false)),
+            _ => None,
+        },
+        _ => None,
+    };
+    converted.ok_or_else(|| {
+        ValidationError::DataFieldType {
+            class: class.to_owned(),
+            field: field.to_owned(),
+            expected: ty,
+            found: crate::dialog::clip(&value.to_string()),
+        }
+        .into()
+    })
+}
+
+// ---- operations ----
+
+/// Creates a dialog, or returns the existing private dialog between the same two users.
+pub(crate) fn create(
+    w: &mut Writer<'_>,
+    ctx: &Ctx<'_>,
+    creator: UserId,
+    new: NewDialog,
+) -> Result<Dialog, Error> {
+    let kind = new.dialog_type;
+    let private = kind == DialogType::Private;
+    if !private {
+        check_name_and_photo(&new.name, &new.photo)?;
+    } else {
+        check_text("photo", &new.photo, MAX_SHORT_TEXT_CHARS)?;
+    }
+    let others: Vec<u64> = sorted_users(new.occupants_ids)
+        .into_iter()
+        .filter(|u| *u != creator.0)
+        .collect();
+    let data = new.data.map(|d| check_data(w, d)).transpose()?;
+    let (occupants, admins, peer) = match kind {
+        DialogType::Private => {
+            if others.len() != 1 {
+                return Err(ValidationError::PrivateOpponents {
+                    given: others.len(),
+                }
+                .into());
+            }
+            let peer = others[0];
+            if let Some((rid, row)) = w.private_pair(creator.0, peer)? {
+                return restore_private(w, ctx, rid, row);
+            }
+            (
+                sorted_users([creator, UserId(peer)]),
+                Vec::new(),
+                Some(peer),
+            )
+        }
+        DialogType::Group => {
+            check_occupant_count(others.len() + 1)?;
+            (
+                sorted_users(others.into_iter().map(UserId).chain([creator])),
+                Vec::new(),
+                None,
+            )
+        }
+        DialogType::PublicGroup => {
+            if !others.is_empty() {
+                return Err(ValidationError::PublicHasNoOccupants.into());
+            }
+            (Vec::new(), vec![creator.0], None)
+        }
+    };
+    let (_, id) = w.next_id(ctx.now)?;
+    let row = Row {
+        id: id.0,
+        user_id: creator.0,
+        created_at: ctx.now,
+        updated_at: ctx.now,
+        kind: kind.code(),
+        name: if private { None } else { new.name },
+        photo: new.photo,
+        xmpp_room_jid: (!private).then(|| ctx.room_jid(&id)),
+        occupants,
+        admins,
+        last_message: None,
+        last_message_id: None,
+        last_message_date_sent: None,
+        last_message_user_id: None,
+        is_join_required: (kind == DialogType::Group)
+            .then_some(new.is_join_required.unwrap_or(false)),
+        data,
+        peer,
+    };
+    w.insert(row.clone())?;
+    to_dialog(row, None)
+}
+
+/// The existing private dialog between two users, with whichever of them had left back in it.
+fn restore_private(
+    w: &mut Writer<'_>,
+    ctx: &Ctx<'_>,
+    rid: RowId,
+    row: Row,
+) -> Result<Dialog, Error> {
+    let both = sorted_users([UserId(row.user_id), UserId(row.peer.unwrap_or(row.user_id))]);
+    if row.occupants == both {
+        return to_dialog(row, None);
+    }
+    let mut new = row.clone();
+    new.occupants = both;
+    new.updated_at = ctx.now;
+    w.replace(rid, &row, &new)?;
+    to_dialog(new, None)
+}
+
+/// Finds a live dialog the user may see.
+fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Row), Error> {
+    let (rid, row) = w.find(&id)?.ok_or(Error::NotFound { id })?;
+    if !is_visible(&row, user) {
+        return Err(Error::AccessDenied { id, user });
+    }
+    Ok((rid, row))
+}
+
+/// Applies an update under the permission rules of SPEC section 2.
+pub(crate) fn update(
+    w: &mut Writer<'_>,
+    ctx: &Ctx<'_>,
+    user: UserId,
+    id: DialogId,
+    upd: DialogUpdate,
+) -> Result<Dialog, Error> {
+    let (rid, old) = find_visible(w, user, id)?;
+    let kind = kind_of(old.kind)?;
+    let refuse = |action| Err(Error::WrongPermissions { id, user, action });
+    let privileged = is_owner_or_admin(&old, user);
+
+    check_name_and_photo(&upd.name, &upd.photo)?;
+    let data = upd.data.map(|d| check_data(w, d)).transpose()?;
+    let push_occ = sorted_users(upd.push_all.occupants_ids.0);
+    let pull_occ = sorted_users(upd.pull_all.occupants_ids.0);
+    let push_adm = sorted_users(upd.push_all.admin_ids.0);
+    let pull_adm = sorted_users(upd.pull_all.admin_ids.0);
+    let admins_change = !push_adm.is_empty() || !pull_adm.is_empty();
+
+    match kind {
+        DialogType::Private => {
+            if !push_occ.is_empty() {
+                return refuse(Action::AddOccupants);
+            }
+            if !pull_occ.is_empty() {
+                return refuse(Action::RemoveOccupants);
+            }
+            if admins_change {
+                return refuse(Action::ChangeAdmins);
+            }
+        }
+        DialogType::PublicGroup => {
+            if !push_occ.is_empty() || !pull_occ.is_empty() {
+                return Err(ValidationError::PublicHasNoOccupants.into());
+            }
+            if !privileged {
+                let action = if upd.name.is_some() {
+                    Action::Rename
+                } else if upd.photo.is_some() {
+                    Action::ChangePhoto
+                } else if data.is_some() {
+                    Action::ChangeData
+                } else if admins_change {
+                    Action::ChangeAdmins
+                } else {
+                    return to_dialog(old, None);
+                };
+                return refuse(action);
+            }
+        }
+        DialogType::Group => {
+            if pull_occ.iter().any(|u| *u != user.0) && !privileged {
+                return refuse(Action::RemoveOccupants);
+            }
+            if admins_change && !privileged {
+                return refuse(Action::ChangeAdmins);
+            }
+        }
+    }
+
+    let mut new = old.clone();
+    if kind != DialogType::Private {
+        if let Some(name) = upd.name {
+            new.name = Some(name);
+        }
+    }
+    if let Some(photo) = upd.photo {
+        new.photo = Some(photo);
+    }
+    if let Some(data) = data {
+        new.data = Some(data);
+    }
+    if kind == DialogType::Group {
+        let mut occ: BTreeSet<u64> = old.occupants.iter().copied().collect();
+        occ.extend(&push_occ);
+        occ.retain(|u| pull_occ.binary_search(u).is_err());
+        check_occupant_count(occ.len())?;
+        new.occupants = occ.into_iter().collect();
+    }
+    if kind != DialogType::Private {
+        let mut adm: BTreeSet<u64> = old.admins.iter().copied().collect();
+        adm.extend(&push_adm);
+        adm.retain(|u| pull_adm.binary_search(u).is_err());
+        if kind == DialogType::Group {
+            if let Some(u) = push_adm
+                .iter()
+                .find(|u| new.occupants.binary_search(u).is_err())
+            {
+                return Err(ValidationError::AdminNotOccupant { user: UserId(*u) }.into());
+            }
+            // A removed occupant is no longer an admin.
+            adm.retain(|u| new.occupants.binary_search(u).is_ok());
+        }
+        new.admins = adm.into_iter().collect();
+    }
+    if new == old {
+        return to_dialog(old, None);
+    }
+    new.updated_at = ctx.now;
+    if kind == DialogType::Group && new.occupants.is_empty() {
+        // The last occupant left: nobody can see the dialog any more, so it is deleted.
+        w.delete(rid, &old)?;
+    } else {
+        w.replace(rid, &old, &new)?;
+    }
+    to_dialog(new, None)
+}
+
+/// Deletes dialogs for the calling user (leave) or, with `force`, for everyone (owner only).
+/// All ids are checked before anything is written.
+pub(crate) fn delete(
+    w: &mut Writer<'_>,
+    ctx: &Ctx<'_>,
+    user: UserId,
+    ids: &[DialogId],
+    force: bool,
+) -> Result<(), Error> {
+    if ids.is_empty() {
+        return Err(ValidationError::NoIds.into());
+    }
+    if ids.len() > MAX_DELETE_IDS {
+        return Err(ValidationError::TooManyIds {
+            given: ids.len(),
+            max: MAX_DELETE_IDS,
+        }
+        .into());
+    }
+    let distinct: BTreeSet<DialogId> = ids.iter().copied().collect();
+    let mut targets = Vec::with_capacity(distinct.len());
+    for id in distinct {
+        let (rid, row) = find_visible(w, user, id)?;
+        if force {
+            if row.user_id != user.0 {
+                return Err(Error::WrongPermissions {
+                    id,
+                    user,
+                    action: Action::DeleteForEveryone,
+                });
+            }
+        } else if row.kind == DialogType::PublicGroup.code() {
+            return Err(Error::WrongPermissions {
+                id,
+                user,
+                action: Action::LeavePublic,
+            });
+        }
+        targets.push((rid, row));
+    }
+    for (rid, old) in targets {
+        let mut new = old.clone();
+        new.occupants.retain(|u| *u != user.0);
+        new.admins.retain(|u| *u != user.0);
+        if force || new.occupants.is_empty() {
+            w.delete(rid, &old)?;
+        } else {
+            new.updated_at = ctx.now;
+            w.replace(rid, &old, &new)?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a message: the sender must be allowed to post; every other occupant gets one more
+/// unread message. The last-message fields follow the message with the latest `date_sent`.
+pub(crate) fn record_message(
+    w: &mut Writer<'_>,
+    ctx: &Ctx<'_>,
+    id: DialogId,
+    sender: UserId,
+    msg: MessageMeta,
+) -> Result<(), Error> {
+    check_text(
+        "last_message_id",
+        &Some(msg.id.clone()),
+        MAX_SHORT_TEXT_CHARS,
+    )?;
+    let (rid, old) = find_visible(w, sender, id)?;
+    write_message(w, ctx, rid, old, sender, msg)
+}
+
+fn write_message(
+    w: &mut Writer<'_>,
+    ctx: &Ctx<'_>,
+    rid: RowId,
+    old: Row,
+    sender: UserId,
+    msg: MessageMeta,
+) -> Result<(), Error> {
+    let mut new = old.clone();
+    if old
+        .last_message_date_sent
+        .is_none_or(|t| msg.date_sent >= t)
+    {
+        let text = if msg.text.chars().count() > MAX_LAST_MESSAGE_CHARS {
+            msg.text.chars().take(MAX_LAST_MESSAGE_CHARS).collect()
+        } else {
+            msg.text
+        };
+        new.last_message = Some(text);
+        new.last_message_id = Some(msg.id);
+        new.last_message_date_sent = Some(msg.date_sent);
+        new.last_message_user_id = Some(sender.0);
+    }
+    new.updated_at = ctx.now;
+    w.replace(rid, &old, &new)?;
+    for user in old.occupants.iter().filter(|u| **u != sender.0) {
+        w.add_unread(*user, rid, 1)?;
+    }
+    Ok(())
+}
+
+/// Records a private message from `sender` to `recipient`, creating their private dialog if
+/// there is none yet (and bringing back either of them who had left it).
+pub(crate) fn record_private_message(
+    w: &mut Writer<'_>,
+    ctx: &Ctx<'_>,
+    sender: UserId,
+    recipient: UserId,
+    msg: MessageMeta,
+) -> Result<Dialog, Error> {
+    check_text(
+        "last_message_id",
+        &Some(msg.id.clone()),
+        MAX_SHORT_TEXT_CHARS,
+    )?;
+    let dialog = create(w, ctx, sender, NewDialog::private(recipient))?;
+    let (rid, row) = w
+        .find(&dialog.id)?
+        .ok_or(Error::NotFound { id: dialog.id })?;
+    write_message(w, ctx, rid, row, sender, msg)?;
+    let (_, row) = w
+        .find(&dialog.id)?
+        .ok_or(Error::NotFound { id: dialog.id })?;
+    to_dialog(row, None)
+}
+
+/// Sets a user's unread count in a dialog to zero.
+pub(crate) fn mark_read(w: &mut Writer<'_>, id: DialogId, user: UserId) -> Result<(), Error> {
+    let (rid, _) = find_visible(w, user, id)?;
+    w.clear_unread(user.0, rid)
+}
+
+/// Writes a complete dialog as given, keeping its id and timestamps.
+pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Result<Dialog, Error> {
+    let id = dialog.id;
+    if w.find(&id)?.is_some() {
+        return Err(ValidationError::DuplicateId { id }.into());
+    }
+    let kind = dialog.dialog_type;
+    let inconsistent = |reason| Err(ValidationError::Inconsistent { id, reason }.into());
+    check_name_and_photo(&dialog.name, &dialog.photo)?;
+    check_text(
+        "last_message_id",
+        &dialog.last_message_id,
+        MAX_SHORT_TEXT_CHARS,
+    )?;
+    check_text("last_message", &dialog.last_message, MAX_LAST_MESSAGE_CHARS)?;
+    let occupants = sorted_users(dialog.occupants_ids);
+    let admins = sorted_users(dialog.admin_ids);
+    check_occupant_count(occupants.len())?;
+    let data = dialog.data.map(|d| check_data(w, d)).transpose()?;
+    let mut peer = None;
+    match kind {
+        DialogType::Private => {
+            let others: Vec<u64> = occupants
+                .iter()
+                .copied()
+                .filter(|u| *u != dialog.user_id.0)
+                .collect();
+            if others.len() != 1 || occupants.len() > 2 {
+                return inconsistent(
+                    "a private dialog needs user_id and exactly one other occupant",
+                );
+            }
+            if !admins.is_empty() {
+                return inconsistent("a private dialog has no admins");
+            }
+            if w.private_pair(dialog.user_id.0, others[0])?.is_some() {
+                return inconsistent("a private dialog between these two users already exists");
+            }
+            peer = Some(others[0]);
+        }
+        DialogType::PublicGroup if !occupants.is_empty() => {
+            return inconsistent("a public dialog has no occupants");
+        }
+        DialogType::Group if occupants.is_empty() => {
+            return inconsistent("a group dialog needs occupants");
+        }
+        _ => {}
+    }
+    let private = kind == DialogType::Private;
+    let row = Row {
+        id: id.0,
+        user_id: dialog.user_id.0,
+        created_at: dialog.created_at,
+        updated_at: dialog.updated_at,
+        kind: kind.code(),
+        name: if private { None } else { dialog.name },
+        photo: dialog.photo,
+        xmpp_room_jid: if private {
+            None
+        } else {
+            dialog.xmpp_room_jid.or_else(|| Some(ctx.room_jid(&id)))
+        },
+        occupants,
+        admins,
+        last_message: dialog.last_message,
+        last_message_id: dialog.last_message_id,
+        last_message_date_sent: dialog.last_message_date_sent,
+        last_message_user_id: dialog.last_message_user_id.map(|u| u.0),
+        is_join_required: if kind == DialogType::Group {
+            dialog.is_join_required
+        } else {
+            None
+        },
+        data,
+        peer,
+    };
+    w.insert(row.clone())?;
+    to_dialog(row, None)
+}
+
+/// Declares a custom-object class; declaring the same class again is allowed, changing it is not.
+pub(crate) fn declare_class(w: &mut Writer<'_>, class: &CustomClass) -> Result<(), Error> {
+    check_data_name(&class.name)?;
+    if class.fields.len() > MAX_DATA_FIELDS {
+        return Err(ValidationError::TooManyDataFields {
+            count: class.fields.len(),
+        }
+        .into());
+    }
+    for name in class.fields.keys() {
+        check_data_name(name)?;
+    }
+    match w.class(&class.name)? {
+        Some(existing) if existing == *class => Ok(()),
+        Some(_) => Err(ValidationError::ClassConflict {
+            class: class.name.clone(),
+        }
+        .into()),
+        None => w.put_class(class),
+    }
+}

@@ -1,0 +1,86 @@
+//! Store-wide counters kept in the `meta` table, loaded by each transaction and written back by
+//! the writer when they change.
+
+use redb::ReadableTable;
+
+use crate::error::Error;
+
+/// The file format this build reads and writes.
+pub(crate) const FORMAT: u64 = 1;
+
+/// The values of the `meta` table.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub(crate) struct Meta {
+    /// `format`: the file format; 0 until the store is initialized.
+    pub format: u64,
+    /// `next_row`: the next row id to hand out.
+    pub next_row: u32,
+    /// `store_tag`: random bytes 4..8 of every id this store generates.
+    pub store_tag: u32,
+    /// `seq`: the number of committed write transactions.
+    pub seq: u64,
+    /// `live.1`, `live.2`, `live.3`: live dialogs by type.
+    pub live: [u64; 3],
+    /// `created_sorted`: 1 while `created_at` never decreases in row-id order, so row-id order is
+    /// `created_at` order (imports of older dialogs can end it).
+    pub created_sorted: bool,
+    /// `max_created`: the largest `created_at` so far (i64 bits).
+    pub max_created: i64,
+}
+
+const KEYS: [&str; 9] = [
+    "format",
+    "next_row",
+    "store_tag",
+    "seq",
+    "live.1",
+    "live.2",
+    "live.3",
+    "created_sorted",
+    "max_created",
+];
+
+impl Meta {
+    pub(crate) fn load(table: &impl ReadableTable<&'static str, u64>) -> Result<Meta, Error> {
+        let mut v = [0u64; 9];
+        for (slot, key) in v.iter_mut().zip(KEYS) {
+            if let Some(g) = table.get(key)? {
+                *slot = g.value();
+            }
+        }
+        let next_row = u32::try_from(v[1]).map_err(|_| Error::corrupted("meta next_row"))?;
+        let store_tag = u32::try_from(v[2]).map_err(|_| Error::corrupted("meta store_tag"))?;
+        Ok(Meta {
+            format: v[0],
+            next_row,
+            store_tag,
+            seq: v[3],
+            live: [v[4], v[5], v[6]],
+            created_sorted: v[7] == 1,
+            max_created: v[8] as i64,
+        })
+    }
+
+    pub(crate) fn save(&self, table: &mut redb::Table<'_, &'static str, u64>) -> Result<(), Error> {
+        let v = [
+            self.format,
+            u64::from(self.next_row),
+            u64::from(self.store_tag),
+            self.seq,
+            self.live[0],
+            self.live[1],
+            self.live[2],
+            u64::from(self.created_sorted),
+            self.max_created as u64,
+        ];
+        for (key, value) in KEYS.into_iter().zip(v) {
+            table.insert(key, value)?;
+        }
+        Ok(())
+    }
+
+    /// Live dialogs of all types.
+    pub(crate) fn live_total(&self) -> u64 {
+        self.live.iter().sum()
+    }
+}

@@ -1,0 +1,111 @@
+//! Storage on redb: the tables, how values are encoded, the one write path and read snapshots.
+//!
+//! [`Writer`] is the only code that changes the database. It is handed a write transaction and
+//! offers row-level operations (insert, replace, delete a dialog; change an unread counter;
+//! declare a class); each keeps every index in step with the row inside the same transaction, by
+//! applying the difference between the old row's and the new row's
+//! [`IndexEntries`](crate::index::IndexEntries). [`Snapshot`] reads one committed state.
+
+pub(crate) mod codec;
+mod meta;
+mod read;
+mod snapshot;
+pub(crate) mod tables;
+mod writer;
+
+use std::path::Path;
+
+use redb::{Database, ReadableDatabase};
+
+use crate::error::Error;
+
+pub(crate) use codec::{Row, RowData, RowValue, StoredRow};
+pub(crate) use meta::Meta;
+pub(crate) use read::describe_key;
+pub(crate) use snapshot::Snapshot;
+pub(crate) use tables::TimeIndex;
+pub(crate) use writer::Writer;
+
+/// A dense row number: the position of a dialog in the append-only dialog table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct RowId(pub u32);
+
+/// How a commit reaches the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Durability {
+    /// Every commit is on disk (fsync) before the call returns: it survives `kill -9` and power
+    /// loss. The default.
+    #[default]
+    Immediate,
+    /// Commits are visible at once but reach the disk with a later `Immediate` commit; a crash
+    /// may lose the most recent ones, never half of one. For bulk loads.
+    None,
+}
+
+impl Durability {
+    fn to_redb(self) -> redb::Durability {
+        match self {
+            Durability::Immediate => redb::Durability::Immediate,
+            Durability::None => redb::Durability::None,
+        }
+    }
+}
+
+/// The database and what every transaction needs to know about it.
+pub(crate) struct Storage {
+    db: Database,
+    durability: Durability,
+}
+
+impl Storage {
+    /// Opens or creates a store file.
+    pub(crate) fn open(
+        path: &Path,
+        cache_bytes: usize,
+        durability: Durability,
+    ) -> Result<Storage, Error> {
+        let mut builder = Database::builder();
+        builder.set_cache_size(cache_bytes);
+        let db = builder.create(path)?;
+        Storage::init(db, durability)
+    }
+
+    /// A store that lives in memory only.
+    pub(crate) fn in_memory(cache_bytes: usize) -> Result<Storage, Error> {
+        let mut builder = Database::builder();
+        builder.set_cache_size(cache_bytes);
+        let db = builder.create_with_backend(redb::backends::InMemoryBackend::new())?;
+        Storage::init(db, Durability::Immediate)
+    }
+
+    fn init(db: Database, durability: Durability) -> Result<Storage, Error> {
+        let storage = Storage { db, durability };
+        // Creates the tables and the meta record on first open, and checks the format after.
+        storage.write(|w| w.check_format())?;
+        Ok(storage)
+    }
+
+    /// Runs `f` in one write transaction and commits it if `f` succeeds; on an error nothing
+    /// of it is written.
+    pub(crate) fn write<R>(
+        &self,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(self.durability.to_redb())?;
+        let out = {
+            let mut writer = Writer::new(&txn)?;
+            let out = f(&mut writer)?;
+            writer.finish()?;
+            out
+        };
+        txn.commit()?;
+        Ok(out)
+    }
+
+    /// A read snapshot of the last commit.
+    pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
+        Snapshot::new(self.db.begin_read()?)
+    }
+}

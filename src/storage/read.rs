@@ -1,0 +1,171 @@
+//! Reads shared by the writer (inside its transaction) and by snapshots: generic over redb's
+//! [`ReadableTable`], so both see the same decoding and the same checks.
+
+use redb::ReadableTable;
+use roaring::RoaringBitmap;
+
+use super::codec::{self, decode_bitmap, decode_row, Row, StoredRow};
+use super::RowId;
+use crate::dialog::{CustomClass, DialogId, FieldType};
+use crate::error::Error;
+use crate::index::BitmapKey;
+
+/// The stored row at `rid`, live or tombstone.
+pub(crate) fn row(
+    rows: &impl ReadableTable<u32, &'static [u8]>,
+    rid: RowId,
+) -> Result<Option<StoredRow>, Error> {
+    match rows.get(rid.0)? {
+        Some(bytes) => decode_row(rid.0, bytes.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The live row at `rid`; an error if the row is missing or deleted, since an index pointed there.
+pub(crate) fn live_row(
+    rows: &impl ReadableTable<u32, &'static [u8]>,
+    rid: RowId,
+) -> Result<Row, Error> {
+    match row(rows, rid)? {
+        Some(StoredRow::Live(row)) => Ok(row),
+        Some(StoredRow::Deleted { .. }) => Err(Error::corrupted(format!(
+            "an index points to deleted row {}",
+            rid.0
+        ))),
+        None => Err(Error::corrupted(format!(
+            "an index points to missing row {}",
+            rid.0
+        ))),
+    }
+}
+
+/// The row id a generated id names: bytes 4..8 are the store tag, bytes 8..12 the row id.
+pub(crate) fn embedded_row(id: &DialogId, store_tag: u32) -> Option<RowId> {
+    let b = id.as_bytes();
+    (b[4..8] == store_tag.to_be_bytes())
+        .then(|| RowId(u32::from_be_bytes([b[8], b[9], b[10], b[11]])))
+}
+
+/// The live dialog with this id, if any.
+pub(crate) fn resolve_id(
+    rows: &impl ReadableTable<u32, &'static [u8]>,
+    ids: &impl ReadableTable<&'static [u8; 12], u32>,
+    store_tag: u32,
+    id: &DialogId,
+) -> Result<Option<(RowId, Row)>, Error> {
+    if let Some(rid) = embedded_row(id, store_tag) {
+        if let Some(StoredRow::Live(row)) = row(rows, rid)? {
+            if row.id == id.0 {
+                return Ok(Some((rid, row)));
+            }
+        }
+    }
+    let Some(rid) = ids.get(id.as_bytes())?.map(|g| RowId(g.value())) else {
+        return Ok(None);
+    };
+    match row(rows, rid)? {
+        Some(StoredRow::Live(row)) if row.id == id.0 => Ok(Some((rid, row))),
+        _ => Err(Error::corrupted(format!(
+            "ids entry {id} points to row {} that is not it",
+            rid.0
+        ))),
+    }
+}
+
+/// One chunk of a bitmap, if stored.
+pub(crate) fn chunk(
+    bitmaps: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<RoaringBitmap>, Error> {
+    match bitmaps.get(key)? {
+        Some(v) => decode_bitmap(v.value(), &|| describe_key(key)).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A whole bitmap: the union of its chunks, read as one key range.
+pub(crate) fn bitmap(
+    bitmaps: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &BitmapKey,
+) -> Result<RoaringBitmap, Error> {
+    let lo = key.chunk_key(0);
+    let hi = key.chunk_key(u16::MAX);
+    let mut out = RoaringBitmap::new();
+    for entry in bitmaps.range(lo.as_slice()..=hi.as_slice())? {
+        let (k, v) = entry?;
+        let part = decode_bitmap(v.value(), &|| describe_key(k.value()))?;
+        out |= part;
+    }
+    Ok(out)
+}
+
+pub(crate) fn describe_key(key: &[u8]) -> String {
+    match BitmapKey::decode(key) {
+        Some((k, chunk)) => format!("bitmap {k:?} chunk {chunk}"),
+        None => format!("bitmap key {key:?}"),
+    }
+}
+
+/// A user's unread messages in a dialog.
+pub(crate) fn unread(
+    table: &impl ReadableTable<(u64, u32), u32>,
+    user: u64,
+    rid: RowId,
+) -> Result<u32, Error> {
+    Ok(table.get((user, rid.0))?.map_or(0, |g| g.value()))
+}
+
+/// A class as stored: name and (field, type code) pairs.
+#[derive(bincode::Encode, bincode::Decode)]
+struct StoredClass {
+    name: String,
+    fields: Vec<(String, u8)>,
+}
+
+fn type_code(t: FieldType) -> u8 {
+    match t {
+        FieldType::String => 0,
+        FieldType::Integer => 1,
+        FieldType::Float => 2,
+        FieldType::Boolean => 3,
+    }
+}
+
+fn type_from_code(c: u8) -> Option<FieldType> {
+    Some(match c {
+        0 => FieldType::String,
+        1 => FieldType::Integer,
+        2 => FieldType::Float,
+        3 => FieldType::Boolean,
+        _ => return None,
+    })
+}
+
+pub(crate) fn encode_class(class: &CustomClass) -> Vec<u8> {
+    codec::encode(&StoredClass {
+        name: class.name.clone(),
+        fields: class
+            .fields
+            .iter()
+            .map(|(k, t)| (k.clone(), type_code(*t)))
+            .collect(),
+    })
+}
+
+/// A declared class, if any.
+pub(crate) fn class(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    name: &str,
+) -> Result<Option<CustomClass>, Error> {
+    let Some(v) = table.get(name)? else {
+        return Ok(None);
+    };
+    let what = || format!("class {name}");
+    let stored: StoredClass = codec::decode(v.value(), &what)?;
+    let mut class = CustomClass::new(stored.name);
+    for (field, code) in stored.fields {
+        let ty = type_from_code(code).ok_or_else(|| Error::corrupted(what()))?;
+        class.fields.insert(field, ty);
+    }
+    Ok(Some(class))
+}

@@ -1,0 +1,85 @@
+//! Every redb table of the store, one `const` each, with its key and value layout.
+//!
+//! `docs/design.md` describes the same tables for readers who do not read code.
+
+use redb::TableDefinition;
+
+/// Store-wide counters and settings, by name (see [`meta`](super::meta)).
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// Row id → encoded row ([`codec`](super::codec)): a live dialog or a tombstone. Append-only:
+/// row ids are handed out in insertion order and never reused.
+pub(crate) const ROWS: TableDefinition<u32, &[u8]> = TableDefinition::new("rows");
+
+/// Dialog id → row id, only for ids that do not name their row themselves (imported ids). A
+/// generated id carries the store tag and the row id in its last 8 bytes.
+pub(crate) const IDS: TableDefinition<&[u8; 12], u32> = TableDefinition::new("ids");
+
+/// (lower user id, higher user id) → row id of their live private dialog.
+pub(crate) const PAIRS: TableDefinition<(u64, u64), u32> = TableDefinition::new("private_pairs");
+
+/// (user id, row id) → unread messages; only counts above zero are stored.
+pub(crate) const UNREAD: TableDefinition<(u64, u32), u32> = TableDefinition::new("unread");
+
+/// Class name → encoded [`CustomClass`](crate::CustomClass) (a format byte, then bincode).
+pub(crate) const CLASSES: TableDefinition<&str, &[u8]> = TableDefinition::new("classes");
+
+/// Bitmap key and chunk ([`BitmapKey`](crate::index::BitmapKey)) → checksummed roaring bitmap
+/// of the row ids in that chunk. Empty bitmaps are removed.
+pub(crate) const BITMAPS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("bitmaps");
+
+/// (last_message_date_sent, row id) for every live dialog with a message.
+pub(crate) const BY_LAST_MESSAGE: TableDefinition<(i64, u32), ()> =
+    TableDefinition::new("by_last_message");
+
+/// (updated_at, row id) for every live dialog.
+pub(crate) const BY_UPDATED: TableDefinition<(i64, u32), ()> = TableDefinition::new("by_updated");
+
+/// (last_message_date_sent, row id) for live public dialogs with a message: the public stream
+/// every inbox merges, kept apart so it is walked without skipping 99% of the entries.
+pub(crate) const PUBLIC_BY_LAST_MESSAGE: TableDefinition<(i64, u32), ()> =
+    TableDefinition::new("public_by_last_message");
+
+/// (updated_at, row id) for live public dialogs.
+pub(crate) const PUBLIC_BY_UPDATED: TableDefinition<(i64, u32), ()> =
+    TableDefinition::new("public_by_updated");
+
+/// The time-ordered indexes, named for plans and integrity reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum TimeIndex {
+    /// [`BY_LAST_MESSAGE`].
+    LastMessage,
+    /// [`BY_UPDATED`].
+    Updated,
+    /// [`PUBLIC_BY_LAST_MESSAGE`].
+    PublicLastMessage,
+    /// [`PUBLIC_BY_UPDATED`].
+    PublicUpdated,
+}
+
+impl TimeIndex {
+    pub(crate) const ALL: [TimeIndex; 4] = [
+        TimeIndex::LastMessage,
+        TimeIndex::Updated,
+        TimeIndex::PublicLastMessage,
+        TimeIndex::PublicUpdated,
+    ];
+
+    pub(crate) fn table(self) -> TableDefinition<'static, (i64, u32), ()> {
+        match self {
+            TimeIndex::LastMessage => BY_LAST_MESSAGE,
+            TimeIndex::Updated => BY_UPDATED,
+            TimeIndex::PublicLastMessage => PUBLIC_BY_LAST_MESSAGE,
+            TimeIndex::PublicUpdated => PUBLIC_BY_UPDATED,
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TimeIndex::LastMessage => "by_last_message",
+            TimeIndex::Updated => "by_updated",
+            TimeIndex::PublicLastMessage => "public_by_last_message",
+            TimeIndex::PublicUpdated => "public_by_updated",
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! The one write path. Every change to rows, indexes, counters and classes goes through a
+//! [`Writer`], inside one redb write transaction.
+//!
+//! Bitmap chunks are read once per transaction into a cache, changed in memory and written back
+//! once by [`Writer::finish`], so a batch of a thousand creates rewrites the type bitmap once, not
+//! a thousand times. Time-index and pair entries are written as they change. Meta counters are
+//! kept in memory and written back at the end.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+use redb::{ReadableTable, Table, WriteTransaction};
+use roaring::RoaringBitmap;
+
+use super::codec::{encode_bitmap, encode_row, Row, StoredRow};
+use super::meta::{Meta, FORMAT};
+use super::read;
+use super::tables::{self, TimeIndex};
+use super::RowId;
+use crate::dialog::{CustomClass, DialogId};
+use crate::error::Error;
+use crate::index::{chunk_of, BitmapKey, IndexEntries};
+
+struct Chunk {
+    bitmap: RoaringBitmap,
+    dirty: bool,
+}
+
+/// A write transaction's view of the store: typed tables, the meta counters and a cache of the
+/// bitmap chunks it touched.
+pub(crate) struct Writer<'t> {
+    meta: Meta,
+    meta_table: Table<'t, &'static str, u64>,
+    rows: Table<'t, u32, &'static [u8]>,
+    ids: Table<'t, &'static [u8; 12], u32>,
+    pairs: Table<'t, (u64, u64), u32>,
+    unread: Table<'t, (u64, u32), u32>,
+    classes: Table<'t, &'static str, &'static [u8]>,
+    bitmaps: Table<'t, &'static [u8], &'static [u8]>,
+    times: [Table<'t, (i64, u32), ()>; 4],
+    chunks: HashMap<Vec<u8>, Chunk>,
+    changed: bool,
+}
+
+fn time_slot(index: TimeIndex) -> usize {
+    match index {
+        TimeIndex::LastMessage => 0,
+        TimeIndex::Updated => 1,
+        TimeIndex::PublicLastMessage => 2,
+        TimeIndex::PublicUpdated => 3,
+    }
+}
+
+fn type_slot(kind: u8) -> Result<usize, Error> {
+    match kind {
+        1..=3 => Ok(usize::from(kind - 1)),
+        _ => Err(Error::corrupted(format!("row of unknown type {kind}"))),
+    }
+}
+
+impl<'t> Writer<'t> {
+    pub(crate) fn new(txn: &'t WriteTransaction) -> Result<Writer<'t>, Error> {
+        let meta_table = txn.open_table(tables::META)?;
+        let meta = Meta::load(&meta_table)?;
+        Ok(Writer {
+            meta,
+            meta_table,
+            rows: txn.open_table(tables::ROWS)?,
+            ids: txn.open_table(tables::IDS)?,
+            pairs: txn.open_table(tables::PAIRS)?,
+            unread: txn.open_table(tables::UNREAD)?,
+            classes: txn.open_table(tables::CLASSES)?,
+            bitmaps: txn.open_table(tables::BITMAPS)?,
+            times: [
+                txn.open_table(TimeIndex::ALL[0].table())?,
+                txn.open_table(TimeIndex::ALL[1].table())?,
+                txn.open_table(TimeIndex::ALL[2].table())?,
+                txn.open_table(TimeIndex::ALL[3].table())?,
+            ],
+            chunks: HashMap::new(),
+            changed: false,
+        })
+    }
+
+    /// Initializes a new store, or checks that an existing one has a format this build reads.
+    pub(crate) fn check_format(&mut self) -> Result<(), Error> {
+        match self.meta.format {
+            0 => {
+                let random = std::collections::hash_map::RandomState::new()
+                    .build_hasher()
+                    .finish();
+                self.meta = Meta {
+                    format: FORMAT,
+                    store_tag: random as u32,
+                    created_sorted: true,
+                    max_created: i64::MIN,
+                    ..Meta::default()
+                };
+                self.changed = true;
+                Ok(())
+            }
+            FORMAT => Ok(()),
+            other => Err(Error::corrupted(format!(
+                "store file format {other}; this build reads format {FORMAT}"
+            ))),
+        }
+    }
+
+    /// Writes the cached bitmap chunks and the meta counters. Called once, before commit.
+    pub(crate) fn finish(mut self) -> Result<(), Error> {
+        for (key, chunk) in self.chunks.iter().filter(|(_, c)| c.dirty) {
+            if chunk.bitmap.is_empty() {
+                self.bitmaps.remove(key.as_slice())?;
+            } else {
+                self.bitmaps
+                    .insert(key.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
+            }
+        }
+        if self.changed {
+            self.meta.seq += 1;
+            self.meta.save(&mut self.meta_table)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    // ---- reads inside the transaction ----
+
+    pub(crate) fn row(&self, rid: RowId) -> Result<Option<StoredRow>, Error> {
+        read::row(&self.rows, rid)
+    }
+
+    /// The live dialog with this id.
+    pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Row)>, Error> {
+        read::resolve_id(&self.rows, &self.ids, self.meta.store_tag, id)
+    }
+
+    /// The live private dialog between two users.
+    pub(crate) fn private_pair(&self, a: u64, b: u64) -> Result<Option<(RowId, Row)>, Error> {
+        match self.pairs.get((a.min(b), a.max(b)))? {
+            Some(g) => {
+                let rid = RowId(g.value());
+                read::live_row(&self.rows, rid).map(|row| Some((rid, row)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
+        read::unread(&self.unread, user, rid)
+    }
+
+    pub(crate) fn class(&self, name: &str) -> Result<Option<CustomClass>, Error> {
+        read::class(&self.classes, name)
+    }
+
+    /// The row id and id the next inserted dialog gets: seconds from `created_at`, then the store
+    /// tag and the row id. If an imported dialog already holds that id, the seconds move on.
+    pub(crate) fn next_id(&self, created_at: i64) -> Result<(RowId, DialogId), Error> {
+        let rid = RowId(self.meta.next_row);
+        let mut secs = created_at.clamp(0, i64::from(u32::MAX)) as u32;
+        loop {
+            let mut id = [0u8; 12];
+            id[..4].copy_from_slice(&secs.to_be_bytes());
+            id[4..8].copy_from_slice(&self.meta.store_tag.to_be_bytes());
+            id[8..].copy_from_slice(&rid.0.to_be_bytes());
+            if self.ids.get(&id)?.is_none() {
+                return Ok((rid, DialogId(id)));
+            }
+            secs = secs.wrapping_add(1);
+        }
+    }
+
+    // ---- changes ----
+
+    /// Appends a dialog at the next row id, with all its index entries.
+    pub(crate) fn insert(&mut self, row: Row) -> Result<RowId, Error> {
+        let rid = RowId(self.meta.next_row);
+        let next = rid
+            .0
+            .checked_add(1)
+            .ok_or_else(|| Error::corrupted("row ids exhausted"))?;
+        let id = DialogId(row.id);
+        if read::embedded_row(&id, self.meta.store_tag) != Some(rid) {
+            if self.ids.insert(&row.id, rid.0)?.is_some() {
+                return Err(Error::corrupted(format!("id {id} inserted twice")));
+            }
+        }
+        self.rows
+            .insert(rid.0, encode_row(&StoredRow::Live(row.clone())).as_slice())?;
+        self.apply(rid, &IndexEntries::of(&row), true)?;
+        self.meta.next_row = next;
+        self.meta.live[type_slot(row.kind)?] += 1;
+        if row.created_at >= self.meta.max_created {
+            self.meta.max_created = row.created_at;
+        } else {
+            self.meta.created_sorted = false;
+        }
+        self.changed = true;
+        Ok(rid)
+    }
+
+    /// Replaces a live dialog, moving only the index entries that differ.
+    pub(crate) fn replace(&mut self, rid: RowId, old: &Row, new: &Row) -> Result<(), Error> {
+        debug_assert_eq!(old.id, new.id);
+        debug_assert_eq!(old.kind, new.kind);
+        let (before, after) = (IndexEntries::of(old), IndexEntries::of(new));
+        self.apply(rid, &before.minus(&after), false)?;
+        self.apply(rid, &after.minus(&before), true)?;
+        // Users who left lose their unread counters.
+        for user in old
+            .occupants
+            .iter()
+            .filter(|u| new.occupants.binary_search(u).is_err())
+        {
+            self.unread.remove((*user, rid.0))?;
+        }
+        self.rows
+            .insert(rid.0, encode_row(&StoredRow::Live(new.clone())).as_slice())?;
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Turns a live dialog into a tombstone and removes its index entries and counters.
+    pub(crate) fn delete(&mut self, rid: RowId, old: &Row) -> Result<(), Error> {
+        self.apply(rid, &IndexEntries::of(old), false)?;
+        for user in &old.occupants {
+            self.unread.remove((*user, rid.0))?;
+        }
+        let id = DialogId(old.id);
+        if read::embedded_row(&id, self.meta.store_tag) != Some(rid) {
+            self.ids.remove(&old.id)?;
+        }
+        self.rows.insert(
+            rid.0,
+            encode_row(&StoredRow::Deleted { id: old.id }).as_slice(),
+        )?;
+        let slot = &mut self.meta.live[type_slot(old.kind)?];
+        *slot = slot.saturating_sub(1);
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Adds `n` unread messages for `user` in a dialog.
+    pub(crate) fn add_unread(&mut self, user: u64, rid: RowId, n: u32) -> Result<(), Error> {
+        let now = self.unread(user, rid)?;
+        self.unread.insert((user, rid.0), now.saturating_add(n))?;
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Sets `user`'s unread messages in a dialog to zero.
+    pub(crate) fn clear_unread(&mut self, user: u64, rid: RowId) -> Result<(), Error> {
+        if self.unread.remove((user, rid.0))?.is_some() {
+            self.changed = true;
+        }
+        Ok(())
+    }
+
+    /// Stores a class declaration.
+    pub(crate) fn put_class(&mut self, class: &CustomClass) -> Result<(), Error> {
+        self.classes
+            .insert(class.name.as_str(), read::encode_class(class).as_slice())?;
+        self.changed = true;
+        Ok(())
+    }
+
+    fn apply(&mut self, rid: RowId, entries: &IndexEntries, add: bool) -> Result<(), Error> {
+        for key in &entries.bitmaps {
+            self.set_bit(key, rid, add)?;
+        }
+        for (index, time) in &entries.times {
+            let table = &mut self.times[time_slot(*index)];
+            if add {
+                table.insert((*time, rid.0), ())?;
+            } else {
+                table.remove((*time, rid.0))?;
+            }
+        }
+        if let Some(pair) = entries.pair {
+            if add {
+                if let Some(other) = self.pairs.insert(pair, rid.0)? {
+                    let other = other.value();
+                    if other != rid.0 {
+                        return Err(Error::corrupted(format!(
+                            "private pair {pair:?} already held by row {other}"
+                        )));
+                    }
+                }
+            } else {
+                let held = self.pairs.get(pair)?.map(|g| g.value());
+                if held == Some(rid.0) {
+                    self.pairs.remove(pair)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn set_bit(&mut self, key: &BitmapKey, rid: RowId, add: bool) -> Result<(), Error> {
+        let ckey = key.chunk_key(chunk_of(rid.0));
+        let chunk = match self.chunks.get_mut(&ckey) {
+            Some(c) => c,
+            None => {
+                let bitmap = read::chunk(&self.bitmaps, &ckey)?.unwrap_or_default();
+                self.chunks.entry(ckey).or_insert(Chunk {
+                    bitmap,
+                    dirty: false,
+                })
+            }
+        };
+        let changed = if add {
+            chunk.bitmap.insert(rid.0)
+        } else {
+            chunk.bitmap.remove(rid.0)
+        };
+        chunk.dirty |= changed;
+        Ok(())
+    }
+}

@@ -1,0 +1,399 @@
+//! The store: open it, then act on dialogs as a user.
+//!
+//! [`DialogStore`] is `Send + Sync`: share it (in an `Arc`) between threads. Reads run on
+//! snapshots and never wait for the writer; writes take turns, each in one redb transaction.
+//! [`DialogStore::write`] runs many writes in one transaction for ingest speed.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+
+use crate::dialog::{CustomClass, Dialog, DialogId, DialogUpdate, MessageMeta, NewDialog, UserId};
+use crate::error::Error;
+use crate::rules::{self, Ctx};
+use crate::storage::{Durability, Storage, Writer};
+
+/// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
+/// Where the store reads the time for `created_at` and `updated_at`.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix seconds now.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+    }
+}
+
+/// A clock that says what it is told, for tests and data generators.
+///
+/// ```
+/// use std::sync::Arc;
+/// use dialogstore::{DialogStore, ManualClock, NewDialog, UserId};
+/// let clock = Arc::new(ManualClock::new(1_567_963_451));
+/// let store = DialogStore::builder().clock(clock.clone()).in_memory()?;
+/// let d = store.create_dialog(UserId(1), NewDialog::public("News"))?;
+/// assert_eq!(d.created_at, 1_567_963_451);
+/// clock.advance(60);
+/// # Ok::<(), dialogstore::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock standing at `secs`.
+    pub fn new(secs: i64) -> ManualClock {
+        ManualClock(AtomicI64::new(secs))
+    }
+
+    /// Moves the clock to `secs`.
+    pub fn set(&self, secs: i64) {
+        self.0.store(secs, Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `secs`.
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Options for opening a store.
+pub struct Builder {
+    app_id: u64,
+    muc_domain: String,
+    cache_bytes: usize,
+    durability: Durability,
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            app_id: 0,
+            muc_domain: "muc.chat.quickblox.com".to_owned(),
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            durability: Durability::Immediate,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl Builder {
+    /// The application id in `xmpp_room_jid` (`{app_id}_{_id}@{muc_domain}`). Default 0.
+    pub fn app_id(mut self, app_id: u64) -> Builder {
+        self.app_id = app_id;
+        self
+    }
+
+    /// The MUC domain in `xmpp_room_jid`. Default `muc.chat.quickblox.com`.
+    pub fn muc_domain(mut self, domain: impl Into<String>) -> Builder {
+        self.muc_domain = domain.into();
+        self
+    }
+
+    /// The page cache in bytes. Default [`DEFAULT_CACHE_BYTES`] (64 MiB).
+    pub fn cache_size(mut self, bytes: usize) -> Builder {
+        self.cache_bytes = bytes;
+        self
+    }
+
+    /// How commits reach the disk. Default [`Durability::Immediate`].
+    pub fn durability(mut self, durability: Durability) -> Builder {
+        self.durability = durability;
+        self
+    }
+
+    /// The clock for `created_at` and `updated_at`. Default the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Builder {
+        self.clock = clock;
+        self
+    }
+
+    /// Opens the store file at `path`, creating it if it does not exist.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<DialogStore, Error> {
+        let storage = Storage::open(path.as_ref(), self.cache_bytes, self.durability)?;
+        Ok(self.finish(storage))
+    }
+
+    /// Opens a store that lives in memory and is gone when dropped.
+    pub fn in_memory(self) -> Result<DialogStore, Error> {
+        let storage = Storage::in_memory(self.cache_bytes)?;
+        Ok(self.finish(storage))
+    }
+
+    fn finish(self, storage: Storage) -> DialogStore {
+        DialogStore {
+            storage,
+            app_id: self.app_id,
+            muc_domain: self.muc_domain,
+            clock: self.clock,
+        }
+    }
+}
+
+/// An embedded dialog store.
+pub struct DialogStore {
+    pub(crate) storage: Storage,
+    app_id: u64,
+    muc_domain: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DialogStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DialogStore")
+            .field("app_id", &self.app_id)
+            .field("muc_domain", &self.muc_domain)
+            .finish()
+    }
+}
+
+impl DialogStore {
+    /// Options for opening a store.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Opens the store file at `path` with default options, creating it if needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<DialogStore, Error> {
+        Builder::default().open(path)
+    }
+
+    /// A store in memory, for tests.
+    pub fn in_memory() -> Result<DialogStore, Error> {
+        Builder::default().in_memory()
+    }
+
+    /// Runs `f` in one write transaction: everything it writes commits together, or, if it
+    /// returns an error, nothing does. An operation inside that fails writes nothing, so `f` may
+    /// catch its error and go on.
+    ///
+    /// ```
+    /// use dialogstore::{DialogStore, NewDialog, UserId};
+    /// let store = DialogStore::in_memory()?;
+    /// let ids = store.write(|batch| {
+    ///     (1..=3).map(|u| batch.create_dialog(UserId(0), NewDialog::private(UserId(u))).map(|d| d.id))
+    ///         .collect::<Result<Vec<_>, _>>()
+    /// })?;
+    /// assert_eq!(ids.len(), 3);
+    /// # Ok::<(), dialogstore::Error>(())
+    /// ```
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut WriteBatch<'_, '_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        self.storage.write(|w| {
+            let mut batch = WriteBatch { store: self, w };
+            f(&mut batch)
+        })
+    }
+
+    fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            now: self.clock.now(),
+            app_id: self.app_id,
+            muc_domain: &self.muc_domain,
+        }
+    }
+
+    /// Creates a dialog as `user`; for a private dialog that already exists between the two
+    /// users, returns that one.
+    pub fn create_dialog(&self, user: UserId, new: NewDialog) -> Result<Dialog, Error> {
+        self.write(|b| b.create_dialog(user, new))
+    }
+
+    /// Reads a dialog as `user`, with their unread count: `DIALOG_ID_EMPTY` for an empty id,
+    /// `DIALOG_ID_INVALID`, `NOT_FOUND`, or `ACCESS_ERROR` when `user` may not see it.
+    pub fn get_dialog(&self, user: UserId, id: &str) -> Result<Dialog, Error> {
+        let id: DialogId = id.parse()?;
+        let snap = self.storage.snapshot()?;
+        let (rid, row) = snap.find(&id)?.ok_or(Error::NotFound { id })?;
+        let visible = row.kind == crate::DialogType::PublicGroup.code()
+            || row.occupants.binary_search(&user.0).is_ok();
+        if !visible {
+            return Err(Error::AccessDenied { id, user });
+        }
+        let unread = snap.unread(user.0, rid)?;
+        rules::to_dialog(row, Some(unread))
+    }
+
+    /// Changes a dialog as `user`, under the permission rules of the crate docs.
+    pub fn update_dialog(
+        &self,
+        user: UserId,
+        id: DialogId,
+        update: DialogUpdate,
+    ) -> Result<Dialog, Error> {
+        self.write(|b| b.update_dialog(user, id, update))
+    }
+
+    /// Deletes dialogs as `user`: without `force` the user leaves them; with `force` the owner
+    /// deletes them for everyone. All or nothing.
+    pub fn delete_dialogs(&self, user: UserId, ids: &[DialogId], force: bool) -> Result<(), Error> {
+        self.write(|b| b.delete_dialogs(user, ids, force))
+    }
+
+    /// Records a message sent by `sender` in a dialog.
+    pub fn record_message(
+        &self,
+        dialog: DialogId,
+        sender: UserId,
+        message: MessageMeta,
+    ) -> Result<(), Error> {
+        self.write(|b| b.record_message(dialog, sender, message))
+    }
+
+    /// Records a private message, creating the private dialog between the two users if needed.
+    pub fn record_private_message(
+        &self,
+        sender: UserId,
+        recipient: UserId,
+        message: MessageMeta,
+    ) -> Result<Dialog, Error> {
+        self.write(|b| b.record_private_message(sender, recipient, message))
+    }
+
+    /// Sets `user`'s unread count in a dialog to zero.
+    pub fn mark_read(&self, dialog: DialogId, user: UserId) -> Result<(), Error> {
+        self.write(|b| b.mark_read(dialog, user))
+    }
+
+    /// Writes a complete dialog (the seeds' JSON shape, see [`Dialog::from_json`]) as it is,
+    /// keeping its `_id`, timestamps and last message.
+    pub fn import(&self, dialog: Dialog) -> Result<Dialog, Error> {
+        self.write(|b| b.import(dialog))
+    }
+
+    /// Declares a custom-object class, so `data` of that class is checked and typed.
+    pub fn declare_class(&self, class: &CustomClass) -> Result<(), Error> {
+        self.write(|b| b.declare_class(class))
+    }
+
+    /// Every table's content as text, in key order, for tests that check a refused call changed
+    /// nothing. Not a stable format.
+    #[doc(hidden)]
+    pub fn debug_dump(&self) -> Result<String, Error> {
+        use std::fmt::Write;
+        let snap = self.storage.snapshot()?;
+        let mut out = String::new();
+        let meta = snap.meta();
+        let _ = writeln!(
+            out,
+            "meta next_row={} live={:?} created_sorted={}",
+            meta.next_row, meta.live, meta.created_sorted
+        );
+        for row in snap.all_rows()? {
+            let _ = writeln!(out, "row {:?}", row?);
+        }
+        for entry in snap.all_ids()? {
+            let _ = writeln!(out, "id {:?}", entry?);
+        }
+        for entry in snap.all_pairs()? {
+            let _ = writeln!(out, "pair {:?}", entry?);
+        }
+        for entry in snap.all_unread()? {
+            let _ = writeln!(out, "unread {:?}", entry?);
+        }
+        for class in snap.all_classes()? {
+            let _ = writeln!(out, "class {class:?}");
+        }
+        for entry in snap.all_bitmaps()? {
+            let (key, bitmap) = entry?;
+            let _ = writeln!(
+                out,
+                "bitmap {} {:?}",
+                crate::storage::describe_key(&key),
+                bitmap.iter().collect::<Vec<_>>()
+            );
+        }
+        for index in crate::storage::TimeIndex::ALL {
+            for entry in snap.all_times(index)? {
+                let _ = writeln!(out, "{} {:?}", index.name(), entry?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Writes inside one transaction; see [`DialogStore::write`].
+pub struct WriteBatch<'s, 't> {
+    store: &'s DialogStore,
+    w: &'s mut Writer<'t>,
+}
+
+impl WriteBatch<'_, '_> {
+    /// See [`DialogStore::create_dialog`].
+    pub fn create_dialog(&mut self, user: UserId, new: NewDialog) -> Result<Dialog, Error> {
+        rules::create(self.w, &self.store.ctx(), user, new)
+    }
+
+    /// See [`DialogStore::update_dialog`].
+    pub fn update_dialog(
+        &mut self,
+        user: UserId,
+        id: DialogId,
+        update: DialogUpdate,
+    ) -> Result<Dialog, Error> {
+        rules::update(self.w, &self.store.ctx(), user, id, update)
+    }
+
+    /// See [`DialogStore::delete_dialogs`].
+    pub fn delete_dialogs(
+        &mut self,
+        user: UserId,
+        ids: &[DialogId],
+        force: bool,
+    ) -> Result<(), Error> {
+        rules::delete(self.w, &self.store.ctx(), user, ids, force)
+    }
+
+    /// See [`DialogStore::record_message`].
+    pub fn record_message(
+        &mut self,
+        dialog: DialogId,
+        sender: UserId,
+        message: MessageMeta,
+    ) -> Result<(), Error> {
+        rules::record_message(self.w, &self.store.ctx(), dialog, sender, message)
+    }
+
+    /// See [`DialogStore::record_private_message`].
+    pub fn record_private_message(
+        &mut self,
+        sender: UserId,
+        recipient: UserId,
+        message: MessageMeta,
+    ) -> Result<Dialog, Error> {
+        rules::record_private_message(self.w, &self.store.ctx(), sender, recipient, message)
+    }
+
+    /// See [`DialogStore::mark_read`].
+    pub fn mark_read(&mut self, dialog: DialogId, user: UserId) -> Result<(), Error> {
+        rules::mark_read(self.w, dialog, user)
+    }
+
+    /// See [`DialogStore::import`].
+    pub fn import(&mut self, dialog: Dialog) -> Result<Dialog, Error> {
+        rules::import(self.w, &self.store.ctx(), dialog)
+    }
+
+    /// See [`DialogStore::declare_class`].
+    pub fn declare_class(&mut self, class: &CustomClass) -> Result<(), Error> {
+        rules::declare_class(self.w, class)
+    }
+}
