@@ -3,6 +3,8 @@
 
 pub mod dialog;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod index;
 pub mod query;
 mod rules;
@@ -14,7 +16,8 @@ pub use dialog::{
     Members, MessageMeta, NewDialog, UserId, UserIdList,
 };
 pub use error::{Action, Error, ValidationError};
-pub use query::{Query, QueryBuilder, QueryError};
+pub use index::IntegrityReport;
+pub use query::{Explain, Page, Query, QueryBuilder, QueryError};
 pub use rules::{MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
 pub use storage::Durability;
 pub use store::{Builder, Clock, DialogStore, ManualClock, SystemClock, WriteBatch};

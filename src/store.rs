@@ -10,8 +10,12 @@ use std::sync::Arc;
 
 use crate::dialog::{CustomClass, Dialog, DialogId, DialogUpdate, MessageMeta, NewDialog, UserId};
 use crate::error::Error;
+use crate::index::IntegrityReport;
+use crate::query::eval::Pred;
+use crate::query::plan::{self, Plan};
+use crate::query::{exec, Explain, Page, PlanChoice, Query};
 use crate::rules::{self, Ctx};
-use crate::storage::{Durability, Storage, Writer};
+use crate::storage::{Durability, Snapshot, Storage, Writer};
 
 /// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
@@ -282,6 +286,98 @@ impl DialogStore {
     /// Declares a custom-object class, so `data` of that class is checked and typed.
     pub fn declare_class(&self, class: &CustomClass) -> Result<(), Error> {
         self.write(|b| b.declare_class(class))
+    }
+
+    /// Lists the dialogs `user` sees that match `query`, in the query's order: the page asked
+    /// for and the total (or only the total with `count=1`).
+    ///
+    /// ```
+    /// use dialogstore::{DialogStore, NewDialog, Query, UserId};
+    /// let store = DialogStore::in_memory()?;
+    /// store.create_dialog(UserId(1), NewDialog::group("New Year party", [UserId(2)]))?;
+    /// let q: Query = "name[ctn]=party&limit=10".parse()?;
+    /// let page = store.list_dialogs(UserId(2), &q)?;
+    /// assert_eq!(page.total_entries, 1);
+    /// # Ok::<(), dialogstore::Error>(())
+    /// ```
+    pub fn list_dialogs(&self, user: UserId, query: &Query) -> Result<Page, Error> {
+        self.list_dialogs_with(user, query, PlanChoice::Auto)
+    }
+
+    /// [`list_dialogs`](Self::list_dialogs) on an access path of the caller's choice, for tests
+    /// that check every path gives the same answer.
+    #[doc(hidden)]
+    pub fn list_dialogs_with(
+        &self,
+        user: UserId,
+        query: &Query,
+        choice: PlanChoice,
+    ) -> Result<Page, Error> {
+        let snap = self.storage.snapshot()?;
+        let (plan, preds) = self.plan(&snap, user, query, choice)?;
+        let outcome = exec::execute(&snap, &plan, &preds)?;
+        let mut items = Vec::with_capacity(outcome.page.len());
+        for (rid, row) in outcome.page {
+            let unread = if !plan.unread {
+                None
+            } else if exec::is_public(&row) {
+                Some(0)
+            } else {
+                Some(snap.unread(user.0, rid)?)
+            };
+            items.push(rules::to_dialog(row, unread)?);
+        }
+        Ok(Page {
+            total_entries: outcome.total,
+            skip: query.skip,
+            limit: query.limit,
+            items,
+            count_only: query.count,
+        })
+    }
+
+    /// The plan the store chooses for `query` as `user`, executed, with what it read.
+    pub fn explain(&self, user: UserId, query: &Query) -> Result<Explain, Error> {
+        self.explain_with(user, query, PlanChoice::Auto)
+    }
+
+    /// [`explain`](Self::explain) on an access path of the caller's choice.
+    #[doc(hidden)]
+    pub fn explain_with(
+        &self,
+        user: UserId,
+        query: &Query,
+        choice: PlanChoice,
+    ) -> Result<Explain, Error> {
+        let snap = self.storage.snapshot()?;
+        let (plan, preds) = self.plan(&snap, user, query, choice)?;
+        let outcome = exec::execute(&snap, &plan, &preds)?;
+        Ok(Explain {
+            plan,
+            stats: outcome.stats,
+            total: outcome.total,
+        })
+    }
+
+    fn plan(
+        &self,
+        snap: &Snapshot,
+        user: UserId,
+        query: &Query,
+        choice: PlanChoice,
+    ) -> Result<(Plan, Vec<Pred>), Error> {
+        let plan = plan::plan(snap, user, query, choice)?;
+        let preds = if choice == PlanChoice::FullScan {
+            plan::all_preds(snap, query)?
+        } else {
+            Vec::new()
+        };
+        Ok((plan, preds))
+    }
+
+    /// Rebuilds every index from the rows and compares: the report lists each difference.
+    pub fn check_integrity(&self) -> Result<IntegrityReport, Error> {
+        crate::index::integrity::check(&self.storage.snapshot()?)
     }
 
     /// Every table's content as text, in key order, for tests that check a refused call changed

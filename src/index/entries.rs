@@ -22,6 +22,9 @@ impl IndexEntries {
         let mut bitmaps = Vec::with_capacity(row.occupants.len() + 4);
         bitmaps.extend(row.occupants.iter().map(|u| BitmapKey::User(*u)));
         bitmaps.push(BitmapKey::Type(row.kind));
+        if row.last_message_date_sent.is_some() {
+            bitmaps.push(BitmapKey::HasMessage);
+        }
         if row.kind != DialogType::Private.code() {
             if let Some(name) = &row.name {
                 bitmaps.extend(ngram::name_grams(name).into_iter().map(BitmapKey::Gram));
@@ -127,7 +130,8 @@ mod tests {
         let (a, b) = (IndexEntries::of(&old), IndexEntries::of(&new));
         let removed = a.minus(&b);
         let added = b.minus(&a);
-        assert!(removed.bitmaps.is_empty() && added.bitmaps.is_empty());
+        assert!(removed.bitmaps.is_empty());
+        assert_eq!(added.bitmaps, vec![BitmapKey::HasMessage]);
         assert_eq!(
             removed.times,
             vec![(TimeIndex::Updated, 20), (TimeIndex::PublicUpdated, 20)]

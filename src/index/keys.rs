@@ -10,6 +10,7 @@
 //! | name n-gram `g` (1 to 3 lowercased chars) | `b'g'`, byte length of `g`, `g` as UTF-8 |
 //! | `data.class_name` is `c` | `b'c'`, byte length (u16 BE), `c` |
 //! | `data` has field `f` | `b'f'`, byte length (u16 BE), `f` |
+//! | the dialog has a last message | `b'm'` |
 //!
 //! Variable-length parts carry their length, so the chunks of one key are one contiguous key
 //! range that no other key falls into.
@@ -35,6 +36,8 @@ pub(crate) enum BitmapKey {
     Class(Box<str>),
     /// Dialogs whose `data` has this field.
     DataField(Box<str>),
+    /// Dialogs with a last message (`last_message_date_sent` set).
+    HasMessage,
 }
 
 impl BitmapKey {
@@ -58,6 +61,7 @@ impl BitmapKey {
             }
             BitmapKey::Class(s) => push_long(&mut out, b'c', s),
             BitmapKey::DataField(s) => push_long(&mut out, b'f', s),
+            BitmapKey::HasMessage => out.push(b'm'),
         }
         out
     }
@@ -78,6 +82,7 @@ impl BitmapKey {
         let key = match tag {
             b'u' => BitmapKey::User(u64::from_be_bytes(rest.try_into().ok()?)),
             b't' if rest.len() == 1 => BitmapKey::Type(rest[0]),
+            b'm' if rest.is_empty() => BitmapKey::HasMessage,
             b'g' => {
                 let (&len, s) = rest.split_first()?;
                 (s.len() == len as usize).then_some(())?;
@@ -120,6 +125,7 @@ mod tests {
             BitmapKey::Gram("я".into()),
             BitmapKey::Class("ScoreTable".into()),
             BitmapKey::DataField("progress".into()),
+            BitmapKey::HasMessage,
         ];
         for k in &keys {
             for chunk in [0u16, 1, 0xffff] {

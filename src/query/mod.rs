@@ -8,7 +8,11 @@
 mod ast;
 mod builder;
 mod error;
+pub(crate) mod eval;
+pub(crate) mod exec;
+mod page;
 mod parse;
+pub(crate) mod plan;
 mod print;
 
 pub use ast::{
@@ -17,3 +21,6 @@ pub use ast::{
 };
 pub use builder::QueryBuilder;
 pub use error::{QueryError, QueryErrorKind};
+pub use exec::Explain;
+pub use page::Page;
+pub use plan::PlanChoice;

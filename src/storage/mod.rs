@@ -21,7 +21,7 @@ use crate::error::Error;
 
 pub(crate) use codec::{Row, RowData, RowValue, StoredRow};
 pub(crate) use meta::Meta;
-pub(crate) use read::describe_key;
+pub(crate) use read::{describe_key, embedded_row};
 pub(crate) use snapshot::Snapshot;
 pub(crate) use tables::TimeIndex;
 pub(crate) use writer::Writer;

@@ -3,7 +3,7 @@
 //! Readers never block the writer and see the last commit made before the snapshot began, so a
 //! dialog is in an index result if and only if it is in the table at that snapshot.
 
-use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
+use redb::{ReadOnlyTable, ReadTransaction};
 use roaring::RoaringBitmap;
 
 use super::codec::{Row, StoredRow};
@@ -77,6 +77,33 @@ impl Snapshot {
 
     pub(crate) fn bitmap(&self, key: &BitmapKey) -> Result<RoaringBitmap, Error> {
         read::bitmap(&self.bitmaps, key)
+    }
+
+    /// Entries `(time, row)` of a time index with `lo <= time <= hi`, ascending or descending.
+    pub(crate) fn walk(
+        &self,
+        index: TimeIndex,
+        lo: i64,
+        hi: i64,
+        dir: crate::query::Direction,
+    ) -> Result<Box<dyn Iterator<Item = Result<(i64, RowId), Error>> + '_>, Error> {
+        if lo > hi {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let table = &self.times[TimeIndex::ALL.iter().position(|t| *t == index).unwrap_or(0)];
+        let range = table.range((lo, 0u32)..=(hi, u32::MAX))?;
+        let map = |entry: Result<
+            (redb::AccessGuard<'_, (i64, u32)>, redb::AccessGuard<'_, ()>),
+            redb::StorageError,
+        >| {
+            let (k, _) = entry?;
+            let (t, r) = k.value();
+            Ok((t, RowId(r)))
+        };
+        Ok(match dir {
+            crate::query::Direction::Asc => Box::new(range.map(map)),
+            crate::query::Direction::Desc => Box::new(range.rev().map(map)),
+        })
     }
 
     /// Every stored row, live or tombstone, in row-id order.

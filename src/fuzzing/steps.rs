@@ -1,0 +1,750 @@
+//! Operation sequences run on the store and the model side by side.
+//!
+//! Bytes decode into [`Step`]s (so the fuzzer and proptest share one generator): creates,
+//! updates, deletes, messages, reads, imports, clock ticks and queries, over 20 users. After
+//! every write the store's answer must equal the model's (the dialog returned, or the error
+//! code); every query must give the same total and the same page, unread counts included, on
+//! every access path; and `check_integrity` must stay clean.
+
+use std::sync::Arc;
+
+use super::model::Model;
+use super::model_ops::Env;
+use crate::dialog::{
+    CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
+    MessageMeta, NewDialog, UserId,
+};
+use crate::query::{Condition, Direction, Field, Op, PlanChoice, Query, Scalar, Sort, Value};
+use crate::store::{Clock, DialogStore, ManualClock};
+
+/// Users are 1 to `USERS`.
+pub const USERS: u8 = 20;
+const T0: i64 = 1_600_000_000;
+const APP: u64 = 76730;
+const MUC: &str = "muc.chat.quickblox.com";
+const NAMES: [&str; 14] = [
+    "New Year party",
+    "Party people",
+    "Доброе утро",
+    "ΟΔΟΣ σας",
+    "café Crème",
+    "Soccer news",
+    "soccer",
+    "ab",
+    "A",
+    "Ёлка",
+    "Bob's birthday",
+    "",
+    "PARTY",
+    "Chat with Bob, Sam, Garry",
+];
+const PATTERNS: [&str; 12] = [
+    "party",
+    "PA",
+    "a",
+    "утро",
+    "σ",
+    "Crème",
+    "soc",
+    "bob's",
+    "zz",
+    "ёл",
+    "art",
+    "Chat with",
+];
+const DATA_FIELDS: [&str; 5] = ["level", "ratio", "vip", "title", "nope"];
+
+/// Who acts in a step on an existing dialog.
+#[derive(Clone, Copy, Debug)]
+pub enum Actor {
+    /// This user.
+    Any(UserId),
+    /// The n-th occupant (or admin, or the owner) of the dialog, so the step is allowed more often.
+    Member(usize),
+}
+
+/// One step of a sequence.
+#[derive(Clone, Debug)]
+pub enum Step {
+    /// `user` creates a dialog.
+    Create {
+        /// Acting user.
+        user: UserId,
+        /// What to create.
+        new: NewDialog,
+    },
+    /// `user` updates the `dialog`-th known dialog.
+    Update {
+        /// Acting user.
+        user: Actor,
+        /// Index into the known dialog ids.
+        dialog: usize,
+        /// The change.
+        update: DialogUpdate,
+    },
+    /// `user` deletes known dialogs.
+    Delete {
+        /// Acting user.
+        user: Actor,
+        /// Indexes into the known dialog ids.
+        dialogs: Vec<usize>,
+        /// For everyone.
+        force: bool,
+    },
+    /// `user` posts in a known dialog.
+    Message {
+        /// Sender.
+        user: Actor,
+        /// Index into the known dialog ids.
+        dialog: usize,
+        /// `date_sent` = now minus this.
+        back: i64,
+    },
+    /// `from` messages `to` privately.
+    PrivateMessage {
+        /// Sender.
+        from: UserId,
+        /// Recipient.
+        to: UserId,
+        /// `date_sent` = now minus this.
+        back: i64,
+    },
+    /// `user` reads a known dialog.
+    MarkRead {
+        /// Reader.
+        user: Actor,
+        /// Index into the known dialog ids.
+        dialog: usize,
+    },
+    /// A complete dialog is imported.
+    Import {
+        /// The dialog.
+        dialog: Box<Dialog>,
+    },
+    /// The clock moves on.
+    Tick {
+        /// Seconds.
+        secs: i64,
+    },
+    /// `viewer` lists dialogs.
+    List {
+        /// Viewer.
+        viewer: UserId,
+        /// The query.
+        query: Query,
+    },
+}
+
+/// Reads decisions from fuzz bytes; zeros once they run out.
+struct Bytes<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl Bytes<'_> {
+    fn byte(&mut self) -> u8 {
+        let b = self.data.get(self.pos).copied().unwrap_or(0);
+        self.pos += 1;
+        b
+    }
+
+    fn done(&self) -> bool {
+        self.pos >= self.data.len()
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            usize::from(self.byte()) % n
+        }
+    }
+
+    fn user(&mut self) -> UserId {
+        UserId(u64::from(self.byte() % USERS) + 1)
+    }
+
+    /// A user who, two times in three, the runner replaces by a member of the dialog acted on.
+    fn actor(&mut self) -> Actor {
+        match self.below(3) {
+            0 => Actor::Any(self.user()),
+            _ => Actor::Member(self.below(8)),
+        }
+    }
+
+    fn users(&mut self, max: usize) -> Vec<UserId> {
+        let n = self.below(max + 1);
+        (0..n).map(|_| self.user()).collect()
+    }
+
+    fn flag(&mut self) -> bool {
+        self.byte() & 1 == 1
+    }
+
+    fn name(&mut self) -> Option<String> {
+        match self.below(NAMES.len() + 2) {
+            0 => None,
+            1 => Some("Я".repeat(201)),
+            i => Some(NAMES[i - 2].to_owned()),
+        }
+    }
+
+    fn data(&mut self) -> Option<CustomData> {
+        match self.below(4) {
+            0 | 1 => None,
+            2 => Some(CustomData::new("Free").field(
+                "tag",
+                DataValue::String(["x", "y", "10", "9"][self.below(4)].into()),
+            )),
+            _ => {
+                let mut d = CustomData::new("Score");
+                if self.flag() {
+                    d = d.field("level", DataValue::Integer(self.below(5) as i64 * 25));
+                }
+                if self.flag() {
+                    d = d.field("ratio", DataValue::Float(self.below(4) as f64 / 2.0));
+                }
+                if self.flag() {
+                    d = d.field("vip", DataValue::Bool(self.flag()));
+                }
+                if self.flag() {
+                    d = d.field(
+                        "title",
+                        DataValue::String(["gold", "Silver", "b"][self.below(3)].into()),
+                    );
+                }
+                Some(d)
+            }
+        }
+    }
+}
+
+/// The domain of values queries draw from: known ids, users, times near the clock, texts.
+fn scalar(b: &mut Bytes<'_>, field: &Field, known: &[DialogId], now: i64) -> Scalar {
+    match field {
+        // A selector the runner binds to a known id (or, one time in four, to no dialog).
+        Field::Id => match known.get(b.below(known.len() + 1)) {
+            Some(id) => Scalar::Id(*id),
+            None => Scalar::Id(DialogId([b.byte(); 12])),
+        },
+        Field::UserId | Field::LastMessageUserId | Field::OccupantsIds | Field::AdminIds => {
+            Scalar::User(UserId(u64::from(b.byte() % (USERS + 2))))
+        }
+        Field::CreatedAt | Field::UpdatedAt | Field::LastMessageDateSent => {
+            Scalar::Time(now - b.below(4000) as i64 + 100)
+        }
+        Field::Type => Scalar::Type(DialogType::ALL[b.below(3)]),
+        Field::IsJoinRequired => Scalar::Bool(b.flag()),
+        Field::Name => Scalar::Str(match b.below(3) {
+            0 => NAMES[b.below(NAMES.len())].to_owned(),
+            _ => PATTERNS[b.below(PATTERNS.len())].to_owned(),
+        }),
+        Field::DataClassName => Scalar::Str(["Score", "Free", "Other"][b.below(3)].to_owned()),
+        Field::Data(name) => Scalar::Str(match name.as_str() {
+            "level" => (b.below(6) as i64 * 25).to_string(),
+            "ratio" => (b.below(4) as f64 / 2.0).to_string(),
+            "vip" => ["true", "false", "1"][b.below(3)].to_owned(),
+            _ => ["x", "y", "gold", "10", "9", "Silver", "b"][b.below(7)].to_owned(),
+        }),
+        _ => Scalar::Str(["hello", "5d755856a0eb47411e0b72a9", "m1", "x"][b.below(4)].to_owned()),
+    }
+}
+
+const FIELDS: [Field; 15] = [
+    Field::Id,
+    Field::UserId,
+    Field::CreatedAt,
+    Field::UpdatedAt,
+    Field::Type,
+    Field::Name,
+    Field::Photo,
+    Field::OccupantsIds,
+    Field::AdminIds,
+    Field::LastMessage,
+    Field::LastMessageDateSent,
+    Field::LastMessageUserId,
+    Field::IsJoinRequired,
+    Field::DataClassName,
+    Field::XmppRoomJid,
+];
+
+fn field(b: &mut Bytes<'_>) -> Field {
+    match b.below(FIELDS.len() + 3) {
+        i if i < FIELDS.len() => FIELDS[i].clone(),
+        _ => Field::Data(DATA_FIELDS[b.below(DATA_FIELDS.len())].to_owned()),
+    }
+}
+
+fn query(b: &mut Bytes<'_>, known: &[DialogId], now: i64) -> Query {
+    let mut q = Query::default();
+    for _ in 0..[0, 1, 1, 2, 3][b.below(5)] {
+        let field = field(b);
+        let allowed: Vec<Op> = Op::ALL.into_iter().filter(|op| field.allows(*op)).collect();
+        let op = allowed[b.below(allowed.len())];
+        let value = if op.takes_list() {
+            Value::List(
+                (0..1 + b.below(3))
+                    .map(|_| scalar(b, &field, known, now))
+                    .collect(),
+            )
+        } else if op == Op::Ctn {
+            Value::One(Scalar::Str(PATTERNS[b.below(PATTERNS.len())].to_owned()))
+        } else {
+            Value::One(scalar(b, &field, known, now))
+        };
+        q.conditions.push(Condition {
+            field,
+            op,
+            value,
+            span: None,
+        });
+        if b.below(4) == 0 {
+            // Custom fields compare with their types only when the query names the class.
+            let class = Scalar::Str("Score".to_owned());
+            q.conditions.push(Condition {
+                field: Field::DataClassName,
+                op: Op::Eq,
+                value: Value::One(class),
+                span: None,
+            });
+        }
+    }
+    if b.below(3) != 0 {
+        let field = loop {
+            let f = field(b);
+            if f.sortable() {
+                break f;
+            }
+        };
+        let direction = if b.flag() {
+            Direction::Asc
+        } else {
+            Direction::Desc
+        };
+        q.sort = Some(Sort { field, direction });
+    }
+    q.skip = [0, 0, 1, 3, 10][b.below(5)];
+    q.limit = [1, 2, 5, 20, 100][b.below(5)];
+    q.count = b.below(8) == 0;
+    q.include_unread_message_count = b.below(6) != 0;
+    q
+}
+
+/// Decodes a sequence of steps from bytes. `known` is how many dialog ids the runner will know
+/// by then, for generating `_id` operands; queries about ids use the ids known at decode time.
+pub fn decode(data: &[u8]) -> Vec<Step> {
+    let mut b = Bytes { data, pos: 0 };
+    let mut steps = Vec::new();
+    let mut imports = 0u32;
+    while !b.done() {
+        let step = match b.below(32) {
+            0..=9 => {
+                let user = b.user();
+                let kind = match b.below(10) {
+                    0..=4 => DialogType::Private,
+                    5..=8 => DialogType::Group,
+                    _ => DialogType::PublicGroup,
+                };
+                let mut new = NewDialog::new(kind);
+                new.occupants_ids = match kind {
+                    DialogType::Private if b.below(8) != 0 => vec![b.user()],
+                    DialogType::PublicGroup if b.below(8) != 0 => vec![],
+                    _ => b.users(4),
+                };
+                new.name = b.name();
+                new.data = b.data();
+                if b.below(4) == 0 {
+                    new.is_join_required = Some(b.flag());
+                }
+                Step::Create { user, new }
+            }
+            10..=15 => Step::Message {
+                user: b.actor(),
+                dialog: usize::from(b.byte()),
+                back: b.below(3) as i64 * 50,
+            },
+            16..=18 => {
+                let mut update = DialogUpdate::default();
+                if b.flag() {
+                    update.name = b.name();
+                }
+                if b.below(4) == 0 {
+                    update.photo = Some("p1".into());
+                }
+                if b.below(4) == 0 {
+                    update.data = b.data();
+                }
+                match b.below(5) {
+                    0 => update.push_all.occupants_ids.0 = b.users(2),
+                    1 => update.pull_all.occupants_ids.0 = b.users(2),
+                    2 => update.push_all.admin_ids.0 = b.users(1),
+                    3 => update.pull_all.admin_ids.0 = b.users(1),
+                    _ => {}
+                }
+                Step::Update {
+                    user: b.actor(),
+                    dialog: usize::from(b.byte()),
+                    update,
+                }
+            }
+            19..=20 => {
+                let n = 1 + b.below(2);
+                let dialogs = (0..n).map(|_| usize::from(b.byte())).collect();
+                Step::Delete {
+                    user: b.actor(),
+                    dialogs,
+                    force: b.below(3) == 0,
+                }
+            }
+            21..=22 => Step::PrivateMessage {
+                from: b.user(),
+                to: b.user(),
+                back: b.below(3) as i64 * 50,
+            },
+            23 => Step::MarkRead {
+                user: b.actor(),
+                dialog: usize::from(b.byte()),
+            },
+            24 => {
+                imports += 1;
+                // Ids anywhere near the generated ones, so `_id` order is not row order.
+                let mut id = [0xA0u8; 12];
+                let secs = (T0 - 2000 + b.below(4000) as i64) as u32;
+                id[..4].copy_from_slice(&secs.to_be_bytes());
+                id[4] = b.byte();
+                id[8..].copy_from_slice(&imports.to_be_bytes());
+                let kind = DialogType::ALL[b.below(3)];
+                let owner = b.user();
+                let mut occupants = match kind {
+                    DialogType::PublicGroup => vec![],
+                    DialogType::Private => vec![owner, b.user()],
+                    _ => {
+                        let mut v = b.users(3);
+                        v.push(owner);
+                        v
+                    }
+                };
+                occupants.sort();
+                let created = T0 - 4000 + b.below(4000) as i64;
+                let lmds = b.flag().then(|| created + b.below(100) as i64);
+                let dialog = Dialog {
+                    id: DialogId(id),
+                    user_id: owner,
+                    created_at: created,
+                    updated_at: lmds.unwrap_or(created),
+                    dialog_type: kind,
+                    name: b.name().filter(|n| n.chars().count() <= 200),
+                    photo: None,
+                    xmpp_room_jid: None,
+                    occupants_ids: occupants,
+                    admin_ids: vec![],
+                    last_message: lmds.map(|_| "imported".to_owned()),
+                    last_message_id: lmds.map(|_| "m0".to_owned()),
+                    last_message_date_sent: lmds,
+                    last_message_user_id: lmds.map(|_| owner),
+                    unread_messages_count: None,
+                    is_join_required: None,
+                    data: b.data(),
+                };
+                Step::Import {
+                    dialog: Box::new(dialog),
+                }
+            }
+            // Mostly forward; sometimes back, as a wall clock does after a correction.
+            25 => Step::Tick {
+                secs: b.below(250) as i64 - 50,
+            },
+            _ => {
+                let viewer = b.user();
+                // Ids for `_id` conditions are filled in by the runner from the dialogs it knows.
+                Step::List {
+                    viewer,
+                    query: query(&mut b, &[], T0),
+                }
+            }
+        };
+        steps.push(step);
+    }
+    steps
+}
+
+/// How thoroughly a run checks.
+#[derive(Clone, Copy, Debug)]
+pub struct Checks {
+    /// Run `check_integrity` after every step (else only at the end).
+    pub integrity_every_step: bool,
+    /// Run every query on every access path, not only the planner's choice.
+    pub every_plan: bool,
+}
+
+fn same<T: PartialEq + std::fmt::Debug>(
+    stats: &mut Stats,
+    what: &str,
+    store: Result<T, crate::Error>,
+    model: Result<T, &'static str>,
+) -> Result<(), String> {
+    match (store, model) {
+        (Ok(a), Ok(b)) if a == b => {
+            stats.writes_ok += 1;
+            Ok(())
+        }
+        (Err(e), Err(c)) if e.code() == c => {
+            stats.writes_refused += 1;
+            Ok(())
+        }
+        (s, m) => Err(format!("{what}: store {s:?}, model {m:?}")),
+    }
+}
+
+/// Replaces the `_id` operands of decoded queries (selectors) with ids the runner knows, one
+/// time in four with an id of no dialog.
+fn bind_ids(query: &mut Query, known: &[DialogId]) {
+    for c in &mut query.conditions {
+        let scalars = match &mut c.value {
+            Value::One(s) => std::slice::from_mut(s),
+            Value::List(v) => v.as_mut_slice(),
+        };
+        for s in scalars {
+            if let Scalar::Id(id) = s {
+                let selector = usize::from(id.0[0]);
+                if selector % 4 != 0 {
+                    if let Some(k) = known.get(selector % known.len().max(1)) {
+                        *id = *k;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What a run exercised, to show that a passing run tested something.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// Writes that succeeded.
+    pub writes_ok: u64,
+    /// Writes refused (the same way by store and model).
+    pub writes_refused: u64,
+    /// Queries answered.
+    pub queries: u64,
+    /// Queries whose page held at least one dialog.
+    pub queries_nonempty: u64,
+    /// Queries refused.
+    pub queries_refused: u64,
+    /// Live dialogs at the end.
+    pub dialogs: u64,
+}
+
+/// Runs `steps` on a new in-memory store and on the model; `Err` describes the first
+/// disagreement.
+pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
+    let mut stats = Stats::default();
+    let clock = Arc::new(ManualClock::new(T0));
+    let store = DialogStore::builder()
+        .app_id(APP)
+        .muc_domain(MUC)
+        .clock(clock.clone())
+        .in_memory()
+        .map_err(|e| e.to_string())?;
+    let score = CustomClass::new("Score")
+        .field("level", FieldType::Integer)
+        .field("ratio", FieldType::Float)
+        .field("vip", FieldType::Boolean)
+        .field("title", FieldType::String);
+    store.declare_class(&score).map_err(|e| e.to_string())?;
+    let mut model = Model::default();
+    model.classes.insert(score.name.clone(), score);
+    let mut known: Vec<DialogId> = Vec::new();
+    let pick = |known: &[DialogId], i: usize| {
+        known
+            .get(i % known.len().max(1))
+            .copied()
+            .unwrap_or_default()
+    };
+
+    let resolve = |model: &Model, actor: Actor, id: DialogId| match actor {
+        Actor::Any(u) => u,
+        Actor::Member(k) => match model.get(id) {
+            Some(d) => {
+                let members: Vec<UserId> = d
+                    .occupants_ids
+                    .iter()
+                    .chain(&d.admin_ids)
+                    .copied()
+                    .chain([d.user_id])
+                    .collect();
+                members[k % members.len()]
+            }
+            None => UserId(1),
+        },
+    };
+    for (n, step) in steps.iter().enumerate() {
+        let env = Env {
+            now: clock.now(),
+            app_id: APP,
+            muc: MUC,
+        };
+        let what = format!("step {n} {step:?}");
+        match step {
+            Step::Create { user, new } => {
+                let got = store.create_dialog(*user, new.clone());
+                let want = model.create(&env, *user, new, got.as_ref().ok().map(|d| d.id));
+                if let Ok(d) = &got {
+                    known.push(d.id);
+                }
+                same(&mut stats, &what, got, want)?;
+            }
+            Step::Update {
+                user,
+                dialog,
+                update,
+            } => {
+                let id = pick(&known, *dialog);
+                let user = &resolve(&model, *user, id);
+                same(
+                    &mut stats,
+                    &what,
+                    store.update_dialog(*user, id, update.clone()),
+                    model.update(&env, *user, id, update),
+                )?;
+            }
+            Step::Delete {
+                user,
+                dialogs,
+                force,
+            } => {
+                let ids: Vec<DialogId> = dialogs.iter().map(|i| pick(&known, *i)).collect();
+                let user = &resolve(&model, *user, ids[0]);
+                if ids.iter().all(|id| *id != DialogId::default()) {
+                    same(
+                        &mut stats,
+                        &what,
+                        store.delete_dialogs(*user, &ids, *force),
+                        model.delete(&env, *user, &ids, *force),
+                    )?;
+                }
+            }
+            Step::Message { user, dialog, back } => {
+                let id = pick(&known, *dialog);
+                let user = &resolve(&model, *user, id);
+                let msg = MessageMeta {
+                    id: format!("m{n}"),
+                    text: format!("hello {n}"),
+                    date_sent: env.now - back,
+                };
+                same(
+                    &mut stats,
+                    &what,
+                    store.record_message(id, *user, msg.clone()),
+                    model.message(&env, id, *user, &msg),
+                )?;
+            }
+            Step::PrivateMessage { from, to, back } => {
+                let msg = MessageMeta {
+                    id: format!("m{n}"),
+                    text: format!("hi {n}"),
+                    date_sent: env.now - back,
+                };
+                let got = store.record_private_message(*from, *to, msg.clone());
+                let want =
+                    model.private_message(&env, *from, *to, &msg, got.as_ref().ok().map(|d| d.id));
+                if let Ok(d) = &got {
+                    if !known.contains(&d.id) {
+                        known.push(d.id);
+                    }
+                }
+                same(&mut stats, &what, got, want)?;
+            }
+            Step::MarkRead { user, dialog } => {
+                let id = pick(&known, *dialog);
+                let user = &resolve(&model, *user, id);
+                same(
+                    &mut stats,
+                    &what,
+                    store.mark_read(id, *user),
+                    model.mark_read(id, *user),
+                )?;
+            }
+            Step::Import { dialog } => {
+                let got = store.import((**dialog).clone());
+                let want = model.import(&env, dialog);
+                if got.is_ok() {
+                    known.push(dialog.id);
+                }
+                same(&mut stats, &what, got, want)?;
+            }
+            Step::Tick { secs } => clock.advance(*secs),
+            Step::List { viewer, query } => {
+                let mut query = query.clone();
+                bind_ids(&mut query, &known);
+                let want = model.list(*viewer, &query);
+                let choices: &[PlanChoice] = if checks.every_plan {
+                    &[
+                        PlanChoice::Auto,
+                        PlanChoice::SortCandidates,
+                        PlanChoice::Walk,
+                        PlanChoice::FullScan,
+                    ]
+                } else {
+                    &[PlanChoice::Auto]
+                };
+                for choice in choices {
+                    let got = store.list_dialogs_with(*viewer, &query, *choice);
+                    match (&got, &want) {
+                        (Ok(page), Ok((total, items)))
+                            if page.total_entries == *total && page.items == *items =>
+                        {
+                            stats.queries += 1;
+                            stats.queries_nonempty += u64::from(!items.is_empty());
+                        }
+                        (Err(e), Err(c)) if e.code() == *c => stats.queries_refused += 1,
+                        _ => {
+                            let plan = store
+                                .explain_with(*viewer, &query, *choice)
+                                .map(|e| e.to_string());
+                            return Err(format!(
+                                "{what} via {choice:?}: store {:?}\nmodel {:?}\nplan {:?}",
+                                got.map(|p| (
+                                    p.total_entries,
+                                    p.items.iter().map(|d| d.id).collect::<Vec<_>>()
+                                )),
+                                want.as_ref()
+                                    .map(|(t, i)| (*t, i.iter().map(|d| d.id).collect::<Vec<_>>())),
+                                plan
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if checks.integrity_every_step && !matches!(step, Step::List { .. } | Step::Tick { .. }) {
+            integrity(&store, &what)?;
+        }
+    }
+    integrity(&store, "end")?;
+    // Every dialog the model holds reads the same through get_dialog, unread count included.
+    for d in &model.dialogs {
+        let viewer = d.occupants_ids.first().copied().unwrap_or(d.user_id);
+        let mut want = d.clone();
+        want.unread_messages_count = Some(if d.dialog_type == DialogType::PublicGroup {
+            0
+        } else {
+            model.unread_of(viewer, d.id)
+        });
+        let got = store
+            .get_dialog(viewer, &d.id.to_string())
+            .map_err(|e| format!("get {}: {e}", d.id))?;
+        if got != want {
+            return Err(format!("get {}: store {got:?}, model {want:?}", d.id));
+        }
+    }
+    stats.dialogs = model.dialogs.len() as u64;
+    Ok(stats)
+}
+
+fn integrity(store: &DialogStore, what: &str) -> Result<(), String> {
+    match store.check_integrity() {
+        Ok(report) if report.is_clean() => Ok(()),
+        Ok(report) => Err(format!("after {what}: {report}")),
+        Err(e) => Err(format!("after {what}: check_integrity failed: {e}")),
+    }
+}

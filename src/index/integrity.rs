@@ -1,0 +1,265 @@
+//! `check_integrity`: every index rebuilt from the rows in memory and compared with what is
+//! stored, difference by difference.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use roaring::RoaringBitmap;
+
+use super::{chunk_of, BitmapKey, IndexEntries};
+use crate::dialog::DialogId;
+use crate::error::Error;
+use crate::storage::{Snapshot, StoredRow, TimeIndex};
+
+/// The result of [`DialogStore::check_integrity`](crate::DialogStore::check_integrity).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IntegrityReport {
+    /// Rows read (live and deleted).
+    pub rows: u64,
+    /// Live dialogs.
+    pub live: u64,
+    /// Every difference found between the rows and the indexes, counters and ids.
+    pub problems: Vec<String>,
+}
+
+impl IntegrityReport {
+    /// Whether nothing is wrong.
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl fmt::Display for IntegrityReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} rows, {} live dialogs: ", self.rows, self.live)?;
+        if self.is_clean() {
+            return f.write_str("clean");
+        }
+        writeln!(f, "{} problem(s)", self.problems.len())?;
+        for p in &self.problems {
+            writeln!(f, "- {p}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Rebuilds the indexes from the rows of `snap` and reports every difference.
+pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
+    let mut report = IntegrityReport::default();
+    let meta = snap.meta().clone();
+    let mut bitmaps: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
+    let mut times: BTreeMap<TimeIndex, BTreeSet<(i64, u32)>> = BTreeMap::new();
+    let mut pairs: BTreeMap<(u64, u64), u32> = BTreeMap::new();
+    let mut occupants: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut imported: BTreeMap<[u8; 12], u32> = BTreeMap::new();
+    let mut live = [0u64; 3];
+    let mut last_created = i64::MIN;
+    let mut sorted = true;
+    let mut expected_rid = 0u32;
+    let problem = |report: &mut IntegrityReport, p: String| report.problems.push(p);
+
+    for entry in snap.all_rows()? {
+        let (rid, stored) = entry?;
+        report.rows += 1;
+        if rid.0 != expected_rid {
+            problem(
+                &mut report,
+                format!("row ids jump from {} to {}", expected_rid, rid.0),
+            );
+        }
+        expected_rid = rid.0.wrapping_add(1);
+        let StoredRow::Live(row) = stored else {
+            continue;
+        };
+        report.live += 1;
+        let id = DialogId(row.id);
+        match row.kind {
+            1..=3 => live[usize::from(row.kind - 1)] += 1,
+            other => problem(
+                &mut report,
+                format!("row {} has unknown type {other}", rid.0),
+            ),
+        }
+        if row.created_at < last_created {
+            sorted = false;
+        }
+        last_created = last_created.max(row.created_at);
+        if !row.occupants.windows(2).all(|w| w[0] < w[1]) {
+            problem(
+                &mut report,
+                format!("row {} occupants are not sorted and unique", rid.0),
+            );
+        }
+        match snap.find(&id) {
+            Ok(Some((found, _))) if found == rid => {}
+            Ok(other) => problem(
+                &mut report,
+                format!(
+                    "id {id} of row {} resolves to {:?}",
+                    rid.0,
+                    other.map(|(r, _)| r.0)
+                ),
+            ),
+            Err(e) => problem(&mut report, format!("id {id} of row {}: {e}", rid.0)),
+        }
+        if crate::storage::embedded_row(&id, meta.store_tag) != Some(rid) {
+            imported.insert(row.id, rid.0);
+        }
+        let entries = IndexEntries::of(&row);
+        for key in entries.bitmaps {
+            bitmaps
+                .entry(key.chunk_key(chunk_of(rid.0)))
+                .or_default()
+                .insert(rid.0);
+        }
+        for (index, t) in entries.times {
+            times.entry(index).or_default().insert((t, rid.0));
+        }
+        if let Some(pair) = entries.pair {
+            if let Some(other) = pairs.insert(pair, rid.0) {
+                problem(
+                    &mut report,
+                    format!("private pair {pair:?} held by rows {other} and {}", rid.0),
+                );
+            }
+        }
+        occupants.insert(rid.0, row.occupants);
+    }
+
+    if meta.next_row != expected_rid {
+        problem(
+            &mut report,
+            format!(
+                "meta next_row {} but rows end at {}",
+                meta.next_row, expected_rid
+            ),
+        );
+    }
+    if meta.live != live {
+        problem(
+            &mut report,
+            format!("meta live counts {:?} but rows say {:?}", meta.live, live),
+        );
+    }
+    if meta.created_sorted && !sorted {
+        problem(
+            &mut report,
+            "meta says created_at follows row order, rows say it does not".to_owned(),
+        );
+    }
+
+    let mut stored_bitmaps = BTreeMap::new();
+    for entry in snap.all_bitmaps()? {
+        let (key, bitmap) = entry?;
+        stored_bitmaps.insert(key, bitmap);
+    }
+    compare_bitmaps(&mut report, &bitmaps, &stored_bitmaps);
+
+    for index in TimeIndex::ALL {
+        let want = times.remove(&index).unwrap_or_default();
+        let mut have = BTreeSet::new();
+        for entry in snap.all_times(index)? {
+            let (t, rid) = entry?;
+            have.insert((t, rid.0));
+        }
+        for missing in want.difference(&have) {
+            problem(
+                &mut report,
+                format!("{} lacks entry {missing:?}", index.name()),
+            );
+        }
+        for extra in have.difference(&want) {
+            problem(
+                &mut report,
+                format!("{} has stray entry {extra:?}", index.name()),
+            );
+        }
+    }
+
+    let mut have_pairs = BTreeMap::new();
+    for entry in snap.all_pairs()? {
+        let (pair, rid) = entry?;
+        have_pairs.insert(pair, rid.0);
+    }
+    if have_pairs != pairs {
+        problem(
+            &mut report,
+            format!("private pairs differ: stored {have_pairs:?}, rows say {pairs:?}"),
+        );
+    }
+
+    let mut have_ids = BTreeMap::new();
+    for entry in snap.all_ids()? {
+        let (id, rid) = entry?;
+        have_ids.insert(id, rid.0);
+    }
+    if have_ids != imported {
+        problem(
+            &mut report,
+            format!(
+                "{} imported-id entries, rows say {}",
+                have_ids.len(),
+                imported.len()
+            ),
+        );
+    }
+
+    for entry in snap.all_unread()? {
+        let ((user, rid), count) = entry?;
+        let occupant = occupants
+            .get(&rid.0)
+            .is_some_and(|o| o.binary_search(&user).is_ok());
+        if !occupant {
+            problem(
+                &mut report,
+                format!(
+                    "unread counter of user {user} in row {} who is not an occupant",
+                    rid.0
+                ),
+            );
+        }
+        if count == 0 {
+            problem(
+                &mut report,
+                format!(
+                    "unread counter of user {user} in row {} stored as zero",
+                    rid.0
+                ),
+            );
+        }
+    }
+    Ok(report)
+}
+
+fn compare_bitmaps(
+    report: &mut IntegrityReport,
+    want: &BTreeMap<Vec<u8>, RoaringBitmap>,
+    have: &BTreeMap<Vec<u8>, RoaringBitmap>,
+) {
+    let name = |key: &[u8]| crate::storage::describe_key(key);
+    for (key, bitmap) in want {
+        match have.get(key) {
+            None => report
+                .problems
+                .push(format!("{} missing ({} rows)", name(key), bitmap.len())),
+            Some(stored) if stored != bitmap => {
+                let missing: Vec<u32> = (bitmap - stored).iter().take(5).collect();
+                let stray: Vec<u32> = (stored - bitmap).iter().take(5).collect();
+                report.problems.push(format!(
+                    "{} differs: lacks {missing:?}, has stray {stray:?}",
+                    name(key)
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for key in have.keys().filter(|k| !want.contains_key(*k)) {
+        let what = match BitmapKey::decode(key) {
+            Some(_) => name(key),
+            None => format!("undecodable bitmap key {key:?}"),
+        };
+        report
+            .problems
+            .push(format!("{what} is stored but no row needs it"));
+    }
+}

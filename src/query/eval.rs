@@ -1,0 +1,435 @@
+//! Conditions compiled for evaluation, and the total order results are sorted in.
+//!
+//! Semantics follow MongoDB's, which QuickBlox runs on: a missing value (no name, no last
+//! message, no such data field) fails `eq lt lte gt gte in ctn` and passes `ne nin`; values of
+//! different kinds never compare (`lt` between text and a number is false). On a set of users,
+//! `eq` means "contains", `ne` "does not contain", `in` "contains one of", `nin` "contains none
+//! of", `all` "contains every one of".
+//!
+//! The order: a missing value sorts below every value; ties break by `_id` in the sort direction.
+//! A dialog without messages sorts below every message date, and such dialogs order among
+//! themselves by `created_at` (then `_id`), so the default inbox order (`last_message_date_sent`
+//! descending) puts them last, newest first.
+
+use std::cmp::Ordering;
+
+use super::ast::{Direction, Field, Op, Span};
+use crate::index::ngram;
+use crate::storage::{Row, RowValue};
+
+/// A typed value of a field, or a typed operand.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Val {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Id([u8; 12]),
+}
+
+impl Val {
+    /// Kinds that compare with each other share a rank; ranks order mixed kinds in a sort.
+    fn rank(&self) -> u8 {
+        match self {
+            Val::Bool(_) => 0,
+            Val::Int(_) | Val::Float(_) => 1,
+            Val::Str(_) => 2,
+            Val::Id(_) => 3,
+        }
+    }
+
+    /// The order of two values of the same rank; `None` across ranks.
+    fn partial(&self, other: &Val) -> Option<Ordering> {
+        Some(match (self, other) {
+            (Val::Bool(a), Val::Bool(b)) => a.cmp(b),
+            (Val::Int(a), Val::Int(b)) => a.cmp(b),
+            (Val::Float(a), Val::Float(b)) => a.total_cmp(b),
+            (Val::Int(a), Val::Float(b)) => (*a as f64).total_cmp(b),
+            (Val::Float(a), Val::Int(b)) => a.total_cmp(&(*b as f64)),
+            (Val::Str(a), Val::Str(b)) => a.as_str().cmp(b.as_str()),
+            (Val::Id(a), Val::Id(b)) => a.cmp(b),
+            _ => return None,
+        })
+    }
+
+    /// The total order used for sorting: by rank, then by value.
+    pub(crate) fn total(&self, other: &Val) -> Ordering {
+        self.partial(other)
+            .unwrap_or_else(|| self.rank().cmp(&other.rank()))
+    }
+
+    fn text(&self) -> Option<&str> {
+        match self {
+            Val::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The value of a row's custom field as stored (typed for declared classes).
+pub(crate) fn stored_val(v: &RowValue) -> Val {
+    match v {
+        RowValue::Str(s) => Val::Str(s.clone()),
+        RowValue::Int(i) => Val::Int(*i),
+        RowValue::Float(f) => Val::Float(*f),
+        RowValue::Bool(b) => Val::Bool(*b),
+    }
+}
+
+/// The text form of a stored custom value, as an undeclared class compares it.
+pub(crate) fn text_val(v: &RowValue) -> Val {
+    match v {
+        RowValue::Str(s) => Val::Str(s.clone()),
+        RowValue::Int(i) => Val::Str(i.to_string()),
+        RowValue::Float(f) => Val::Str(f.to_string()),
+        RowValue::Bool(b) => Val::Str(b.to_string()),
+    }
+}
+
+/// Where a condition or sort reads its value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Target {
+    Id,
+    UserId,
+    CreatedAt,
+    UpdatedAt,
+    Type,
+    Name,
+    Photo,
+    XmppRoomJid,
+    LastMessage,
+    LastMessageId,
+    LastMessageDateSent,
+    LastMessageUserId,
+    IsJoinRequired,
+    ClassName,
+    /// A custom field; `typed` when the query names the field's declared class, so stored
+    /// values compare with their types; otherwise they compare as text.
+    Data {
+        name: String,
+        typed: bool,
+    },
+    Occupants,
+    Admins,
+}
+
+impl Target {
+    pub(crate) fn of(field: &Field, typed_data: bool) -> Target {
+        match field {
+            Field::Id => Target::Id,
+            Field::UserId => Target::UserId,
+            Field::CreatedAt => Target::CreatedAt,
+            Field::UpdatedAt => Target::UpdatedAt,
+            Field::Type => Target::Type,
+            Field::Name => Target::Name,
+            Field::Photo => Target::Photo,
+            Field::XmppRoomJid => Target::XmppRoomJid,
+            Field::OccupantsIds => Target::Occupants,
+            Field::AdminIds => Target::Admins,
+            Field::LastMessage => Target::LastMessage,
+            Field::LastMessageId => Target::LastMessageId,
+            Field::LastMessageDateSent => Target::LastMessageDateSent,
+            Field::LastMessageUserId => Target::LastMessageUserId,
+            Field::IsJoinRequired => Target::IsJoinRequired,
+            Field::DataClassName => Target::ClassName,
+            Field::Data(name) => Target::Data {
+                name: name.clone(),
+                typed: typed_data,
+            },
+        }
+    }
+
+    /// Whether the value is among a row's [`RowKeys`], so it is known without the full row.
+    pub(crate) fn is_key(&self) -> bool {
+        matches!(
+            self,
+            Target::Id
+                | Target::CreatedAt
+                | Target::UpdatedAt
+                | Target::Type
+                | Target::LastMessageDateSent
+        )
+    }
+
+    fn user_set<'r>(&self, row: &'r Row) -> Option<&'r [u64]> {
+        match self {
+            Target::Occupants => Some(&row.occupants),
+            Target::Admins => Some(&row.admins),
+            _ => None,
+        }
+    }
+
+    /// A scalar value of the row; `None` when missing. Not for user sets.
+    pub(crate) fn value(&self, row: &Row) -> Option<Val> {
+        let text = |s: &Option<String>| s.as_ref().map(|s| Val::Str(s.clone()));
+        match self {
+            Target::Id => Some(Val::Id(row.id)),
+            Target::UserId => Some(Val::Int(row.user_id as i64)),
+            Target::CreatedAt => Some(Val::Int(row.created_at)),
+            Target::UpdatedAt => Some(Val::Int(row.updated_at)),
+            Target::Type => Some(Val::Int(i64::from(row.kind))),
+            Target::Name => text(&row.name),
+            Target::Photo => text(&row.photo),
+            Target::XmppRoomJid => text(&row.xmpp_room_jid),
+            Target::LastMessage => text(&row.last_message),
+            Target::LastMessageId => text(&row.last_message_id),
+            Target::LastMessageDateSent => row.last_message_date_sent.map(Val::Int),
+            Target::LastMessageUserId => row.last_message_user_id.map(|u| Val::Int(u as i64)),
+            Target::IsJoinRequired => row.is_join_required.map(Val::Bool),
+            Target::ClassName => row.data.as_ref().map(|d| Val::Str(d.class_name.clone())),
+            Target::Data { name, typed } => {
+                let data = row.data.as_ref()?;
+                let (_, v) = data.fields.iter().find(|(k, _)| k == name)?;
+                Some(if *typed { stored_val(v) } else { text_val(v) })
+            }
+            Target::Occupants | Target::Admins => None,
+        }
+    }
+
+    /// A key value from [`RowKeys`]; only for [`Target::is_key`] targets.
+    fn key_value(&self, keys: &RowKeys) -> Option<Val> {
+        match self {
+            Target::Id => Some(Val::Id(keys.id)),
+            Target::CreatedAt => Some(Val::Int(keys.created_at)),
+            Target::UpdatedAt => Some(Val::Int(keys.updated_at)),
+            Target::Type => Some(Val::Int(i64::from(keys.kind))),
+            Target::LastMessageDateSent => keys.last_message_date_sent.map(Val::Int),
+            _ => None,
+        }
+    }
+}
+
+/// The few values of a row that ordering and the cheapest filters need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RowKeys {
+    pub id: [u8; 12],
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub last_message_date_sent: Option<i64>,
+    pub kind: u8,
+}
+
+impl RowKeys {
+    pub(crate) fn of(row: &Row) -> RowKeys {
+        RowKeys {
+            id: row.id,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_message_date_sent: row.last_message_date_sent,
+            kind: row.kind,
+        }
+    }
+}
+
+/// A compiled condition.
+#[derive(Clone, Debug)]
+pub(crate) struct Pred {
+    pub field: Field,
+    pub target: Target,
+    pub op: Op,
+    /// Typed operands; for `ctn`, the lowercased pattern as text; for user sets, user ids.
+    pub vals: Vec<Val>,
+    pub span: Option<Span>,
+}
+
+impl Pred {
+    /// Whether the full row is needed to test it.
+    pub(crate) fn needs_row(&self) -> bool {
+        !self.target.is_key()
+    }
+
+    /// Tests the condition on a full row.
+    pub(crate) fn test_row(&self, row: &Row) -> bool {
+        match self.target.user_set(row) {
+            Some(set) => test_set(self.op, set, &self.vals),
+            None => test_scalar(self.op, self.target.value(row).as_ref(), &self.vals),
+        }
+    }
+
+    /// Tests a key condition on a row's keys.
+    pub(crate) fn test_keys(&self, keys: &RowKeys) -> bool {
+        test_scalar(self.op, self.target.key_value(keys).as_ref(), &self.vals)
+    }
+}
+
+fn same(a: &Val, b: &Val) -> bool {
+    a.partial(b) == Some(Ordering::Equal)
+}
+
+fn test_scalar(op: Op, value: Option<&Val>, vals: &[Val]) -> bool {
+    let Some(v) = value else {
+        return matches!(op, Op::Ne | Op::Nin);
+    };
+    let first = vals.first();
+    let cmp = |want: &[Ordering]| {
+        first
+            .and_then(|o| v.partial(o))
+            .is_some_and(|ord| want.contains(&ord))
+    };
+    match op {
+        Op::Eq => first.is_some_and(|o| same(v, o)),
+        Op::Ne => !first.is_some_and(|o| same(v, o)),
+        Op::Lt => cmp(&[Ordering::Less]),
+        Op::Lte => cmp(&[Ordering::Less, Ordering::Equal]),
+        Op::Gt => cmp(&[Ordering::Greater]),
+        Op::Gte => cmp(&[Ordering::Greater, Ordering::Equal]),
+        Op::In => vals.iter().any(|o| same(v, o)),
+        Op::Nin => !vals.iter().any(|o| same(v, o)),
+        Op::Ctn => match (v.text(), first.and_then(Val::text)) {
+            (Some(text), Some(pattern)) => ngram::lower(text).contains(pattern),
+            _ => false,
+        },
+        Op::All => false,
+    }
+}
+
+fn test_set(op: Op, set: &[u64], vals: &[Val]) -> bool {
+    let has = |v: &Val| match v {
+        Val::Int(u) => set.binary_search(&(*u as u64)).is_ok(),
+        _ => false,
+    };
+    match op {
+        Op::Eq | Op::In => vals.iter().any(has),
+        Op::Ne | Op::Nin => !vals.iter().any(has),
+        Op::All => vals.iter().all(has),
+        _ => false,
+    }
+}
+
+/// A row's position in the result order, before the direction is applied.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SortKey {
+    /// The sort field's value; `None` sorts lowest.
+    pub primary: Option<Val>,
+    /// For `last_message_date_sent` without a message: `created_at`; otherwise 0.
+    pub secondary: i64,
+    pub id: [u8; 12],
+}
+
+impl SortKey {
+    fn asc(&self, other: &SortKey) -> Ordering {
+        let primary = match (&self.primary, &other.primary) {
+            (None, None) => Ordering::Equal,
+            (None, Some(_)) => Ordering::Less,
+            (Some(_), None) => Ordering::Greater,
+            (Some(a), Some(b)) => a.total(b),
+        };
+        primary
+            .then(self.secondary.cmp(&other.secondary))
+            .then(self.id.cmp(&other.id))
+    }
+
+    /// The order of two keys in the result: ascending or descending, ties by `_id` the same way.
+    pub(crate) fn cmp_in(&self, other: &SortKey, dir: Direction) -> Ordering {
+        match dir {
+            Direction::Asc => self.asc(other),
+            Direction::Desc => other.asc(self),
+        }
+    }
+}
+
+/// The sort of a query, resolved: a target and a direction.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Order {
+    pub target: Target,
+    pub dir: Direction,
+    /// No sort was given: the default inbox order.
+    pub default: bool,
+}
+
+impl Order {
+    /// Whether the sort key is known from [`RowKeys`] alone.
+    pub(crate) fn needs_row(&self) -> bool {
+        !self.target.is_key()
+    }
+
+    pub(crate) fn key_from_keys(&self, keys: &RowKeys) -> SortKey {
+        let primary = self.target.key_value(keys);
+        self.finish(primary, keys.created_at, keys.id)
+    }
+
+    pub(crate) fn key_from_row(&self, row: &Row) -> SortKey {
+        let primary = self.target.value(row);
+        self.finish(primary, row.created_at, row.id)
+    }
+
+    fn finish(&self, primary: Option<Val>, created_at: i64, id: [u8; 12]) -> SortKey {
+        let secondary = if self.target == Target::LastMessageDateSent && primary.is_none() {
+            created_at
+        } else {
+            0
+        };
+        SortKey {
+            primary,
+            secondary,
+            id,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_values_pass_only_negations() {
+        for op in Op::ALL {
+            let want = matches!(op, Op::Ne | Op::Nin);
+            assert_eq!(test_scalar(op, None, &[Val::Int(1)]), want, "{op}");
+        }
+    }
+
+    #[test]
+    fn kinds_do_not_compare() {
+        assert!(!test_scalar(
+            Op::Lt,
+            Some(&Val::Str("a".into())),
+            &[Val::Int(5)]
+        ));
+        assert!(test_scalar(
+            Op::Ne,
+            Some(&Val::Str("5".into())),
+            &[Val::Int(5)]
+        ));
+        assert!(test_scalar(Op::Eq, Some(&Val::Int(5)), &[Val::Float(5.0)]));
+    }
+
+    #[test]
+    fn sets_follow_mongo() {
+        let set = [1u64, 2, 3];
+        let v = |xs: &[i64]| xs.iter().map(|x| Val::Int(*x)).collect::<Vec<_>>();
+        assert!(test_set(Op::Eq, &set, &v(&[2])));
+        assert!(test_set(Op::All, &set, &v(&[1, 3])));
+        assert!(!test_set(Op::All, &set, &v(&[1, 4])));
+        assert!(test_set(Op::In, &set, &v(&[9, 3])));
+        assert!(test_set(Op::Nin, &set, &v(&[9, 8])));
+        assert!(!test_set(Op::Ne, &set, &v(&[1])));
+    }
+
+    #[test]
+    fn dialogs_without_messages_sort_last_newest_first() {
+        let order = Order {
+            target: Target::LastMessageDateSent,
+            dir: Direction::Desc,
+            default: true,
+        };
+        let keys = |lmds: Option<i64>, created: i64, id: u8| {
+            order.key_from_keys(&RowKeys {
+                id: [id; 12],
+                created_at: created,
+                updated_at: created,
+                last_message_date_sent: lmds,
+                kind: 2,
+            })
+        };
+        let mut v = vec![
+            keys(None, 5, 1),
+            keys(Some(1), 1, 2),
+            keys(None, 9, 3),
+            keys(Some(7), 1, 4),
+        ];
+        v.sort_by(|a, b| a.cmp_in(b, Direction::Desc));
+        let ids: Vec<u8> = v.iter().map(|k| k.id[0]).collect();
+        assert_eq!(ids, [4, 2, 3, 1]);
+    }
+}

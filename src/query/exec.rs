@@ -1,0 +1,374 @@
+//! The executor: runs each part of a [`Plan`] on its snapshot, merges the parts in sort order and
+//! cuts the page.
+//!
+//! Every access path yields the same matches in the same total order; they differ only in what
+//! they read. A walk stops once it holds `skip + limit` matches and the sort value changes, so
+//! ties at the page boundary are all seen and ordered by `_id`. The total comes from the
+//! candidates' cardinality when they are exact, otherwise from testing every candidate.
+
+use std::fmt;
+
+use roaring::RoaringBitmap;
+
+use super::ast::{Direction, Op};
+use super::eval::{Pred, SortKey, Target};
+use super::plan::{Access, Part, Plan, Scope};
+use crate::dialog::DialogType;
+use crate::error::Error;
+use crate::index::BitmapKey;
+use crate::storage::{Row, RowId, Snapshot, StoredRow, TimeIndex};
+
+/// What one part read, for explain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PartStats {
+    pub entries_walked: u64,
+    pub rows_read: u64,
+    pub matched: u64,
+}
+
+/// The result of executing a plan: the total and the page's rows in order.
+pub(crate) struct Outcome {
+    pub total: u64,
+    pub page: Vec<(RowId, Row)>,
+    pub stats: Vec<PartStats>,
+}
+
+/// Candidate evaluation: reads a row at most once per candidate and counts what it read.
+struct Eval<'a> {
+    snap: &'a Snapshot,
+    preds: &'a [Pred],
+    plan: &'a Plan,
+    stats: PartStats,
+}
+
+impl Eval<'_> {
+    /// Tests a candidate; on a match returns its sort key.
+    fn test(&mut self, rid: RowId) -> Result<Option<SortKey>, Error> {
+        let row = self.snap.live_row(rid)?;
+        self.stats.rows_read += 1;
+        if !self.preds.iter().all(|p| p.test_row(&row)) {
+            return Ok(None);
+        }
+        self.stats.matched += 1;
+        Ok(Some(self.plan.order.key_from_row(&row)))
+    }
+
+    /// Tests every row of `rows`, collecting matches.
+    fn test_all(
+        &mut self,
+        rows: impl Iterator<Item = u32>,
+        hits: &mut Vec<(SortKey, RowId)>,
+    ) -> Result<u64, Error> {
+        let mut total = 0;
+        for rid in rows {
+            if let Some(key) = self.test(RowId(rid))? {
+                total += 1;
+                hits.push((key, RowId(rid)));
+            }
+        }
+        Ok(total)
+    }
+
+    /// Counts the matches among `rows` without keeping them.
+    fn count(&mut self, rows: &RoaringBitmap) -> Result<u64, Error> {
+        let mut total = 0;
+        for rid in rows {
+            total += u64::from(self.test(RowId(rid))?.is_some());
+        }
+        Ok(total)
+    }
+}
+
+/// Keeps the first `n` of `hits` in result order.
+fn top(hits: &mut Vec<(SortKey, RowId)>, n: usize, dir: Direction) {
+    let cmp = |a: &(SortKey, RowId), b: &(SortKey, RowId)| a.0.cmp_in(&b.0, dir);
+    if hits.len() > n && n > 0 {
+        hits.select_nth_unstable_by(n - 1, cmp);
+        hits.truncate(n);
+    } else if n == 0 {
+        hits.clear();
+    }
+    hits.sort_by(cmp);
+}
+
+/// Runs a plan.
+pub(crate) fn execute(snap: &Snapshot, plan: &Plan, all_preds: &[Pred]) -> Result<Outcome, Error> {
+    let need = plan.needed();
+    let mut hits = Vec::new();
+    let mut total = 0;
+    let mut stats = Vec::with_capacity(plan.parts.len());
+    for part in &plan.parts {
+        let preds = if part.access == Access::FullScan {
+            all_preds
+        } else {
+            &plan.residual[..]
+        };
+        let mut eval = Eval {
+            snap,
+            preds,
+            plan,
+            stats: PartStats::default(),
+        };
+        let mut part_hits = Vec::new();
+        total += run_part(&mut eval, part, need, &mut part_hits)?;
+        top(&mut part_hits, need, plan.order.dir);
+        hits.extend(part_hits);
+        stats.push(eval.stats);
+    }
+    top(&mut hits, need, plan.order.dir);
+    let mut page = Vec::with_capacity(plan.limit as usize);
+    for (_, rid) in hits.into_iter().skip(plan.skip as usize) {
+        page.push((rid, snap.live_row(rid)?));
+    }
+    Ok(Outcome { total, page, stats })
+}
+
+/// Produces a part's matches (at least its first `need` in order) and returns its total.
+fn run_part(
+    eval: &mut Eval<'_>,
+    part: &Part,
+    need: usize,
+    hits: &mut Vec<(SortKey, RowId)>,
+) -> Result<u64, Error> {
+    let dir = eval.plan.order.dir;
+    if need == 0 && !part.exact && !matches!(part.access, Access::Empty | Access::FullScan) {
+        return eval.count(&part.candidates);
+    }
+    match &part.access {
+        Access::Empty => Ok(0),
+        Access::CountOnly => Ok(part.candidates.len()),
+        Access::SortCandidates => {
+            let total = eval.test_all(part.candidates.iter(), hits)?;
+            Ok(if part.exact {
+                part.candidates.len()
+            } else {
+                total
+            })
+        }
+        Access::FullScan => full_scan(eval, part.scope, hits),
+        Access::WalkRows => {
+            let rows: Box<dyn Iterator<Item = u32>> = match dir {
+                Direction::Asc => Box::new(part.candidates.iter()),
+                Direction::Desc => Box::new(part.candidates.iter().rev()),
+            };
+            let mut complete = true;
+            let mut boundary: Option<i64> = None;
+            let mut counted = 0;
+            for rid in rows {
+                let row = eval.snap.live_row(RowId(rid))?;
+                if boundary.is_some_and(|b| b != row.created_at) {
+                    complete = false;
+                    break;
+                }
+                eval.stats.entries_walked += 1;
+                if let Some(key) = eval.test(RowId(rid))? {
+                    counted += 1;
+                    hits.push((key, RowId(rid)));
+                    if hits.len() >= need && boundary.is_none() {
+                        boundary = Some(row.created_at);
+                    }
+                }
+            }
+            finish_total(eval, part, complete, counted)
+        }
+        Access::WalkTime { index, lo, hi } => {
+            let lmds_tree = matches!(index, TimeIndex::LastMessage | TimeIndex::PublicLastMessage);
+            let mut counted = 0;
+            // Candidates without a message sort below every message date: before the tree in
+            // ascending order, after it in descending order. They can only match when no
+            // condition bounds the last message date.
+            let nulls = if lmds_tree && *lo == i64::MIN && *hi == i64::MAX {
+                Some(&part.candidates - eval.snap.bitmap(&BitmapKey::HasMessage)?)
+            } else {
+                None
+            };
+            if dir == Direction::Asc {
+                if let Some(nulls) = &nulls {
+                    counted += eval.test_all(nulls.iter(), hits)?;
+                }
+            }
+            let mut complete = true;
+            let mut boundary: Option<i64> = None;
+            if !(dir == Direction::Asc && hits.len() >= need && need > 0) {
+                for entry in eval.snap.walk(*index, *lo, *hi, dir)? {
+                    let (t, rid) = entry?;
+                    if boundary.is_some_and(|b| b != t) {
+                        complete = false;
+                        break;
+                    }
+                    eval.stats.entries_walked += 1;
+                    if !part.candidates.contains(rid.0) {
+                        continue;
+                    }
+                    if let Some(key) = eval.test(rid)? {
+                        counted += 1;
+                        hits.push((key, rid));
+                        if hits.len() >= need && boundary.is_none() {
+                            boundary = Some(t);
+                        }
+                    }
+                }
+            } else {
+                complete = false;
+            }
+            if dir == Direction::Desc && complete {
+                if let Some(nulls) = &nulls {
+                    counted += eval.test_all(nulls.iter(), hits)?;
+                }
+            }
+            finish_total(eval, part, complete, counted)
+        }
+    }
+}
+
+/// A walk's total: the candidates' cardinality when exact, what it counted when it saw every
+/// candidate, otherwise a counting pass.
+fn finish_total(
+    eval: &mut Eval<'_>,
+    part: &Part,
+    complete: bool,
+    counted: u64,
+) -> Result<u64, Error> {
+    if part.exact {
+        Ok(part.candidates.len())
+    } else if complete && !walk_skips_rows(eval.plan, part) {
+        Ok(counted)
+    } else {
+        eval.count(&part.candidates)
+    }
+}
+
+/// Whether a complete walk can still miss matching candidates: a last-message walk bounded by a
+/// range sees no dialog without a message, which `ne`/`nin` conditions would match.
+fn walk_skips_rows(plan: &Plan, part: &Part) -> bool {
+    match &part.access {
+        Access::WalkTime { index, lo, hi } => {
+            matches!(index, TimeIndex::LastMessage | TimeIndex::PublicLastMessage)
+                && (*lo != i64::MIN || *hi != i64::MAX)
+                && plan.residual.iter().any(|p| {
+                    p.target == Target::LastMessageDateSent && matches!(p.op, Op::Ne | Op::Nin)
+                })
+        }
+        _ => false,
+    }
+}
+
+fn full_scan(
+    eval: &mut Eval<'_>,
+    scope: Scope,
+    hits: &mut Vec<(SortKey, RowId)>,
+) -> Result<u64, Error> {
+    let viewer = eval.plan.viewer.0;
+    let mut total = 0;
+    let rows: Vec<_> = eval.snap.all_rows()?.collect::<Result<_, _>>()?;
+    for (rid, stored) in rows {
+        let StoredRow::Live(row) = stored else {
+            continue;
+        };
+        eval.stats.entries_walked += 1;
+        let in_scope = match scope {
+            Scope::Own => row.occupants.binary_search(&viewer).is_ok(),
+            Scope::Public => row.kind == DialogType::PublicGroup.code(),
+        };
+        if in_scope && eval.preds.iter().all(|p| p.test_row(&row)) {
+            eval.stats.matched += 1;
+            total += 1;
+            hits.push((eval.plan.order.key_from_row(&row), rid));
+        }
+    }
+    Ok(total)
+}
+
+/// What `explain` shows: the plan and what executing it read.
+#[derive(Clone, Debug)]
+pub struct Explain {
+    pub(crate) plan: Plan,
+    pub(crate) stats: Vec<PartStats>,
+    pub(crate) total: u64,
+}
+
+impl Explain {
+    /// The matches the query found.
+    pub fn total_entries(&self) -> u64 {
+        self.total
+    }
+
+    /// The access path of each part, in plain words, as [`Display`](fmt::Display) prints them.
+    pub fn access_paths(&self) -> Vec<String> {
+        self.plan
+            .parts
+            .iter()
+            .map(|p| p.access.to_string())
+            .collect()
+    }
+
+    /// Rows read over all parts.
+    pub fn rows_read(&self) -> u64 {
+        self.stats.iter().map(|s| s.rows_read).sum()
+    }
+}
+
+impl fmt::Display for Explain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &self.plan;
+        writeln!(
+            f,
+            "query: {}",
+            if p.query.is_empty() {
+                "(all)"
+            } else {
+                &p.query
+            }
+        )?;
+        writeln!(f, "viewer: {}", p.viewer)?;
+        let field = match &p.order.target {
+            Target::LastMessageDateSent => "last_message_date_sent".to_owned(),
+            other => format!("{other:?}").to_lowercase(),
+        };
+        let dir = match p.order.dir {
+            Direction::Asc => "asc",
+            Direction::Desc => "desc",
+        };
+        writeln!(
+            f,
+            "order: {field} {dir}{}, ties by _id {dir}",
+            if p.order.default { " (default)" } else { "" }
+        )?;
+        writeln!(
+            f,
+            "page: skip {} limit {}{}",
+            p.skip,
+            p.limit,
+            if p.count_only { " (count only)" } else { "" }
+        )?;
+        for note in &p.notes {
+            writeln!(f, "condition {note}")?;
+        }
+        for (part, stats) in p.parts.iter().zip(&self.stats) {
+            writeln!(
+                f,
+                "part {}: {} = {} candidates{}",
+                part.scope,
+                part.formula,
+                part.candidates.len(),
+                if part.exact { " (exact)" } else { "" }
+            )?;
+            writeln!(
+                f,
+                "  access: {} (estimate {} reads)",
+                part.access, part.estimate
+            )?;
+            writeln!(
+                f,
+                "  read: {} index entries walked, {} rows read, {} matched",
+                stats.entries_walked, stats.rows_read, stats.matched
+            )?;
+        }
+        write!(f, "total_entries: {}", self.total)
+    }
+}
+
+/// Whether `kind` is public, for the page's unread counts.
+pub(crate) fn is_public(row: &Row) -> bool {
+    row.kind == DialogType::PublicGroup.code()
+}

@@ -1,0 +1,585 @@
+//! The planner: from a [`Query`] and the viewer to a [`Plan`] of access paths.
+//!
+//! A user sees the dialogs they occupy and every public dialog; public dialogs have no
+//! occupants, so these are two disjoint parts, planned and executed apart and merged at the end
+//! (SPEC section 5: never gather and sort their union). For each part the planner builds the
+//! candidate set from bitmaps (the part's base bitmap, intersected with every condition a bitmap
+//! answers, minus every negated one), with its exact cardinality, and picks how to produce the
+//! page in order:
+//!
+//! - [`Access::SortCandidates`]: read the sort keys of every candidate and select the top
+//!   `skip + limit`; cost grows with the candidates.
+//! - [`Access::WalkTime`]: walk a time B-tree in sort order, probe the candidates, stop after
+//!   `skip + limit` matches; cost grows with how sparse the candidates are in the tree.
+//! - [`Access::WalkRows`]: `created_at` order is row-id order while the store says so
+//!   (`created_sorted`): iterate the candidates in row-id order and stop early.
+//! - [`Access::FullScan`]: read every row and test everything; only when forced, as the oracle.
+//!
+//! Conditions a bitmap answers exactly are dropped from the residual tests; the rest are tested
+//! on each candidate, on its keys when they suffice, else on the row.
+
+use std::fmt;
+
+use roaring::RoaringBitmap;
+
+use super::ast::{Direction, Field, Op, Query, Scalar, Span, Value};
+use super::error::{QueryError, QueryErrorKind};
+use super::eval::{Order, Pred, Target, Val};
+use crate::dialog::{CustomClass, DataValue, DialogType, FieldType, UserId};
+use crate::error::Error;
+use crate::index::{ngram, BitmapKey};
+use crate::storage::{RowId, Snapshot, TimeIndex};
+
+/// Which access path to use, for tests that run one query through every path.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PlanChoice {
+    /// The planner's choice.
+    #[default]
+    Auto,
+    /// Sort every candidate's keys.
+    SortCandidates,
+    /// Walk the sort field's index where there is one (time B-tree or row order).
+    Walk,
+    /// Read every row.
+    FullScan,
+}
+
+/// One of the two disjoint sets a viewer sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Dialogs the viewer occupies.
+    Own,
+    /// Public dialogs.
+    Public,
+}
+
+/// How a part produces its matches in order.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Access {
+    /// No candidates: nothing to read.
+    Empty,
+    /// Only the count is asked and the candidates are exact: nothing to read.
+    CountOnly,
+    SortCandidates,
+    WalkTime {
+        index: TimeIndex,
+        lo: i64,
+        hi: i64,
+    },
+    WalkRows,
+    FullScan,
+}
+
+/// A part of the plan: one scope, its candidates and how to read them.
+#[derive(Clone, Debug)]
+pub(crate) struct Part {
+    pub scope: Scope,
+    pub formula: String,
+    pub candidates: RoaringBitmap,
+    /// Every candidate matches: no residual test is needed.
+    pub exact: bool,
+    pub access: Access,
+    /// The planner's estimate of entries it will read, for explain.
+    pub estimate: u64,
+}
+
+/// A query planned against one snapshot.
+#[derive(Clone, Debug)]
+pub(crate) struct Plan {
+    pub viewer: UserId,
+    pub query: String,
+    pub order: Order,
+    pub skip: u32,
+    pub limit: u32,
+    pub count_only: bool,
+    pub unread: bool,
+    /// Conditions still to test on each candidate.
+    pub residual: Vec<Pred>,
+    /// What the bitmaps answered, for explain.
+    pub notes: Vec<String>,
+    pub parts: Vec<Part>,
+}
+
+impl Plan {
+    /// How many matches each part must produce in order.
+    pub(crate) fn needed(&self) -> usize {
+        if self.count_only {
+            0
+        } else {
+            self.skip as usize + self.limit as usize
+        }
+    }
+}
+
+/// A condition turned into bitmap work.
+enum Use {
+    /// The matches are exactly this bitmap's rows (intersect).
+    Exact(RoaringBitmap),
+    /// The matches lie within this bitmap (intersect), but still need testing.
+    Within(RoaringBitmap),
+    /// The matches are exactly the rows outside this bitmap (subtract).
+    Without(RoaringBitmap),
+    /// No bitmap helps.
+    Residual,
+}
+
+fn cond_key(field: &Field, op: Op) -> String {
+    if op == Op::Eq {
+        field.name()
+    } else {
+        format!("{}[{}]", field.name(), op)
+    }
+}
+
+/// Plans `query` for `viewer` on `snap`.
+pub(crate) fn plan(
+    snap: &Snapshot,
+    viewer: UserId,
+    query: &Query,
+    choice: PlanChoice,
+) -> Result<Plan, Error> {
+    let preds = all_preds(snap, query)?;
+    let order = match &query.sort {
+        None => Order {
+            target: Target::LastMessageDateSent,
+            dir: Direction::Desc,
+            default: true,
+        },
+        Some(sort) => Order {
+            target: Target::of(&sort.field, true),
+            dir: sort.direction,
+            default: false,
+        },
+    };
+
+    let mut residual = Vec::new();
+    let mut notes = Vec::new();
+    let mut within: Vec<RoaringBitmap> = Vec::new();
+    let mut without: Vec<RoaringBitmap> = Vec::new();
+    let mut all_exact = true;
+    for pred in preds {
+        let key = cond_key(&pred.field, pred.op);
+        match bitmap_use(snap, &pred)? {
+            Use::Exact(b) => {
+                notes.push(format!("{key}: bitmap of {} rows, exact", b.len()));
+                within.push(b);
+            }
+            Use::Within(b) => {
+                notes.push(format!(
+                    "{key}: bitmap of {} rows narrows, each candidate tested",
+                    b.len()
+                ));
+                within.push(b);
+                residual.push(pred);
+                all_exact = false;
+            }
+            Use::Without(b) => {
+                notes.push(format!("{key}: minus bitmap of {} rows, exact", b.len()));
+                without.push(b);
+            }
+            Use::Residual => {
+                notes.push(format!("{key}: tested on each candidate"));
+                residual.push(pred);
+                all_exact = false;
+            }
+        }
+    }
+    // Cheap tests first: key tests before row tests.
+    residual.sort_by_key(Pred::needs_row);
+
+    let mut plan = Plan {
+        viewer,
+        query: query.to_string(),
+        order,
+        skip: query.skip,
+        limit: query.limit,
+        count_only: query.count,
+        unread: query.include_unread_message_count,
+        residual,
+        notes,
+        parts: Vec::with_capacity(2),
+    };
+    let meta = snap.meta();
+    let has_message = if plan.order.target == Target::LastMessageDateSent {
+        Some(snap.bitmap(&BitmapKey::HasMessage)?)
+    } else {
+        None
+    };
+    for scope in [Scope::Own, Scope::Public] {
+        let (base, base_name) = match scope {
+            Scope::Own => (
+                snap.bitmap(&BitmapKey::User(viewer.0))?,
+                format!("user({viewer})"),
+            ),
+            Scope::Public => (
+                snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?,
+                "public".to_owned(),
+            ),
+        };
+        let mut candidates = base;
+        let mut formula = base_name;
+        for b in &within {
+            candidates &= b;
+        }
+        for b in &without {
+            candidates -= b;
+        }
+        if !within.is_empty() {
+            formula.push_str(&format!(" ∩ {} bitmap(s)", within.len()));
+        }
+        if !without.is_empty() {
+            formula.push_str(&format!(" − {} bitmap(s)", without.len()));
+        }
+        let (access, estimate) = choose(
+            &plan,
+            scope,
+            &candidates,
+            all_exact,
+            has_message.as_ref(),
+            meta,
+            choice,
+        );
+        plan.parts.push(Part {
+            scope,
+            formula,
+            candidates,
+            exact: all_exact,
+            access,
+            estimate,
+        });
+    }
+    Ok(plan)
+}
+
+/// The declared class a query names with `data[class_name]=X`, if declared: its custom fields
+/// then compare with their declared types.
+fn typed_class(snap: &Snapshot, query: &Query) -> Result<Option<CustomClass>, Error> {
+    let mut names =
+        query
+            .conditions
+            .iter()
+            .filter_map(|c| match (&c.field, c.op, c.value.as_slice()) {
+                (Field::DataClassName, Op::Eq, [Scalar::Str(name)]) => Some(name.as_str()),
+                (Field::DataClassName, Op::In, [Scalar::Str(name)]) => Some(name.as_str()),
+                _ => None,
+            });
+    match names.next() {
+        Some(name) => snap.class(name),
+        None => Ok(None),
+    }
+}
+
+/// Every condition of `query` compiled, for the full scan, which uses no bitmap.
+pub(crate) fn all_preds(snap: &Snapshot, query: &Query) -> Result<Vec<Pred>, Error> {
+    let class = typed_class(snap, query)?;
+    query
+        .conditions
+        .iter()
+        .map(|c| compile(&c.field, c.op, &c.value, c.span, class.as_ref()))
+        .collect()
+}
+
+/// Compiles one condition into a typed predicate.
+pub(crate) fn compile(
+    field: &Field,
+    op: Op,
+    value: &Value,
+    span: Option<Span>,
+    class: Option<&CustomClass>,
+) -> Result<Pred, Error> {
+    let key = cond_key(field, op);
+    let err = |kind| Error::Query(QueryError::new(key.clone(), span.unwrap_or_default(), kind));
+    let mut typed = false;
+    let mut data_type = None;
+    if let Field::Data(name) = field {
+        match class {
+            Some(class) => match class.fields.get(name) {
+                Some(t) => {
+                    typed = true;
+                    data_type = Some(*t);
+                }
+                None => {
+                    return Err(err(QueryErrorKind::UnknownDataField {
+                        class: class.name.clone(),
+                        field: name.clone(),
+                    }))
+                }
+            },
+            None if matches!(op, Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
+                return Err(err(QueryErrorKind::UntypedComparison {
+                    field: name.clone(),
+                }))
+            }
+            None => {}
+        }
+    }
+    let mut vals = Vec::with_capacity(value.as_slice().len());
+    for scalar in value.as_slice() {
+        let v = match (scalar, data_type) {
+            (Scalar::Str(s), Some(t)) if op != Op::Ctn => typed_data(field, t, s).map_err(err)?,
+            (Scalar::Str(s), _) if op == Op::Ctn => Val::Str(ngram::lower(s)),
+            (Scalar::Id(id), _) => Val::Id(id.0),
+            (Scalar::User(u), _) => Val::Int(u.0 as i64),
+            (Scalar::Time(t), _) => Val::Int(*t),
+            (Scalar::Type(t), _) => Val::Int(i64::from(t.code())),
+            (Scalar::Str(s), _) => Val::Str(s.clone()),
+            (Scalar::Bool(b), _) => Val::Bool(*b),
+        };
+        vals.push(v);
+    }
+    Ok(Pred {
+        field: field.clone(),
+        target: Target::of(field, typed),
+        op,
+        vals,
+        span,
+    })
+}
+
+fn typed_data(field: &Field, ty: FieldType, text: &str) -> Result<Val, QueryErrorKind> {
+    let name = match field {
+        Field::Data(n) => n.as_str(),
+        _ => "",
+    };
+    match crate::rules::convert("", name, ty, DataValue::String(text.to_owned())) {
+        Ok(DataValue::Integer(i)) => Ok(Val::Int(i)),
+        Ok(DataValue::Float(f)) => Ok(Val::Float(f)),
+        Ok(DataValue::Bool(b)) => Ok(Val::Bool(b)),
+        Ok(DataValue::String(s)) => Ok(Val::Str(s)),
+        Err(_) => Err(QueryErrorKind::BadDataValue {
+            field: name.to_owned(),
+            expected: ty,
+            value: text.to_owned(),
+        }),
+    }
+}
+
+fn union_of(
+    snap: &Snapshot,
+    keys: impl IntoIterator<Item = BitmapKey>,
+) -> Result<RoaringBitmap, Error> {
+    let mut out = RoaringBitmap::new();
+    for key in keys {
+        out |= snap.bitmap(&key)?;
+    }
+    Ok(out)
+}
+
+fn users(vals: &[Val]) -> impl Iterator<Item = u64> + '_ {
+    vals.iter().filter_map(|v| match v {
+        Val::Int(u) => Some(*u as u64),
+        _ => None,
+    })
+}
+
+/// How a predicate can use the bitmaps.
+fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
+    Ok(match (&pred.target, pred.op) {
+        (Target::Type, _) => {
+            let matching = DialogType::ALL.into_iter().filter(|t| {
+                let keys = super::eval::RowKeys {
+                    id: [0; 12],
+                    created_at: 0,
+                    updated_at: 0,
+                    last_message_date_sent: None,
+                    kind: t.code(),
+                };
+                pred.test_keys(&keys)
+            });
+            Use::Exact(union_of(snap, matching.map(|t| BitmapKey::Type(t.code())))?)
+        }
+        (Target::Occupants, Op::Eq | Op::In) => {
+            Use::Exact(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
+        }
+        (Target::Occupants, Op::Ne | Op::Nin) => {
+            Use::Without(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
+        }
+        (Target::Occupants, Op::All) => {
+            let mut out: Option<RoaringBitmap> = None;
+            for u in users(&pred.vals) {
+                let b = snap.bitmap(&BitmapKey::User(u))?;
+                out = Some(match out {
+                    Some(acc) => acc & b,
+                    None => b,
+                });
+            }
+            Use::Exact(out.unwrap_or_default())
+        }
+        (Target::Id, Op::Eq | Op::In | Op::Ne | Op::Nin) => {
+            let mut rows = RoaringBitmap::new();
+            for v in &pred.vals {
+                if let Val::Id(id) = v {
+                    if let Some((RowId(rid), _)) = snap.find(&crate::dialog::DialogId(*id))? {
+                        rows.insert(rid);
+                    }
+                }
+            }
+            if matches!(pred.op, Op::Eq | Op::In) {
+                Use::Exact(rows)
+            } else {
+                Use::Without(rows)
+            }
+        }
+        (Target::Name, Op::Ctn) => {
+            let pattern = match pred.vals.first() {
+                Some(Val::Str(p)) => p.as_str(),
+                _ => return Ok(Use::Residual),
+            };
+            let (grams, exact) = ngram::pattern_grams(pattern);
+            let mut out: Option<RoaringBitmap> = None;
+            for g in grams {
+                let b = snap.bitmap(&BitmapKey::Gram(g))?;
+                out = Some(match out {
+                    Some(acc) => acc & b,
+                    None => b,
+                });
+            }
+            let b = out.unwrap_or_default();
+            if exact {
+                Use::Exact(b)
+            } else {
+                Use::Within(b)
+            }
+        }
+        (Target::ClassName, Op::Eq | Op::In) => Use::Exact(union_of(
+            snap,
+            pred.vals.iter().filter_map(|v| match v {
+                Val::Str(s) => Some(BitmapKey::Class(s.as_str().into())),
+                _ => None,
+            }),
+        )?),
+        (
+            Target::Data { name, .. },
+            Op::Eq | Op::Lt | Op::Lte | Op::Gt | Op::Gte | Op::In | Op::Ctn,
+        ) => Use::Within(snap.bitmap(&BitmapKey::DataField(name.as_str().into()))?),
+        (Target::LastMessageDateSent, Op::Eq | Op::Lt | Op::Lte | Op::Gt | Op::Gte | Op::In) => {
+            Use::Within(snap.bitmap(&BitmapKey::HasMessage)?)
+        }
+        _ => Use::Residual,
+    })
+}
+
+/// The time range `[lo, hi]` the predicates allow on a target (inclusive bounds).
+pub(crate) fn time_range(preds: &[Pred], target: &Target) -> (i64, i64) {
+    let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+    for p in preds.iter().filter(|p| &p.target == target) {
+        let Some(Val::Int(t)) = p.vals.first() else {
+            continue;
+        };
+        match p.op {
+            Op::Eq => {
+                lo = lo.max(*t);
+                hi = hi.min(*t);
+            }
+            Op::Gt => lo = lo.max(t.saturating_add(1)),
+            Op::Gte => lo = lo.max(*t),
+            Op::Lt => hi = hi.min(t.saturating_sub(1)),
+            Op::Lte => hi = hi.min(*t),
+            _ => {}
+        }
+    }
+    (lo, hi)
+}
+
+/// Picks the access path of one part and estimates the entries it reads.
+fn choose(
+    plan: &Plan,
+    scope: Scope,
+    candidates: &RoaringBitmap,
+    exact: bool,
+    has_message: Option<&RoaringBitmap>,
+    meta: &crate::storage::Meta,
+    choice: PlanChoice,
+) -> (Access, u64) {
+    let n = candidates.len();
+    if choice == PlanChoice::FullScan {
+        return (Access::FullScan, meta.live_total());
+    }
+    if n == 0 {
+        return (Access::Empty, 0);
+    }
+    if plan.count_only && exact {
+        return (Access::CountOnly, 0);
+    }
+    let needed = plan.needed() as u64;
+    let sort_cost = n;
+    // A count that the bitmaps cannot give needs every candidate tested anyway.
+    let count_pass = if exact { 0 } else { n };
+    let walk = match (&plan.order.target, scope) {
+        (Target::LastMessageDateSent, Scope::Public) => Some(TimeIndex::PublicLastMessage),
+        (Target::LastMessageDateSent, Scope::Own) => Some(TimeIndex::LastMessage),
+        (Target::UpdatedAt, Scope::Public) => Some(TimeIndex::PublicUpdated),
+        (Target::UpdatedAt, Scope::Own) => Some(TimeIndex::Updated),
+        _ => None,
+    };
+    if let Some(index) = walk {
+        let (lo, hi) = time_range(&plan.residual, &plan.order.target);
+        let tree_size = match index {
+            TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated => meta.live[0],
+            _ => meta.live_total(),
+        };
+        // Candidates that are in the tree: those with a message for the last-message trees.
+        let in_tree = match (index, has_message) {
+            (TimeIndex::LastMessage | TimeIndex::PublicLastMessage, Some(h)) => {
+                candidates.intersection_len(h)
+            }
+            _ => n,
+        }
+        .max(1);
+        let walk_cost = (needed.saturating_mul(tree_size) / in_tree).min(tree_size) + count_pass;
+        let forced = choice == PlanChoice::Walk;
+        if forced || (choice == PlanChoice::Auto && walk_cost < sort_cost) {
+            return (Access::WalkTime { index, lo, hi }, walk_cost);
+        }
+    }
+    if plan.order.target == Target::CreatedAt
+        && meta.created_sorted
+        && choice != PlanChoice::SortCandidates
+    {
+        let cost = if exact { needed.min(n) } else { n };
+        if choice == PlanChoice::Walk || cost < sort_cost {
+            return (Access::WalkRows, cost);
+        }
+    }
+    (Access::SortCandidates, sort_cost)
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Scope::Own => "own dialogs",
+            Scope::Public => "public dialogs",
+        })
+    }
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bound = |t: i64, open: i64| {
+            if t == open {
+                "∞".to_owned()
+            } else {
+                t.to_string()
+            }
+        };
+        match self {
+            Access::Empty => f.write_str("nothing to read (no candidates)"),
+            Access::CountOnly => f.write_str("count from the bitmap, no rows read"),
+            Access::SortCandidates => {
+                f.write_str("read every candidate's sort key, select the top")
+            }
+            Access::WalkTime { index, lo, hi } => write!(
+                f,
+                "walk {} over [{}, {}] in sort order, probe candidates, stop after the page",
+                index.name(),
+                bound(*lo, i64::MIN),
+                bound(*hi, i64::MAX)
+            ),
+            Access::WalkRows => f.write_str(
+                "walk candidates in row-id order (= created_at order), stop after the page",
+            ),
+            Access::FullScan => f.write_str("full scan: read every row, test every condition"),
+        }
+    }
+}
