@@ -10,6 +10,7 @@ mod builder;
 mod error;
 mod parse;
 mod print;
+mod validate;
 
 pub use ast::{
     Condition, Direction, Field, Op, Query, Scalar, Sort, Span, Value, ValueKind, MAX_LIMIT,
