@@ -1,8 +1,8 @@
 //! Bad queries as data: each query string with the exact message and span of its error, for
-//! every error the parser reports; and the caret `render` draws.
+//! every error the parser reports; the same for the builder; and the caret `render` draws.
 
-use dialogstore::query::{Field, Op, Query, QueryErrorKind, Span, ValueKind};
-use dialogstore::FieldType;
+use dialogstore::query::{Field, Op, Query, QueryError, QueryErrorKind, Scalar, Span, ValueKind};
+use dialogstore::{DialogType, FieldType, UserId};
 
 /// A query string, the message of its error, and the byte range that error points at.
 const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[
@@ -334,6 +334,90 @@ fn render_draws_a_caret_under_the_pair() {
     ] {
         let err = query.parse::<Query>().unwrap_err();
         assert_eq!(err.render(query), rendered);
+    }
+}
+
+#[test]
+fn the_builder_reports_the_key_as_written_with_an_empty_span() {
+    let cases: Vec<(Result<Query, QueryError>, &str)> =
+        vec![
+        (
+            Query::builder().filter(Field::Type, Op::Ctn, "2").build(),
+            "type[ctn]: operator ctn does not apply to type",
+        ),
+        (
+            Query::builder().name_contains("").build(),
+            "name[ctn]: empty pattern, ctn needs at least one character",
+        ),
+        (
+            Query::builder().eq(Field::Type, "9").build(),
+            r#"type: "9" is not a dialog type (1, 2 or 3)"#,
+        ),
+        (
+            Query::builder()
+                .eq(Field::UserId, Scalar::Time(5))
+                .build(),
+            "user_id: expected a user id, got a time",
+        ),
+        (
+            Query::builder()
+                .data("progress", Op::Eq, UserId(5))
+                .build(),
+            "data[progress]: expected text, got a user id",
+        ),
+        (
+            Query::builder()
+                .filter(Field::OccupantsIds, Op::All, [Scalar::User(UserId(1)), Scalar::Bool(true)])
+                .build(),
+            "occupants_ids[all]: expected a user id, got a boolean",
+        ),
+        (
+            Query::builder().eq(Field::Name, ["a", "b"]).build(),
+            "name: takes one value, not a list",
+        ),
+        (
+            Query::builder()
+                .filter(Field::Type, Op::In, Vec::<DialogType>::new())
+                .build(),
+            "type[in]: list is empty or has an empty item",
+        ),
+        (
+            Query::builder().filter(Field::Name, Op::In, ["a", ""]).build(),
+            "name[in]: list is empty or has an empty item",
+        ),
+        (
+            Query::builder().data("", Op::Eq, "x").build(),
+            "data[]: malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]",
+        ),
+        (
+            Query::builder().data("a]b", Op::Gt, "x").build(),
+            "data[a]b][gt]: malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]",
+        ),
+        (
+            Query::builder().limit(0).build(),
+            r#"limit: must be an integer from 1 to 100, got "0""#,
+        ),
+        (
+            Query::builder().limit(101).build(),
+            r#"limit: must be an integer from 1 to 100, got "101""#,
+        ),
+        (
+            Query::builder().sort_desc(Field::AdminIds).build(),
+            "sort_desc: cannot sort on admin_ids, it holds a set of users",
+        ),
+        (
+            Query::builder().sort_asc(Field::Data("a[b".into())).build(),
+            r#"sort_asc: unknown field "data[a[b]""#,
+        ),
+        (
+            Query::builder().name_contains("!".repeat(3000)).build(),
+            "query: 9010 bytes once printed in canonical form, the most is 8192",
+        ),
+    ];
+    for (result, message) in cases {
+        let err = result.expect_err(message);
+        assert_eq!(err.to_string(), message);
+        assert_eq!(err.span, Span::default(), "{message}");
     }
 }
 

@@ -453,3 +453,53 @@ fn canonical_strings() {
         assert_eq!(parse(canonical), q, "{s}");
     }
 }
+
+#[test]
+fn builder_and_parser_agree() {
+    let built = Query::builder()
+        .filter(
+            Field::Type,
+            Op::In,
+            [DialogType::PublicGroup, DialogType::Group],
+        )
+        .filter(
+            Field::LastMessageDateSent,
+            Op::Nin,
+            ["1556739654", "2019-09-08T17:24:11Z"],
+        )
+        .eq(Field::OccupantsIds, UserId(91103344))
+        .filter(Field::Id, Op::Ne, "5cc9bb58a28f9a406659d777")
+        .time_range(Field::UpdatedAt, 1556735709..=1556829805)
+        .name_contains("party")
+        .data("class_name", Op::Eq, "ScoreTable")
+        .data("progress", Op::Gte, "56")
+        .eq(Field::IsJoinRequired, true)
+        .sort_asc(Field::Data("progress".into()))
+        .skip(10)
+        .limit(20)
+        .count()
+        .include_unread_message_count(false)
+        .build()
+        .unwrap();
+    let parsed = parse(
+        "type[in]=1,2&last_message_date_sent[nin]=1556739654,1567963451&occupants_ids=91103344\
+         &_id[ne]=5cc9bb58a28f9a406659d777&updated_at[gte]=1556735709&updated_at[lte]=1556829805\
+         &name[ctn]=party&data[class_name]=ScoreTable&data[progress][gte]=56\
+         &is_join_required=true&sort_asc=data[progress]&skip=10&limit=20&count=1\
+         &include_unread_message_count=0",
+    );
+    assert_eq!(built, parsed);
+    assert!(built.conditions.iter().all(|c| c.span.is_none()));
+    // A single value for a list operator is a list of one.
+    let one = Query::builder()
+        .filter(Field::Type, Op::In, DialogType::Group)
+        .build()
+        .unwrap();
+    assert_eq!(one, parse("type[in]=2"));
+    let slice: &[UserId] = &[UserId(1), UserId(2)];
+    let q = Query::builder()
+        .filter(Field::AdminIds, Op::All, slice)
+        .build()
+        .unwrap();
+    assert_eq!(q, parse("admin_ids[all]=1,2"));
+}

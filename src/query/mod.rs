@@ -16,5 +16,5 @@ pub use ast::{
     Condition, Direction, Field, Op, Query, Scalar, Sort, Span, Value, ValueKind, MAX_LIMIT,
     MAX_QUERY_BYTES,
 };
-pub use builder::QueryBuilder;
+pub use builder::{IntoValue, QueryBuilder};
 pub use error::{QueryError, QueryErrorKind};
