@@ -3,6 +3,8 @@
 
 pub mod dialog;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod query;
 
 pub use dialog::{
