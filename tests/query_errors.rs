@@ -298,7 +298,12 @@ fn long_queries_and_values() {
             "query: 9005 bytes once printed in canonical form, the most is 8192".to_owned(),
             Span::new(0, 3005),
         ),
-        // Values are cut to 64 characters in messages.
+        // Keys and values are cut to 64 characters in messages.
+        (
+            format!("{}=1", "k".repeat(100)),
+            format!("{}…: unknown field \"{}…\"", "k".repeat(64), "k".repeat(64)),
+            Span::new(0, 102),
+        ),
         (
             format!("type={}", "9".repeat(100)),
             format!(

@@ -96,8 +96,8 @@ impl Parser {
     fn pair(&mut self, pair: &str, span: Span) -> Result<(), QueryError> {
         let (raw_key, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let key = decode(raw_key)
-            .ok_or_else(|| QueryError::new(raw_key, span, QueryErrorKind::BadEncoding))?;
-        let fail = |kind| QueryError::new(key.as_ref(), span, kind);
+            .ok_or_else(|| QueryError::new(clip(raw_key), span, QueryErrorKind::BadEncoding))?;
+        let fail = |kind| QueryError::new(clip(&key), span, kind);
         match key.as_ref() {
             "sort_asc" => self.sort(Direction::Asc, raw_value),
             "sort_desc" => self.sort(Direction::Desc, raw_value),
