@@ -1,4 +1,6 @@
-//! Fuzz-target bodies and the differential model, public for `fuzz/` and `tests/` only.
+//! Bodies of the cargo-fuzz targets under `fuzz/`, kept in the library so that a plain
+//! `cargo test` (`tests/fuzz_corpus.rs`) replays their corpora and regressions without
+//! cargo-fuzz. Not part of the supported API.
 
 pub mod model;
 mod model_ops;
@@ -6,8 +8,39 @@ pub mod steps;
 
 pub use model_ops::Env;
 
+use crate::query::Query;
+
+/// The `parse_query` target: any UTF-8 input parses without panicking; what parses prints as a
+/// canonical string that parses back to an equal query; what fails renders its caret.
+///
+/// # Panics
+///
+/// When a parsed query does not survive printing and parsing again: that is a bug.
+pub fn parse_query(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    match text.parse::<Query>() {
+        Ok(query) => {
+            let printed = query.to_string();
+            assert_eq!(
+                printed.parse::<Query>(),
+                Ok(query),
+                "printed as {printed:?}"
+            );
+        }
+        Err(err) => {
+            let _ = err.render(text);
+        }
+    }
+}
+
 /// The `store_ops` target: decodes operations and queries from `data`, runs them on a store and
 /// on the model, and panics on the first disagreement or integrity problem.
+///
+/// # Panics
+///
+/// When the store and the model disagree, or `check_integrity` finds a problem: that is a bug.
 pub fn store_ops(data: &[u8]) {
     let steps = steps::decode(data);
     let checks = steps::Checks {

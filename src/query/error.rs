@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::ast::{Field, Op, Span};
+use super::ast::{Field, Op, Span, ValueKind};
 use crate::dialog::FieldType;
 
 /// A query string or built query that is not a valid query. Code `QUERY`.
@@ -82,6 +82,18 @@ pub enum QueryErrorKind {
     },
     /// An empty list, or an empty item in a list.
     EmptyList,
+    /// An empty `ctn` pattern: it would match every dialog, so it is refused.
+    EmptyValue,
+    /// A built query gave a typed value of another kind than the field holds (a time for
+    /// `user_id`). The parser types its text by the field, so it never reports this.
+    MismatchedValue {
+        /// The kind of value the field takes.
+        expected: ValueKind,
+        /// The kind given.
+        found: ValueKind,
+    },
+    /// A built query gave a list to an operator that takes one value.
+    ListNotAllowed,
     /// `limit` outside 1 to 100, or not a number.
     LimitOutOfRange {
         /// The value as written.
@@ -96,6 +108,12 @@ pub enum QueryErrorKind {
     BadFlag {
         /// The value as written.
         value: String,
+    },
+    /// A query whose canonical string (see the `Display` of [`Query`](super::Query)) would be
+    /// longer than 8 KiB, so that printing it would not give a query string that parses.
+    CanonicalTooLong {
+        /// The canonical string's length in bytes.
+        len: usize,
     },
     /// `sort_asc` and `sort_desc` together, or either one twice.
     SortConflict,
@@ -171,7 +189,7 @@ impl fmt::Display for QueryErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use QueryErrorKind::*;
         match self {
-            TooLong { len } => write!(f, "query string is {len} bytes, the most is 8192"),
+            TooLong { len } => write!(f, "{len} bytes, the most is 8192"),
             BadEncoding => f.write_str("does not percent-decode to UTF-8"),
             MalformedKey => f.write_str(
                 "malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]",
@@ -193,6 +211,18 @@ impl fmt::Display for QueryErrorKind {
             BadType { value } => write!(f, "{value:?} is not a dialog type (1, 2 or 3)"),
             BadBool { value } => write!(f, "{value:?} is not a boolean (true, false, 1 or 0)"),
             EmptyList => f.write_str("list is empty or has an empty item"),
+            EmptyValue => f.write_str("empty pattern, ctn needs at least one character"),
+            MismatchedValue { expected, found } => write!(
+                f,
+                "expected {}, got {}",
+                kind_name(*expected),
+                kind_name(*found)
+            ),
+            ListNotAllowed => f.write_str("takes one value, not a list"),
+            CanonicalTooLong { len } => write!(
+                f,
+                "{len} bytes once printed in canonical form, the most is 8192"
+            ),
             LimitOutOfRange { value } => {
                 write!(f, "must be an integer from 1 to 100, got {value:?}")
             }
@@ -215,5 +245,18 @@ impl fmt::Display for QueryErrorKind {
                 write!(f, "{value:?} is not a valid {expected} for data[{field}]")
             }
         }
+    }
+}
+
+/// A value kind as an error message names it.
+fn kind_name(kind: ValueKind) -> &'static str {
+    match kind {
+        ValueKind::Id => "a dialog id",
+        ValueKind::User => "a user id",
+        ValueKind::Time => "a time",
+        ValueKind::Type => "a dialog type",
+        ValueKind::Str | ValueKind::Data => "text",
+        ValueKind::Bool => "a boolean",
+        ValueKind::UserSet => "user ids",
     }
 }

@@ -14,12 +14,13 @@ mod page;
 mod parse;
 pub(crate) mod plan;
 mod print;
+mod validate;
 
 pub use ast::{
     Condition, Direction, Field, Op, Query, Scalar, Sort, Span, Value, ValueKind, MAX_LIMIT,
     MAX_QUERY_BYTES,
 };
-pub use builder::QueryBuilder;
+pub use builder::{IntoValue, QueryBuilder};
 pub use error::{QueryError, QueryErrorKind};
 pub use exec::Explain;
 pub use page::Page;
