@@ -17,15 +17,14 @@ fn score(progress: &str) -> CustomData {
 
 /// The update is refused with `WRONG_PERMISSIONS` for this action and changes nothing.
 #[track_caller]
-fn assert_forbidden(env: &Env, user: UserId, id: DialogId, upd: DialogUpdate, action: Action) {
-    let err = assert_refused(env, "WRONG_PERMISSIONS", || {
-        env.update_dialog(user, id, upd)
-    });
-    assert!(
-        matches!(err, Error::WrongPermissions { id: i, user: u, action: a }
-            if i == id && u == user && a == action),
-        "{err:?}"
-    );
+fn assert_update_forbidden(
+    env: &Env,
+    user: UserId,
+    id: DialogId,
+    upd: DialogUpdate,
+    action: Action,
+) {
+    assert_forbidden(env, id, user, action, || env.update_dialog(user, id, upd));
 }
 
 /// The update is refused with this validation error and changes nothing.
@@ -125,7 +124,7 @@ fn group_occupant_may_not_remove_others() {
     let d = env.group(OWNER, &[A, B]);
     for pull in [vec![B], vec![A, B], vec![OWNER], vec![STRANGER]] {
         let upd = DialogUpdate::default().pull_occupants(pull);
-        assert_forbidden(&env, A, d.id, upd, Action::RemoveOccupants);
+        assert_update_forbidden(&env, A, d.id, upd, Action::RemoveOccupants);
     }
 }
 
@@ -159,7 +158,7 @@ fn group_occupant_may_not_change_admins() {
         DialogUpdate::default().push_admins([C]),
         DialogUpdate::default().pull_admins([B]),
     ] {
-        assert_forbidden(&env, A, d.id, upd, Action::ChangeAdmins);
+        assert_update_forbidden(&env, A, d.id, upd, Action::ChangeAdmins);
     }
 }
 
@@ -285,7 +284,7 @@ fn public_owner_and_admin_change_everything() {
 fn public_non_admin_may_not_rename() {
     let env = Env::new();
     let d = env.public(OWNER);
-    assert_forbidden(&env, STRANGER, d.id, rename("Mine"), Action::Rename);
+    assert_update_forbidden(&env, STRANGER, d.id, rename("Mine"), Action::Rename);
 }
 
 #[test]
@@ -293,7 +292,7 @@ fn public_non_admin_may_not_change_the_photo() {
     let env = Env::new();
     let d = env.public(OWNER);
     let upd = DialogUpdate::default().photo("1");
-    assert_forbidden(&env, STRANGER, d.id, upd, Action::ChangePhoto);
+    assert_update_forbidden(&env, STRANGER, d.id, upd, Action::ChangePhoto);
 }
 
 #[test]
@@ -301,7 +300,7 @@ fn public_non_admin_may_not_change_the_data() {
     let env = Env::new();
     let d = env.public(OWNER);
     let upd = DialogUpdate::default().data(score("1"));
-    assert_forbidden(&env, STRANGER, d.id, upd, Action::ChangeData);
+    assert_update_forbidden(&env, STRANGER, d.id, upd, Action::ChangeData);
 }
 
 #[test]
@@ -312,7 +311,7 @@ fn public_non_admin_may_not_change_admins() {
         DialogUpdate::default().push_admins([STRANGER]),
         DialogUpdate::default().pull_admins([OWNER]),
     ] {
-        assert_forbidden(&env, STRANGER, d.id, upd, Action::ChangeAdmins);
+        assert_update_forbidden(&env, STRANGER, d.id, upd, Action::ChangeAdmins);
     }
 }
 
@@ -349,9 +348,9 @@ fn private_occupants_may_not_be_pushed_or_pulled() {
     let d = env.private(ME, BOB);
     for user in [ME, BOB] {
         let push = DialogUpdate::default().push_occupants([A]);
-        assert_forbidden(&env, user, d.id, push, Action::AddOccupants);
+        assert_update_forbidden(&env, user, d.id, push, Action::AddOccupants);
         let pull = DialogUpdate::default().pull_occupants([user]);
-        assert_forbidden(&env, user, d.id, pull, Action::RemoveOccupants);
+        assert_update_forbidden(&env, user, d.id, pull, Action::RemoveOccupants);
     }
 }
 
@@ -363,7 +362,7 @@ fn private_admins_may_not_be_changed() {
         DialogUpdate::default().push_admins([ME]),
         DialogUpdate::default().pull_admins([ME]),
     ] {
-        assert_forbidden(&env, ME, d.id, upd, Action::ChangeAdmins);
+        assert_update_forbidden(&env, ME, d.id, upd, Action::ChangeAdmins);
     }
 }
 

@@ -349,3 +349,21 @@ pub fn assert_create_keys(d: &Dialog) {
         assert!(actual.get(key).is_some(), "missing key {key}");
     }
 }
+
+/// Runs `op`, asserts that it changed nothing and was refused with `WRONG_PERMISSIONS` for
+/// `user` doing `action` on `id`.
+#[track_caller]
+pub fn assert_forbidden<T: Debug>(
+    store: &DialogStore,
+    id: DialogId,
+    user: UserId,
+    action: dialogstore::Action,
+    op: impl FnOnce() -> Result<T, Error>,
+) {
+    let err = assert_refused(store, "WRONG_PERMISSIONS", op);
+    assert!(
+        matches!(err, Error::WrongPermissions { id: i, user: u, action: a }
+            if i == id && u == user && a == action),
+        "{err:?}"
+    );
+}
