@@ -636,7 +636,7 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
                 .copied()
                 .filter(|u| *u != dialog.user_id.0)
                 .collect();
-            if others.len() != 1 || occupants.len() > 2 {
+            if others.len() != 1 || occupants.len() != 2 {
                 return inconsistent(
                     "a private dialog needs user_id and exactly one other occupant",
                 );
