@@ -8,15 +8,6 @@ use dialogstore::{
 };
 use serde_json::json;
 
-fn score_table() -> CustomClass {
-    CustomClass::new("ScoreTable")
-        .field("game_mode_name", FieldType::String)
-        .field("expert_mode", FieldType::Integer)
-        .field("progress", FieldType::Integer)
-        .field("ratio", FieldType::Float)
-        .field("finished", FieldType::Boolean)
-}
-
 /// A store with `ScoreTable` declared.
 fn declared() -> Env {
     let env = Env::new();

@@ -367,3 +367,14 @@ pub fn assert_forbidden<T: Debug>(
         "{err:?}"
     );
 }
+
+/// The seed's `ScoreTable` class, declared with typed fields (and two more types besides).
+pub fn score_table() -> dialogstore::CustomClass {
+    use dialogstore::{CustomClass, FieldType};
+    CustomClass::new("ScoreTable")
+        .field("game_mode_name", FieldType::String)
+        .field("expert_mode", FieldType::Integer)
+        .field("progress", FieldType::Integer)
+        .field("ratio", FieldType::Float)
+        .field("finished", FieldType::Boolean)
+}
