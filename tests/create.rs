@@ -21,34 +21,6 @@ fn jid(d: &dialogstore::Dialog) -> String {
 
 // ---- the seeds' examples ----
 
-/// The JSON of a dialog created at [`T0`] with no message yet, `fields` set over it.
-fn fresh(d: &dialogstore::Dialog, fields: serde_json::Value) -> serde_json::Value {
-    let mut v = json!({
-        "_id": d.id.to_string(),
-        "admin_ids": [],
-        "created_at": T0_ISO,
-        "data": null,
-        "is_join_required": null,
-        "last_message": null,
-        "last_message_date_sent": null,
-        "last_message_id": null,
-        "last_message_user_id": null,
-        "name": null,
-        "occupants_ids": [],
-        "photo": null,
-        "type": null,
-        "updated_at": T0_ISO,
-        "user_id": null,
-        "xmpp_room_jid": null,
-        "unread_messages_count": null,
-    });
-    for (key, value) in fields.as_object().expect("object") {
-        assert!(v.get(key).is_some(), "fresh() has no key {key}");
-        v[key] = value.clone();
-    }
-    v
-}
-
 #[test]
 fn seed_private_body_gives_the_seed_response_shape() {
     let (_env, d) = create_seed(PRIVATE_BODY, ME);
