@@ -182,6 +182,16 @@ fn group_keeps_a_given_join_required() {
 }
 
 #[test]
+fn join_required_is_null_for_public_and_private_even_when_given() {
+    let env = Env::new();
+    for new in [NewDialog::public("News"), NewDialog::private(A)] {
+        let d = env.create_dialog(OWNER, new.join_required(true)).unwrap();
+        assert_eq!(d.is_join_required, None);
+        assert_eq!(json(&d)["is_join_required"], serde_json::Value::Null);
+    }
+}
+
+#[test]
 fn group_with_only_its_creator_is_allowed() {
     let env = Env::new();
     let d = env.group(OWNER, &[]);
