@@ -373,7 +373,12 @@ pub(crate) fn update(
     let refuse = |action| Err(Error::WrongPermissions { id, user, action });
     let privileged = is_owner_or_admin(&old, user);
 
-    check_name_and_photo(&upd.name, &upd.photo)?;
+    if kind == DialogType::Private {
+        // The name of a private dialog is ignored, so it is not checked either (as in create).
+        check_text("photo", &upd.photo, MAX_SHORT_TEXT_CHARS)?;
+    } else {
+        check_name_and_photo(&upd.name, &upd.photo)?;
+    }
     let data = upd.data.map(|d| check_data(w, d)).transpose()?;
     let push_occ = sorted_users(upd.push_all.occupants_ids.0);
     let pull_occ = sorted_users(upd.pull_all.occupants_ids.0);
@@ -631,7 +636,7 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
                 .copied()
                 .filter(|u| *u != dialog.user_id.0)
                 .collect();
-            if others.len() != 1 || occupants.len() > 2 {
+            if others.len() != 1 || occupants.len() != 2 {
                 return inconsistent(
                     "a private dialog needs user_id and exactly one other occupant",
                 );

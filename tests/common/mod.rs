@@ -1,0 +1,408 @@
+//! Shared by every integration test: the seeds' bodies, a store on a manual clock, and the
+//! assertions that a refused call changed nothing.
+//!
+//! Each file in `tests/` is its own crate and uses only part of this module.
+#![allow(dead_code)]
+
+use std::fmt::Debug;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use dialogstore::{
+    Dialog, DialogId, DialogStore, Error, ManualClock, MessageMeta, NewDialog, UserId,
+};
+use serde_json::Value;
+
+// ---- the seeds ----
+
+/// `quickblox-create-dialog.txt`: the private dialog body.
+pub const PRIVATE_BODY: &str = r#"{
+  "type":3,
+  "occupants_ids":"102433721"
+}"#;
+
+/// `quickblox-create-dialog.txt`: the public dialog body.
+pub const PUBLIC_BODY: &str = r#"{
+  "type":1,
+  "name":"Soccer news",
+  "photo":"67834"
+}"#;
+
+/// `quickblox-create-dialog.txt`: the group dialog body.
+pub const GROUP_BODY: &str = r#"{
+  "type":2,
+  "name":"New Year party",
+  "occupants_ids":"96831397,96831328,96830631,96754523",
+  "photo":"68123"
+}"#;
+
+/// `quickblox-create-dialog.txt`: the group dialog with custom data, as the seed prints it,
+/// trailing comma included (not valid JSON).
+pub const GROUP_DATA_BODY_AS_PRINTED: &str = r#"{
+  "type":2,
+  "name":"Chat with Bob, Sam, Garry",
+  "occupants_ids":"96754523,96830631,96831328",
+  "data":{
+      "class_name":"ScoreTable",
+      "game_mode_name":"rainbow dash",
+      "expert_mode":"3",
+      "progress":"56",
+  }
+}"#;
+
+/// The same body with the trailing comma removed.
+pub const GROUP_DATA_BODY: &str = r#"{
+  "type":2,
+  "name":"Chat with Bob, Sam, Garry",
+  "occupants_ids":"96754523,96830631,96831328",
+  "data":{
+      "class_name":"ScoreTable",
+      "game_mode_name":"rainbow dash",
+      "expert_mode":"3",
+      "progress":"56"
+  }
+}"#;
+
+/// `quickblox-create-dialog.txt`: the response shown for the private body (every key a create
+/// response must carry).
+pub const CREATE_RESPONSE: &str = r#"{
+  "_id": "5e261c72a28f9a4f779f10bb",
+  "created_at": "2020-01-20T21:32:34Z",
+  "last_message": "Hello world",
+  "last_message_date_sent": 1597748932,
+  "last_message_id": "5f3bb6c4a28f9a69552944d1",
+  "last_message_user_id": 102433734,
+  "name": "Bob",
+  "occupants_ids": [
+    102433721,
+    102433734
+  ],
+  "photo": null,
+  "type": 3,
+  "updated_at": "2020-08-18T11:08:52Z",
+  "user_id": 102433721,
+  "xmpp_room_jid": null,
+  "unread_messages_count": null
+}"#;
+
+/// `quickblox-list-dialogs.txt`: the first item.
+pub const LIST_ITEM_1: &str = r#"{
+  "_id": "5d75393ba28f9a17e1cb0f9e",
+  "created_at": "2019-09-08T17:24:11Z",
+  "last_message": "sure, I can wait",
+  "last_message_date_sent": 1567971414,
+  "last_message_id": "5d755856a0eb47411e0b72a9",
+  "last_message_user_id": 96753878,
+  "name": "New Year party",
+  "occupants_ids": [
+    96753878,
+    96754523,
+    96830631,
+    96831328,
+    96831397
+  ],
+  "photo": "68123",
+  "type": 2,
+  "updated_at": "2019-09-08T19:36:54Z",
+  "user_id": 96753878,
+  "xmpp_room_jid": "76730_5d75393ba28f9a17e1cb0f9e@muc.chat.quickblox.com",
+  "unread_messages_count": 0
+}"#;
+
+/// `quickblox-list-dialogs.txt`: the second item.
+pub const LIST_ITEM_2: &str = r#"{
+  "_id": "5d753421a28f9a2596cb0f98",
+  "created_at": "2019-09-08T17:02:26Z",
+  "last_message": "let's do it at 7pm",
+  "last_message_date_sent": 1567971391,
+  "last_message_id": "5d75583fa0eb473c350b72ab",
+  "last_message_user_id": 96753878,
+  "name": "Daniel's birthday",
+  "occupants_ids": [
+    96753878,
+    96754523,
+    96830631,
+    96831328,
+    96831397
+  ],
+  "photo": "68123",
+  "type": 2,
+  "updated_at": "2019-09-08T19:36:31Z",
+  "user_id": 96753878,
+  "xmpp_room_jid": "76730_5d753421a28f9a2596cb0f98@muc.chat.quickblox.com",
+  "unread_messages_count": 0
+}"#;
+
+// ---- users and times from the seeds ----
+
+/// The owner of the seeds' list items.
+pub const OWNER: UserId = UserId(96753878);
+/// The other occupants of the seeds' group dialogs.
+pub const A: UserId = UserId(96754523);
+pub const B: UserId = UserId(96830631);
+pub const C: UserId = UserId(96831328);
+pub const D: UserId = UserId(96831397);
+/// The private dialog's creator and opponent in `quickblox-create-dialog.txt`.
+pub const ME: UserId = UserId(102433734);
+pub const BOB: UserId = UserId(102433721);
+/// Someone in no dialog.
+pub const STRANGER: UserId = UserId(7);
+
+/// 2020-01-20T21:32:34Z, the second in the create seed's `_id` (`5e261c72...`).
+pub const T0: i64 = 1_579_555_954;
+pub const T0_ISO: &str = "2020-01-20T21:32:34Z";
+
+/// The seeds' application id and MUC domain.
+pub const APP_ID: u64 = 76730;
+pub const MUC: &str = "muc.chat.quickblox.com";
+
+// ---- a store on a manual clock ----
+
+/// An in-memory store whose clock the test moves. Derefs to the store.
+pub struct Env {
+    pub store: DialogStore,
+    pub clock: Arc<ManualClock>,
+}
+
+impl Env {
+    /// A store with the seeds' app id and MUC domain, its clock at [`T0`].
+    pub fn new() -> Env {
+        Env::at(T0)
+    }
+
+    /// The same, its clock at `secs`.
+    pub fn at(secs: i64) -> Env {
+        let clock = Arc::new(ManualClock::new(secs));
+        let store = builder(&clock).in_memory().expect("in-memory store");
+        Env { store, clock }
+    }
+
+    /// Moves the clock forward and returns the new time.
+    pub fn tick(&self, secs: i64) -> i64 {
+        self.clock.advance(secs);
+        self.now()
+    }
+
+    pub fn now(&self) -> i64 {
+        dialogstore::Clock::now(&*self.clock)
+    }
+}
+
+impl Deref for Env {
+    type Target = DialogStore;
+    fn deref(&self) -> &DialogStore {
+        &self.store
+    }
+}
+
+/// The builder every test store uses: the seeds' app id and MUC domain, the given clock.
+pub fn builder(clock: &Arc<ManualClock>) -> dialogstore::Builder {
+    DialogStore::builder()
+        .app_id(APP_ID)
+        .muc_domain(MUC)
+        .clock(clock.clone())
+}
+
+/// Short forms of calls the tests make often.
+pub trait StoreExt {
+    /// `get_dialog` with a typed id.
+    fn get(&self, user: UserId, id: DialogId) -> Result<Dialog, Error>;
+    /// The user's unread count in a dialog, as `get_dialog` reports it.
+    fn unread(&self, user: UserId, id: DialogId) -> u32;
+    /// A group dialog named "Team" created by `owner` with `others`.
+    fn group(&self, owner: UserId, others: &[UserId]) -> Dialog;
+    /// A public dialog named "News" created by `owner`.
+    fn public(&self, owner: UserId) -> Dialog;
+    /// A private dialog created by `me` with `opponent`.
+    fn private(&self, me: UserId, opponent: UserId) -> Dialog;
+    /// Records a message with the given id and `date_sent`.
+    fn post(&self, id: DialogId, sender: UserId, msg_id: &str, date_sent: i64);
+}
+
+impl StoreExt for DialogStore {
+    fn get(&self, user: UserId, id: DialogId) -> Result<Dialog, Error> {
+        self.get_dialog(user, &id.to_string())
+    }
+
+    fn unread(&self, user: UserId, id: DialogId) -> u32 {
+        self.get(user, id)
+            .expect("get_dialog")
+            .unread_messages_count
+            .expect("get_dialog carries the unread count")
+    }
+
+    fn group(&self, owner: UserId, others: &[UserId]) -> Dialog {
+        self.create_dialog(owner, NewDialog::group("Team", others.iter().copied()))
+            .expect("create group")
+    }
+
+    fn public(&self, owner: UserId) -> Dialog {
+        self.create_dialog(owner, NewDialog::public("News"))
+            .expect("create public")
+    }
+
+    fn private(&self, me: UserId, opponent: UserId) -> Dialog {
+        self.create_dialog(me, NewDialog::private(opponent))
+            .expect("create private")
+    }
+
+    fn post(&self, id: DialogId, sender: UserId, msg_id: &str, date_sent: i64) {
+        self.record_message(id, sender, msg(msg_id, "hello", date_sent))
+            .expect("record_message")
+    }
+}
+
+/// A message's metadata.
+pub fn msg(id: &str, text: &str, date_sent: i64) -> MessageMeta {
+    MessageMeta {
+        id: id.to_owned(),
+        text: text.to_owned(),
+        date_sent,
+    }
+}
+
+/// A dialog id that no store has handed out.
+pub fn unknown_id() -> DialogId {
+    "0123456789abcdef01234567".parse().expect("valid id")
+}
+
+// ---- "nothing changed" ----
+
+/// Runs `op` and asserts that every table of the store is as it was before.
+#[track_caller]
+pub fn unchanged<T>(store: &DialogStore, op: impl FnOnce() -> T) -> T {
+    let before = store.debug_dump().expect("debug_dump before");
+    let out = op();
+    let after = store.debug_dump().expect("debug_dump after");
+    assert_eq!(before, after, "the call changed the store");
+    out
+}
+
+/// Runs `op`, asserts that it failed and that it changed nothing, and returns its error.
+#[track_caller]
+pub fn assert_unchanged<T: Debug>(
+    store: &DialogStore,
+    op: impl FnOnce() -> Result<T, Error>,
+) -> Error {
+    match unchanged(store, op) {
+        Ok(v) => panic!("expected an error, got Ok({v:?})"),
+        Err(e) => e,
+    }
+}
+
+/// [`assert_unchanged`], and the error has this code.
+#[track_caller]
+pub fn assert_refused<T: Debug>(
+    store: &DialogStore,
+    code: &str,
+    op: impl FnOnce() -> Result<T, Error>,
+) -> Error {
+    let err = assert_unchanged(store, op);
+    assert_eq!(err.code(), code, "{err}");
+    err
+}
+
+// ---- JSON ----
+
+/// A dialog as its JSON value.
+pub fn json(d: &Dialog) -> Value {
+    serde_json::to_value(d).expect("a dialog serializes")
+}
+
+/// Parses a JSON constant.
+pub fn value(s: &str) -> Value {
+    serde_json::from_str(s).expect("valid JSON")
+}
+
+/// Asserts that `actual` has every key of `expected`, with the same value.
+#[track_caller]
+pub fn assert_json_has(actual: &Value, expected: &Value) {
+    let expected = expected.as_object().expect("expected is an object");
+    let actual = actual.as_object().expect("actual is an object");
+    for (key, want) in expected {
+        assert_eq!(actual.get(key), Some(want), "key {key}");
+    }
+}
+
+/// Asserts that `_id` is 24 lowercase hex characters whose first four bytes are `created_at`.
+#[track_caller]
+pub fn assert_generated_id(d: &Dialog) {
+    let text = d.id.to_string();
+    assert_eq!(text.len(), 24, "{text}");
+    assert!(
+        text.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+        "{text}"
+    );
+    assert_eq!(i64::from(d.id.timestamp()), d.created_at, "{text}");
+    assert_eq!(text.parse::<DialogId>().expect("round trip"), d.id);
+}
+
+/// Asserts that `d`'s JSON has every key of the seed's create response, plus `admin_ids` and
+/// `is_join_required`.
+#[track_caller]
+pub fn assert_create_keys(d: &Dialog) {
+    let actual = json(d);
+    let seed = value(CREATE_RESPONSE);
+    let seed_keys = seed.as_object().expect("object").keys().map(String::as_str);
+    for key in seed_keys.chain(["admin_ids", "is_join_required"]) {
+        assert!(actual.get(key).is_some(), "missing key {key}");
+    }
+}
+
+/// Runs `op`, asserts that it changed nothing and was refused with `WRONG_PERMISSIONS` for
+/// `user` doing `action` on `id`.
+#[track_caller]
+pub fn assert_forbidden<T: Debug>(
+    store: &DialogStore,
+    id: DialogId,
+    user: UserId,
+    action: dialogstore::Action,
+    op: impl FnOnce() -> Result<T, Error>,
+) {
+    let err = assert_refused(store, "WRONG_PERMISSIONS", op);
+    assert!(
+        matches!(err, Error::WrongPermissions { id: i, user: u, action: a }
+            if i == id && u == user && a == action),
+        "{err:?}"
+    );
+}
+
+/// The seed's `ScoreTable` class, declared with typed fields (and two more types besides).
+pub fn score_table() -> dialogstore::CustomClass {
+    use dialogstore::{CustomClass, FieldType};
+    CustomClass::new("ScoreTable")
+        .field("game_mode_name", FieldType::String)
+        .field("expert_mode", FieldType::Integer)
+        .field("progress", FieldType::Integer)
+        .field("ratio", FieldType::Float)
+        .field("finished", FieldType::Boolean)
+}
+
+/// The JSON of a dialog created at [`T0`] with no message yet, `fields` set over it.
+pub fn fresh(d: &Dialog, fields: Value) -> Value {
+    let mut v = serde_json::json!({
+        "_id": d.id.to_string(),
+        "admin_ids": [],
+        "created_at": T0_ISO,
+        "data": null,
+        "is_join_required": null,
+        "last_message": null,
+        "last_message_date_sent": null,
+        "last_message_id": null,
+        "last_message_user_id": null,
+        "name": null,
+        "occupants_ids": [],
+        "photo": null,
+        "type": null,
+        "updated_at": T0_ISO,
+        "user_id": null,
+        "xmpp_room_jid": null,
+        "unread_messages_count": null,
+    });
+    for (key, value) in fields.as_object().expect("object") {
+        assert!(v.get(key).is_some(), "fresh() has no key {key}");
+        v[key] = value.clone();
+    }
+    v
+}
