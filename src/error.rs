@@ -94,7 +94,6 @@ impl Error {
         }
     }
 
-    // Not called yet: the storage layer, built on another branch, reports damaged rows with it.
     pub(crate) fn corrupted(what: impl Into<String>) -> Error {
         Error::Corrupted { what: what.into() }
     }

@@ -168,10 +168,12 @@ impl Model {
         upd: &DialogUpdate,
     ) -> R<Dialog> {
         let i = self.find_visible(user, id)?;
-        if upd.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
+        let old = self.dialogs[i].clone();
+        // A private dialog's name is ignored, so not checked.
+        let named = old.dialog_type != DialogType::Private;
+        if named && upd.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
             return Err("VALIDATION");
         }
-        let old = self.dialogs[i].clone();
         let push_o = ids(&upd.push_all.occupants_ids.0);
         let pull_o = ids(&upd.pull_all.occupants_ids.0);
         let push_a = ids(&upd.push_all.admin_ids.0);

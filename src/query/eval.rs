@@ -13,7 +13,7 @@
 
 use std::cmp::Ordering;
 
-use super::ast::{Direction, Field, Op, Span};
+use super::ast::{Direction, Field, Op};
 use crate::index::ngram;
 use crate::storage::{Row, RowValue};
 
@@ -229,7 +229,6 @@ pub(crate) struct Pred {
     pub op: Op,
     /// Typed operands; for `ctn`, the lowercased pattern as text; for user sets, user ids.
     pub vals: Vec<Val>,
-    pub span: Option<Span>,
 }
 
 impl Pred {
@@ -422,7 +421,7 @@ mod tests {
                 kind: 2,
             })
         };
-        let mut v = vec![
+        let mut v = [
             keys(None, 5, 1),
             keys(Some(1), 1, 2),
             keys(None, 9, 3),

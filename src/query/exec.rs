@@ -22,6 +22,7 @@ use crate::storage::{Row, RowId, Snapshot, StoredRow, TimeIndex};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PartStats {
     pub entries_walked: u64,
+    pub keys_read: u64,
     pub rows_read: u64,
     pub matched: u64,
 }
@@ -42,15 +43,37 @@ struct Eval<'a> {
 }
 
 impl Eval<'_> {
-    /// Tests a candidate; on a match returns its sort key.
+    /// Tests a candidate; on a match returns its sort key. Key conditions are tested on the
+    /// row's keys first; the row is read only when a condition or the sort needs it.
     fn test(&mut self, rid: RowId) -> Result<Option<SortKey>, Error> {
-        let row = self.snap.live_row(rid)?;
-        self.stats.rows_read += 1;
-        if !self.preds.iter().all(|p| p.test_row(&row)) {
+        let keys = self.snap.keys(rid)?;
+        self.stats.keys_read += 1;
+        if !self
+            .preds
+            .iter()
+            .filter(|p| !p.needs_row())
+            .all(|p| p.test_keys(&keys))
+        {
             return Ok(None);
         }
+        let needs_row = self.plan.order.needs_row() || self.preds.iter().any(Pred::needs_row);
+        let key = if needs_row {
+            let row = self.snap.live_row(rid)?;
+            self.stats.rows_read += 1;
+            if !self
+                .preds
+                .iter()
+                .filter(|p| p.needs_row())
+                .all(|p| p.test_row(&row))
+            {
+                return Ok(None);
+            }
+            self.plan.order.key_from_row(&row)
+        } else {
+            self.plan.order.key_from_keys(&keys)
+        };
         self.stats.matched += 1;
-        Ok(Some(self.plan.order.key_from_row(&row)))
+        Ok(Some(key))
     }
 
     /// Tests every row of `rows`, collecting matches.
@@ -155,8 +178,8 @@ fn run_part(
             let mut boundary: Option<i64> = None;
             let mut counted = 0;
             for rid in rows {
-                let row = eval.snap.live_row(RowId(rid))?;
-                if boundary.is_some_and(|b| b != row.created_at) {
+                let created_at = eval.snap.keys(RowId(rid))?.created_at;
+                if boundary.is_some_and(|b| b != created_at) {
                     complete = false;
                     break;
                 }
@@ -165,7 +188,7 @@ fn run_part(
                     counted += 1;
                     hits.push((key, RowId(rid)));
                     if hits.len() >= need && boundary.is_none() {
-                        boundary = Some(row.created_at);
+                        boundary = Some(created_at);
                     }
                 }
             }
@@ -360,8 +383,8 @@ impl fmt::Display for Explain {
             )?;
             writeln!(
                 f,
-                "  read: {} index entries walked, {} rows read, {} matched",
-                stats.entries_walked, stats.rows_read, stats.matched
+                "  read: {} index entries walked, {} keys read, {} rows read, {} matched",
+                stats.entries_walked, stats.keys_read, stats.rows_read, stats.matched
             )?;
         }
         write!(f, "total_entries: {}", self.total)

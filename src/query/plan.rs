@@ -333,7 +333,6 @@ pub(crate) fn compile(
         target: Target::of(field, typed),
         op,
         vals,
-        span,
     })
 }
 

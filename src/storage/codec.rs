@@ -57,6 +57,9 @@ pub(crate) enum RowValue {
 }
 
 /// What a row id holds: a dialog, or the tombstone of a deleted one.
+// Boxing the live row would cost an allocation on every read to save stack space in a value
+// that only ever lives briefly on the stack.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Encode, Decode)]
 pub(crate) enum StoredRow {
     Live(Row),

@@ -6,7 +6,7 @@
 use redb::{ReadOnlyTable, ReadTransaction};
 use roaring::RoaringBitmap;
 
-use super::codec::{Row, StoredRow};
+use super::codec::{decode_bitmap, decode_row, Row, StoredRow};
 use super::meta::Meta;
 use super::read;
 use super::tables::{self, TimeIndex};
@@ -14,6 +14,15 @@ use super::RowId;
 use crate::dialog::{CustomClass, DialogId};
 use crate::error::Error;
 use crate::index::BitmapKey;
+use crate::query::eval::RowKeys;
+
+/// A boxed iterator of decoded entries that may fail.
+pub(crate) type Entries<'a, T> = Box<dyn Iterator<Item = Result<T, Error>> + 'a>;
+
+type TimeEntry<'a> =
+    Result<(redb::AccessGuard<'a, (i64, u32)>, redb::AccessGuard<'a, ()>), redb::StorageError>;
+type PairEntry = ((u64, u64), RowId);
+type UnreadEntry = ((u64, RowId), u32);
 
 /// One committed state, open for reading.
 pub(crate) struct Snapshot {
@@ -54,13 +63,14 @@ impl Snapshot {
         &self.meta
     }
 
-    pub(crate) fn row(&self, rid: RowId) -> Result<Option<StoredRow>, Error> {
-        read::row(&self.rows, rid)
-    }
-
     /// The live row an index pointed to.
     pub(crate) fn live_row(&self, rid: RowId) -> Result<Row, Error> {
         read::live_row(&self.rows, rid)
+    }
+
+    /// The sort and filter keys of a live row.
+    pub(crate) fn keys(&self, rid: RowId) -> Result<RowKeys, Error> {
+        self.live_row(rid).map(|row| RowKeys::of(&row))
     }
 
     pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Row)>, Error> {
@@ -86,16 +96,13 @@ impl Snapshot {
         lo: i64,
         hi: i64,
         dir: crate::query::Direction,
-    ) -> Result<Box<dyn Iterator<Item = Result<(i64, RowId), Error>> + '_>, Error> {
+    ) -> Result<Entries<'_, (i64, RowId)>, Error> {
         if lo > hi {
             return Ok(Box::new(std::iter::empty()));
         }
         let table = &self.times[TimeIndex::ALL.iter().position(|t| *t == index).unwrap_or(0)];
         let range = table.range((lo, 0u32)..=(hi, u32::MAX))?;
-        let map = |entry: Result<
-            (redb::AccessGuard<'_, (i64, u32)>, redb::AccessGuard<'_, ()>),
-            redb::StorageError,
-        >| {
+        let map = |entry: TimeEntry<'_>| {
             let (k, _) = entry?;
             let (t, r) = k.value();
             Ok((t, RowId(r)))
@@ -113,7 +120,7 @@ impl Snapshot {
         Ok(self.rows.range::<u32>(..)?.map(|entry| {
             let (k, v) = entry?;
             let rid = k.value();
-            Ok((RowId(rid), super::codec::decode_row(rid, v.value())?))
+            Ok((RowId(rid), decode_row(rid, v.value())?))
         }))
     }
 
@@ -124,7 +131,7 @@ impl Snapshot {
         Ok(self.bitmaps.range::<&[u8]>(..)?.map(|entry| {
             let (k, v) = entry?;
             let key = k.value().to_vec();
-            let bitmap = super::codec::decode_bitmap(v.value(), &|| read::describe_key(&key))?;
+            let bitmap = decode_bitmap(v.value(), &|| read::describe_key(&key))?;
             Ok((key, bitmap))
         }))
     }
@@ -145,7 +152,7 @@ impl Snapshot {
     /// Every private-pair entry.
     pub(crate) fn all_pairs(
         &self,
-    ) -> Result<impl Iterator<Item = Result<((u64, u64), RowId), Error>> + '_, Error> {
+    ) -> Result<impl Iterator<Item = Result<PairEntry, Error>> + '_, Error> {
         Ok(self.pairs.range::<(u64, u64)>(..)?.map(|entry| {
             let (k, v) = entry?;
             Ok((k.value(), RowId(v.value())))
@@ -155,7 +162,7 @@ impl Snapshot {
     /// Every unread counter.
     pub(crate) fn all_unread(
         &self,
-    ) -> Result<impl Iterator<Item = Result<((u64, RowId), u32), Error>> + '_, Error> {
+    ) -> Result<impl Iterator<Item = Result<UnreadEntry, Error>> + '_, Error> {
         Ok(self.unread.range::<(u64, u32)>(..)?.map(|entry| {
             let (k, v) = entry?;
             let (u, r) = k.value();

@@ -123,15 +123,7 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    pub(crate) fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
     // ---- reads inside the transaction ----
-
-    pub(crate) fn row(&self, rid: RowId) -> Result<Option<StoredRow>, Error> {
-        read::row(&self.rows, rid)
-    }
 
     /// The live dialog with this id.
     pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Row)>, Error> {
@@ -184,10 +176,9 @@ impl<'t> Writer<'t> {
             .checked_add(1)
             .ok_or_else(|| Error::corrupted("row ids exhausted"))?;
         let id = DialogId(row.id);
-        if read::embedded_row(&id, self.meta.store_tag) != Some(rid) {
-            if self.ids.insert(&row.id, rid.0)?.is_some() {
-                return Err(Error::corrupted(format!("id {id} inserted twice")));
-            }
+        let imported = read::embedded_row(&id, self.meta.store_tag) != Some(rid);
+        if imported && self.ids.insert(&row.id, rid.0)?.is_some() {
+            return Err(Error::corrupted(format!("id {id} inserted twice")));
         }
         self.rows
             .insert(rid.0, encode_row(&StoredRow::Live(row.clone())).as_slice())?;
