@@ -17,7 +17,7 @@ macro_rules! replay_targets {
     )*};
 }
 
-replay_targets!(parse_query);
+replay_targets!(parse_query, store_ops);
 
 /// Runs every file of the target's corpus and regressions, and fails naming each input that
 /// panicked.
