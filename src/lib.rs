@@ -1,4 +1,114 @@
 //! An embedded store for chat dialogs that answers inbox queries in microseconds.
+//!
+//! `dialogstore` links into a chat backend's own process (no server, no network layer) and
+//! stores dialogs: a user's inbox sorted by last activity, filtered by type, time range, members,
+//! name substring or custom fields, paged with `skip`/`limit`, with per-user unread counts. Its
+//! behaviour follows the QuickBlox Chat Dialog API and Bitrix24's `imbot.dialog.get`: dialogs
+//! serialize to QuickBlox's JSON, queries are QuickBlox's query strings, errors carry
+//! Bitrix24-style codes. Data lives in one [redb](https://docs.rs/redb) file, with every index
+//! changed in the same transaction as the rows it indexes.
+//!
+//! # Quick start
+//!
+//! ```
+//! use dialogstore::{DialogStore, DialogUpdate, MessageMeta, NewDialog, Query, UserId};
+//!
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("dialogs.redb");
+//! let store = DialogStore::builder().app_id(76730).muc_domain("muc.chat.example.com").open(&path)?;
+//! let me = UserId(96753878);
+//! // NewDialog reads the seeds' POST bodies as they are (occupants_ids as "1,2" or [1,2]).
+//! let new: NewDialog = serde_json::from_str(
+//!     r#"{"type":2,"name":"New Year party","occupants_ids":"96831397,96831328"}"#,
+//! ).unwrap();
+//! let dialog = store.create_dialog(me, new)?;
+//! let same = store.get_dialog(me, &dialog.id.to_string())?;
+//! assert_eq!(same.name.as_deref(), Some("New Year party"));
+//!
+//! let msg = MessageMeta { id: "5d755856a0eb47411e0b72a9".into(), text: "hi".into(), date_sent: 1567971414 };
+//! store.record_message(dialog.id, me, msg)?;
+//! assert_eq!(store.get_dialog(UserId(96831397), &dialog.id.to_string())?.unread_messages_count, Some(1));
+//! store.mark_read(dialog.id, UserId(96831397))?;
+//!
+//! let q: Query = "type[in]=1,2&sort_desc=last_message_date_sent&limit=2".parse()?;
+//! let page = store.list_dialogs(me, &q)?;
+//! assert_eq!(page.total_entries, 1);
+//! println!("{}", serde_json::to_string(&page).unwrap()); // {"total_entries":1,"skip":0,"limit":2,"items":[...]}
+//!
+//! store.update_dialog(me, dialog.id, DialogUpdate::default().name("Party"))?;
+//! println!("{}", store.explain(me, &q)?);
+//! assert!(store.check_integrity()?.is_clean());
+//! store.delete_dialogs(me, &[dialog.id], false)?;
+//! # Ok::<(), dialogstore::Error>(())
+//! ```
+//!
+//! # Behaviour the seeds leave open
+//!
+//! Where SPEC and the seed documents are silent, the store does what a backend engineer would
+//! expect, as follows.
+//!
+//! **Visibility and rights.** A user sees the dialogs they occupy and every public dialog
+//! (`type=1`). Reading one they may not see is `ACCESS_ERROR`; changing one they may see but not
+//! change is `WRONG_PERMISSIONS`. Owner rights follow `user_id`, admin rights `admin_ids`.
+//! Group: any occupant renames, changes photo and data, and adds occupants; an occupant may
+//! remove only themself; the owner or an admin removes others and changes admins, and an admin
+//! must be an occupant. Public: only the owner or an admin changes anything. Private: the name
+//! is ignored (never stored, never checked) and nobody changes the occupants.
+//!
+//! **Leaving and deleting.** `delete_dialogs` without `force` makes the user leave (occupants
+//! and admins); the last occupant to leave deletes the dialog, and a public dialog cannot be
+//! left. With `force` only the owner deletes, for everyone. A call takes 1 to
+//! [`MAX_DELETE_IDS`] ids and is all or nothing. A user who left a private dialog is back in it
+//! when either user creates it again or sends a private message
+//! ([`DialogStore::record_private_message`]).
+//!
+//! **Messages.** `record_message` sets `updated_at` to the store's clock and gives every other
+//! occupant one unread message; the `last_message*` fields follow the message with the latest
+//! `date_sent`, so a late, older message counts as unread without replacing them. The kept text
+//! is cut to [`dialog::MAX_LAST_MESSAGE_CHARS`] characters. Public dialogs have no occupants,
+//! hence no unread counts: they report 0.
+//!
+//! **Query semantics.** MongoDB's, which QuickBlox runs on: a missing value (no name, no last
+//! message, no such data field) fails `eq lt lte gt gte in ctn` and passes `ne nin`; values of
+//! different kinds never compare. On `occupants_ids` and `admin_ids`, `eq` is "contains", `ne`
+//! "does not contain", `in` "contains one of", `nin` "contains none of", `all` "contains all".
+//! `ctn` lowercases each character of both sides ([`char::to_lowercase`]) and matches a
+//! substring, for any pattern length. Custom `data` fields compare with their declared types
+//! when the query names a declared class (`data[class_name]=ScoreTable&data[progress][gte]=50`);
+//! otherwise they compare as text, by equality (an order comparison is a `QUERY` error).
+//!
+//! **Order.** Every result is in a total order: a missing value sorts below every value, and ties
+//! break by `_id` in the sort direction. A dialog without messages sorts below every message date
+//! and, among such dialogs, by `created_at` then `_id`. With no sort given the order is
+//! `sort_desc=last_message_date_sent`: last activity first, dialogs without messages last,
+//! newest first. Mixed kinds in one sort (custom fields of different classes) order as booleans,
+//! numbers, text.
+//!
+//! **Responses.** `create_dialog` and `update_dialog` return `unread_messages_count: null` (as the
+//! seeds' create response); `get_dialog` and `list_dialogs` return the viewer's count, unless the
+//! query says `include_unread_message_count=0`. With `count=1`, a [`Page`] holds only
+//! `total_entries` and serializes as QuickBlox answers a count, `{"items":{"count":N}}`.
+//! `is_join_required` is `0`/`1` in JSON (the seeds' model), set for group dialogs only.
+//!
+//! **Custom data.** `data` needs a `class_name` and holds at most 32 scalar fields. Values of an
+//! undeclared class are kept as text (`3` becomes `"3"`); a class declared with
+//! [`DialogStore::declare_class`] checks its fields and converts values to their types (`"56"` to
+//! 56 for an integer field), and returns them typed.
+//!
+//! **Imports.** [`DialogStore::import`] writes a dialog in the seeds' JSON shape as it is, with
+//! its `_id`, timestamps and last message; a private dialog's name is dropped, and it needs its
+//! owner plus exactly one other occupant. The viewer-specific `unread_messages_count` of the
+//! input is ignored.
+//!
+//! **Limits.** Name 200 characters; 10,000 occupants; 32 data fields of at most 1,024
+//! characters each, named in at most 64 characters without brackets; photo and message id 1,024
+//! characters; a query string 8 KiB; 100 ids per delete call. Each breach is a `VALIDATION` or
+//! `QUERY` error that names the field.
+//!
+//! **Ids.** A generated `_id` is 4 bytes of creation second, 4 bytes of a random tag of the store
+//! file and the 4-byte row id, so ids sort by creation second and find their row without a
+//! lookup. An id that is not 24 hex characters is `DIALOG_ID_INVALID`; an empty one
+//! `DIALOG_ID_EMPTY`.
 #![warn(missing_docs)]
 
 pub mod dialog;
