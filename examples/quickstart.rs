@@ -9,11 +9,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("dialogs.redb");
 
-    let store = DialogStore::builder().app_id(76730).muc_domain("muc.chat.example.com").open(&path)?;
+    let store =
+        DialogStore::builder().app_id(76730).muc_domain("muc.chat.example.com").open(&path)?;
     let me = UserId(96753878);
     // NewDialog deserializes from the seeds' POST bodies as they are (occupants_ids as "1,2" or [1,2]).
-    let new: NewDialog =
-        serde_json::from_str(r#"{"type":2,"name":"New Year party","occupants_ids":"96831397,96831328"}"#)?;
+    let new: NewDialog = serde_json::from_str(
+        r#"{"type":2,"name":"New Year party","occupants_ids":"96831397,96831328"}"#,
+    )?;
     let dialog = store.create_dialog(me, new)?; // -> Dialog, serializes to the seeds' JSON
     println!("created: {}", serde_json::to_string_pretty(&dialog)?);
 
@@ -28,7 +30,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     store.record_message(
         dialog.id,
         me,
-        MessageMeta { id: "5d755856a0eb47411e0b72a9".into(), text: "hi".into(), date_sent: 1567971414 },
+        MessageMeta {
+            id: "5d755856a0eb47411e0b72a9".into(),
+            text: "hi".into(),
+            date_sent: 1567971414,
+        },
     )?;
     let page = store.list_dialogs(UserId(96831397), &q)?; // {total_entries, skip, limit, items}
     println!("inbox of 96831397: {}", serde_json::to_string_pretty(&page)?);

@@ -166,19 +166,13 @@ impl DialogType {
             1 => Ok(DialogType::PublicGroup),
             2 => Ok(DialogType::Group),
             3 => Ok(DialogType::Private),
-            _ => Err(ValidationError::UnknownType {
-                value: code.to_string(),
-            }
-            .into()),
+            _ => Err(ValidationError::UnknownType { value: code.to_string() }.into()),
         }
     }
 
     /// All three types, in code order.
-    pub const ALL: [DialogType; 3] = [
-        DialogType::PublicGroup,
-        DialogType::Group,
-        DialogType::Private,
-    ];
+    pub const ALL: [DialogType; 3] =
+        [DialogType::PublicGroup, DialogType::Group, DialogType::Private];
 }
 
 impl fmt::Display for DialogType {
@@ -197,9 +191,7 @@ impl<'de> Deserialize<'de> for DialogType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = Loose::deserialize(d)?;
         let code = raw.as_i64().ok_or_else(|| {
-            de::Error::custom(ValidationError::UnknownType {
-                value: raw.to_string(),
-            })
+            de::Error::custom(ValidationError::UnknownType { value: raw.to_string() })
         })?;
         DialogType::from_code(code).map_err(de::Error::custom)
     }
@@ -286,10 +278,7 @@ pub struct CustomClass {
 impl CustomClass {
     /// A class with no fields yet.
     pub fn new(name: impl Into<String>) -> CustomClass {
-        CustomClass {
-            name: name.into(),
-            fields: BTreeMap::new(),
-        }
+        CustomClass { name: name.into(), fields: BTreeMap::new() }
     }
 
     /// Adds a typed field.
@@ -313,10 +302,7 @@ pub struct CustomData {
 impl CustomData {
     /// Data of the given class with no fields yet.
     pub fn new(class_name: impl Into<String>) -> CustomData {
-        CustomData {
-            class_name: class_name.into(),
-            fields: BTreeMap::new(),
-        }
+        CustomData { class_name: class_name.into(), fields: BTreeMap::new() }
     }
 
     /// Adds a field.
@@ -339,9 +325,7 @@ impl Serialize for CustomData {
 
 impl<'de> Deserialize<'de> for CustomData {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        RawData::deserialize(d)?
-            .into_data()
-            .map_err(de::Error::custom)
+        RawData::deserialize(d)?.into_data().map_err(de::Error::custom)
     }
 }
 
@@ -367,11 +351,7 @@ impl RawData {
                 Loose::Bool(b) => DataValue::Bool(b),
                 Loose::Null => continue,
                 Loose::Other(what) => {
-                    return Err(ValidationError::DataValueNotScalar {
-                        field: k,
-                        found: what,
-                    }
-                    .into())
+                    return Err(ValidationError::DataValueNotScalar { field: k, found: what }.into())
                 }
             };
             fields.insert(k, value);
@@ -487,10 +467,7 @@ impl<'de> Deserialize<'de> for Loose {
                 Ok(Loose::Other("an array"))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Loose, A::Error> {
-                while map
-                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
-                    .is_some()
-                {}
+                while map.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
                 Ok(Loose::Other("an object"))
             }
         }
@@ -509,10 +486,7 @@ impl UserIdList {
         if s.trim().is_empty() {
             return Ok(UserIdList(Vec::new()));
         }
-        s.split(',')
-            .map(UserId::from_str)
-            .collect::<Result<Vec<_>, _>>()
-            .map(UserIdList)
+        s.split(',').map(UserId::from_str).collect::<Result<Vec<_>, _>>().map(UserIdList)
     }
 }
 
@@ -537,13 +511,9 @@ impl<'de> Deserialize<'de> for UserIdList {
                 Ok(UserIdList(vec![UserId(v)]))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<UserIdList, E> {
-                u64::try_from(v)
-                    .map(|u| UserIdList(vec![UserId(u)]))
-                    .map_err(|_| {
-                        E::custom(ValidationError::UserIdNotNumeric {
-                            value: v.to_string(),
-                        })
-                    })
+                u64::try_from(v).map(|u| UserIdList(vec![UserId(u)])).map_err(|_| {
+                    E::custom(ValidationError::UserIdNotNumeric { value: v.to_string() })
+                })
             }
             fn visit_unit<E>(self) -> Result<UserIdList, E> {
                 Ok(UserIdList::default())
@@ -743,11 +713,9 @@ fn loose_user(field: &'static str, v: Option<Loose>) -> Result<Option<UserId>, E
         None | Some(Loose::Null) => Ok(None),
         Some(Loose::Int(i)) if i >= 0 => Ok(Some(UserId(i as u64))),
         Some(Loose::Str(s)) => UserId::from_str(&s).map(Some),
-        Some(other) => Err(ValidationError::BadField {
-            field,
-            found: clip(&other.to_string()),
+        Some(other) => {
+            Err(ValidationError::BadField { field, found: clip(&other.to_string()) }.into())
         }
-        .into()),
     }
 }
 
@@ -759,24 +727,17 @@ fn loose_bool(field: &'static str, v: Option<Loose>) -> Result<Option<bool>, Err
         Some(Loose::Int(1)) => Ok(Some(true)),
         Some(Loose::Str(s)) if s == "0" || s == "false" => Ok(Some(false)),
         Some(Loose::Str(s)) if s == "1" || s == "true" => Ok(Some(true)),
-        Some(other) => Err(ValidationError::BadField {
-            field,
-            found: clip(&other.to_string()),
+        Some(other) => {
+            Err(ValidationError::BadField { field, found: clip(&other.to_string()) }.into())
         }
-        .into()),
     }
 }
 
 fn required_time(field: &'static str, v: Option<Loose>) -> Result<i64, Error> {
     match v {
         None | Some(Loose::Null) => Err(ValidationError::MissingField { field }.into()),
-        Some(v) => loose_time(&v).ok_or_else(|| {
-            ValidationError::BadField {
-                field,
-                found: clip(&v.to_string()),
-            }
-            .into()
-        }),
+        Some(v) => loose_time(&v)
+            .ok_or_else(|| ValidationError::BadField { field, found: clip(&v.to_string()) }.into()),
     }
 }
 
@@ -791,10 +752,7 @@ impl RawDialog {
             Some(v) => match v.as_i64() {
                 Some(code) => DialogType::from_code(code)?,
                 None => {
-                    return Err(ValidationError::UnknownType {
-                        value: clip(&v.to_string()),
-                    }
-                    .into())
+                    return Err(ValidationError::UnknownType { value: clip(&v.to_string()) }.into())
                 }
             },
         };
@@ -844,9 +802,7 @@ impl RawDialog {
 
 impl<'de> Deserialize<'de> for Dialog {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        RawDialog::deserialize(d)?
-            .into_dialog()
-            .map_err(de::Error::custom)
+        RawDialog::deserialize(d)?.into_dialog().map_err(de::Error::custom)
     }
 }
 
@@ -899,9 +855,7 @@ impl NewDialog {
         name: impl Into<String>,
         occupants: impl IntoIterator<Item = UserId>,
     ) -> NewDialog {
-        NewDialog::new(DialogType::Group)
-            .name(name)
-            .occupants(occupants)
+        NewDialog::new(DialogType::Group).name(name).occupants(occupants)
     }
 
     /// A public dialog with a name.
@@ -965,10 +919,7 @@ impl RawNewDialog {
             Some(v) => match v.as_i64() {
                 Some(code) => DialogType::from_code(code)?,
                 None => {
-                    return Err(ValidationError::UnknownType {
-                        value: clip(&v.to_string()),
-                    }
-                    .into())
+                    return Err(ValidationError::UnknownType { value: clip(&v.to_string()) }.into())
                 }
             },
         };
@@ -985,9 +936,7 @@ impl RawNewDialog {
 
 impl<'de> Deserialize<'de> for NewDialog {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        RawNewDialog::deserialize(d)?
-            .into_new()
-            .map_err(de::Error::custom)
+        RawNewDialog::deserialize(d)?.into_new().map_err(de::Error::custom)
     }
 }
 
@@ -1116,21 +1065,14 @@ mod tests {
         assert_eq!(id.to_string(), "5d75393ba28f9a17e1cb0f9e");
         assert_eq!(id.timestamp(), 0x5d75393b);
         assert_eq!("5D75393BA28F9A17E1CB0F9E".parse::<DialogId>().unwrap(), id);
-        assert_eq!(
-            "".parse::<DialogId>().unwrap_err().code(),
-            "DIALOG_ID_EMPTY"
-        );
+        assert_eq!("".parse::<DialogId>().unwrap_err().code(), "DIALOG_ID_EMPTY");
         for bad in [
             "5d75",
             "5d75393ba28f9a17e1cb0f9g",
             "ééééééééééééééééééééééé",
             "5d75393ba28f9a17e1cb0f9e0",
         ] {
-            assert_eq!(
-                bad.parse::<DialogId>().unwrap_err().code(),
-                "DIALOG_ID_INVALID",
-                "{bad}"
-            );
+            assert_eq!(bad.parse::<DialogId>().unwrap_err().code(), "DIALOG_ID_INVALID", "{bad}");
         }
     }
 

@@ -89,9 +89,7 @@ impl Error {
     }
 
     pub(crate) fn storage(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-        Error::Storage {
-            source: Box::new(e),
-        }
+        Error::Storage { source: Box::new(e) }
     }
 
     pub(crate) fn corrupted(what: impl Into<String>) -> Error {
@@ -317,8 +315,6 @@ pub enum ValidationError {
 
 impl ValidationError {
     pub(crate) fn json(e: &serde_json::Error) -> ValidationError {
-        ValidationError::Json {
-            message: e.to_string(),
-        }
+        ValidationError::Json { message: e.to_string() }
     }
 }

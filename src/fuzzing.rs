@@ -23,11 +23,7 @@ pub fn parse_query(data: &[u8]) {
     match text.parse::<Query>() {
         Ok(query) => {
             let printed = query.to_string();
-            assert_eq!(
-                printed.parse::<Query>(),
-                Ok(query),
-                "printed as {printed:?}"
-            );
+            assert_eq!(printed.parse::<Query>(), Ok(query), "printed as {printed:?}");
         }
         Err(err) => {
             let _ = err.render(text);
@@ -43,10 +39,7 @@ pub fn parse_query(data: &[u8]) {
 /// When the store and the model disagree, or `check_integrity` finds a problem: that is a bug.
 pub fn store_ops(data: &[u8]) {
     let steps = steps::decode(data);
-    let checks = steps::Checks {
-        integrity_every_step: true,
-        every_plan: true,
-    };
+    let checks = steps::Checks { integrity_every_step: true, every_plan: true };
     if let Err(problem) = steps::run(&steps, checks) {
         panic!("store and model disagree: {problem}");
     }

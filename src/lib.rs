@@ -120,6 +120,8 @@ pub mod query;
 mod rules;
 mod storage;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use dialog::{
     CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,

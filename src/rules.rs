@@ -62,11 +62,7 @@ pub(crate) fn to_dialog(row: Row, unread: Option<u32>) -> Result<Dialog, Error> 
         is_join_required: row.is_join_required,
         data: row.data.map(|d| CustomData {
             class_name: d.class_name,
-            fields: d
-                .fields
-                .into_iter()
-                .map(|(k, v)| (k, data_value(v)))
-                .collect(),
+            fields: d.fields.into_iter().map(|(k, v)| (k, data_value(v))).collect(),
         }),
     })
 }
@@ -120,21 +116,12 @@ fn check_name_and_photo(name: &Option<String>, photo: &Option<String>) -> Result
 }
 
 fn sorted_users(users: impl IntoIterator<Item = UserId>) -> Vec<u64> {
-    users
-        .into_iter()
-        .map(|u| u.0)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
+    users.into_iter().map(|u| u.0).collect::<BTreeSet<_>>().into_iter().collect()
 }
 
 fn check_occupant_count(count: usize) -> Result<(), Error> {
     if count > MAX_OCCUPANTS {
-        return Err(ValidationError::TooManyOccupants {
-            count,
-            max: MAX_OCCUPANTS,
-        }
-        .into());
+        return Err(ValidationError::TooManyOccupants { count, max: MAX_OCCUPANTS }.into());
     }
     Ok(())
 }
@@ -151,11 +138,7 @@ fn check_data_name(name: &str) -> Result<(), Error> {
     } else {
         return Ok(());
     };
-    Err(ValidationError::DataFieldName {
-        field: name.to_owned(),
-        reason,
-    }
-    .into())
+    Err(ValidationError::DataFieldName { field: name.to_owned(), reason }.into())
 }
 
 /// Checks `data` against its class, if declared, and converts it to the stored form. Values of
@@ -166,10 +149,7 @@ fn check_data(w: &Writer<'_>, data: CustomData) -> Result<RowData, Error> {
     }
     check_data_name(&data.class_name)?;
     if data.fields.len() > MAX_DATA_FIELDS {
-        return Err(ValidationError::TooManyDataFields {
-            count: data.fields.len(),
-        }
-        .into());
+        return Err(ValidationError::TooManyDataFields { count: data.fields.len() }.into());
     }
     let class = w.class(&data.class_name)?;
     let mut fields = Vec::with_capacity(data.fields.len());
@@ -204,10 +184,7 @@ fn check_data(w: &Writer<'_>, data: CustomData) -> Result<RowData, Error> {
         }
         fields.push((name, row_value(value)));
     }
-    Ok(RowData {
-        class_name: data.class_name,
-        fields,
-    })
+    Ok(RowData { class_name: data.class_name, fields })
 }
 
 /// Converts a value to a declared field type, or says why it does not fit.
@@ -227,12 +204,9 @@ pub(crate) fn convert(
         }
         (FieldType::Float, DataValue::Float(_)) => Some(value.clone()),
         (FieldType::Float, DataValue::Integer(i)) => Some(DataValue::Float(*i as f64)),
-        (FieldType::Float, DataValue::String(s)) => s
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .map(DataValue::Float),
+        (FieldType::Float, DataValue::String(s)) => {
+            s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map(DataValue::Float)
+        }
         (FieldType::Boolean, DataValue::Bool(_)) => Some(value.clone()),
         (FieldType::Boolean, DataValue::Integer(0)) => Some(DataValue::Bool(false)),
         (FieldType::Boolean, DataValue::Integer(1)) => Some(DataValue::Bool(true)),
@@ -270,36 +244,23 @@ pub(crate) fn create(
     } else {
         check_text("photo", &new.photo, MAX_SHORT_TEXT_CHARS)?;
     }
-    let others: Vec<u64> = sorted_users(new.occupants_ids)
-        .into_iter()
-        .filter(|u| *u != creator.0)
-        .collect();
+    let others: Vec<u64> =
+        sorted_users(new.occupants_ids).into_iter().filter(|u| *u != creator.0).collect();
     let data = new.data.map(|d| check_data(w, d)).transpose()?;
     let (occupants, admins, peer) = match kind {
         DialogType::Private => {
             if others.len() != 1 {
-                return Err(ValidationError::PrivateOpponents {
-                    given: others.len(),
-                }
-                .into());
+                return Err(ValidationError::PrivateOpponents { given: others.len() }.into());
             }
             let peer = others[0];
             if let Some((rid, row)) = w.private_pair(creator.0, peer)? {
                 return restore_private(w, ctx, rid, row);
             }
-            (
-                sorted_users([creator, UserId(peer)]),
-                Vec::new(),
-                Some(peer),
-            )
+            (sorted_users([creator, UserId(peer)]), Vec::new(), Some(peer))
         }
         DialogType::Group => {
             check_occupant_count(others.len() + 1)?;
-            (
-                sorted_users(others.into_iter().map(UserId).chain([creator])),
-                Vec::new(),
-                None,
-            )
+            (sorted_users(others.into_iter().map(UserId).chain([creator])), Vec::new(), None)
         }
         DialogType::PublicGroup => {
             if !others.is_empty() {
@@ -451,10 +412,7 @@ pub(crate) fn update(
         adm.extend(&push_adm);
         adm.retain(|u| pull_adm.binary_search(u).is_err());
         if kind == DialogType::Group {
-            if let Some(u) = push_adm
-                .iter()
-                .find(|u| new.occupants.binary_search(u).is_err())
-            {
+            if let Some(u) = push_adm.iter().find(|u| new.occupants.binary_search(u).is_err()) {
                 return Err(ValidationError::AdminNotOccupant { user: UserId(*u) }.into());
             }
             // A removed occupant is no longer an admin.
@@ -488,11 +446,7 @@ pub(crate) fn delete(
         return Err(ValidationError::NoIds.into());
     }
     if ids.len() > MAX_DELETE_IDS {
-        return Err(ValidationError::TooManyIds {
-            given: ids.len(),
-            max: MAX_DELETE_IDS,
-        }
-        .into());
+        return Err(ValidationError::TooManyIds { given: ids.len(), max: MAX_DELETE_IDS }.into());
     }
     let distinct: BTreeSet<DialogId> = ids.iter().copied().collect();
     let mut targets = Vec::with_capacity(distinct.len());
@@ -507,11 +461,7 @@ pub(crate) fn delete(
                 });
             }
         } else if row.kind == DialogType::PublicGroup.code() {
-            return Err(Error::WrongPermissions {
-                id,
-                user,
-                action: Action::LeavePublic,
-            });
+            return Err(Error::WrongPermissions { id, user, action: Action::LeavePublic });
         }
         targets.push((rid, row));
     }
@@ -538,11 +488,7 @@ pub(crate) fn record_message(
     sender: UserId,
     msg: MessageMeta,
 ) -> Result<(), Error> {
-    check_text(
-        "last_message_id",
-        &Some(msg.id.clone()),
-        MAX_SHORT_TEXT_CHARS,
-    )?;
+    check_text("last_message_id", &Some(msg.id.clone()), MAX_SHORT_TEXT_CHARS)?;
     let (rid, old) = find_visible(w, sender, id)?;
     write_message(w, ctx, rid, old, sender, msg)
 }
@@ -556,10 +502,7 @@ fn write_message(
     msg: MessageMeta,
 ) -> Result<(), Error> {
     let mut new = old.clone();
-    if old
-        .last_message_date_sent
-        .is_none_or(|t| msg.date_sent >= t)
-    {
+    if old.last_message_date_sent.is_none_or(|t| msg.date_sent >= t) {
         let text = if msg.text.chars().count() > MAX_LAST_MESSAGE_CHARS {
             msg.text.chars().take(MAX_LAST_MESSAGE_CHARS).collect()
         } else {
@@ -587,19 +530,11 @@ pub(crate) fn record_private_message(
     recipient: UserId,
     msg: MessageMeta,
 ) -> Result<Dialog, Error> {
-    check_text(
-        "last_message_id",
-        &Some(msg.id.clone()),
-        MAX_SHORT_TEXT_CHARS,
-    )?;
+    check_text("last_message_id", &Some(msg.id.clone()), MAX_SHORT_TEXT_CHARS)?;
     let dialog = create(w, ctx, sender, NewDialog::private(recipient))?;
-    let (rid, row) = w
-        .find(&dialog.id)?
-        .ok_or(Error::NotFound { id: dialog.id })?;
+    let (rid, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
     write_message(w, ctx, rid, row, sender, msg)?;
-    let (_, row) = w
-        .find(&dialog.id)?
-        .ok_or(Error::NotFound { id: dialog.id })?;
+    let (_, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
     to_dialog(row, None)
 }
 
@@ -618,11 +553,7 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
     let kind = dialog.dialog_type;
     let inconsistent = |reason| Err(ValidationError::Inconsistent { id, reason }.into());
     check_name_and_photo(&dialog.name, &dialog.photo)?;
-    check_text(
-        "last_message_id",
-        &dialog.last_message_id,
-        MAX_SHORT_TEXT_CHARS,
-    )?;
+    check_text("last_message_id", &dialog.last_message_id, MAX_SHORT_TEXT_CHARS)?;
     check_text("last_message", &dialog.last_message, MAX_LAST_MESSAGE_CHARS)?;
     let occupants = sorted_users(dialog.occupants_ids);
     let admins = sorted_users(dialog.admin_ids);
@@ -631,11 +562,8 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
     let mut peer = None;
     match kind {
         DialogType::Private => {
-            let others: Vec<u64> = occupants
-                .iter()
-                .copied()
-                .filter(|u| *u != dialog.user_id.0)
-                .collect();
+            let others: Vec<u64> =
+                occupants.iter().copied().filter(|u| *u != dialog.user_id.0).collect();
             if others.len() != 1 || occupants.len() != 2 {
                 return inconsistent(
                     "a private dialog needs user_id and exactly one other occupant",
@@ -677,11 +605,7 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
         last_message_id: dialog.last_message_id,
         last_message_date_sent: dialog.last_message_date_sent,
         last_message_user_id: dialog.last_message_user_id.map(|u| u.0),
-        is_join_required: if kind == DialogType::Group {
-            dialog.is_join_required
-        } else {
-            None
-        },
+        is_join_required: if kind == DialogType::Group { dialog.is_join_required } else { None },
         data,
         peer,
     };
@@ -693,20 +617,14 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
 pub(crate) fn declare_class(w: &mut Writer<'_>, class: &CustomClass) -> Result<(), Error> {
     check_data_name(&class.name)?;
     if class.fields.len() > MAX_DATA_FIELDS {
-        return Err(ValidationError::TooManyDataFields {
-            count: class.fields.len(),
-        }
-        .into());
+        return Err(ValidationError::TooManyDataFields { count: class.fields.len() }.into());
     }
     for name in class.fields.keys() {
         check_data_name(name)?;
     }
     match w.class(&class.name)? {
         Some(existing) if existing == *class => Ok(()),
-        Some(_) => Err(ValidationError::ClassConflict {
-            class: class.name.clone(),
-        }
-        .into()),
+        Some(_) => Err(ValidationError::ClassConflict { class: class.name.clone() }.into()),
         None => w.put_class(class),
     }
 }

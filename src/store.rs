@@ -141,12 +141,7 @@ impl Builder {
     }
 
     fn finish(self, storage: Storage) -> DialogStore {
-        DialogStore {
-            storage,
-            app_id: self.app_id,
-            muc_domain: self.muc_domain,
-            clock: self.clock,
-        }
+        DialogStore { storage, app_id: self.app_id, muc_domain: self.muc_domain, clock: self.clock }
     }
 }
 
@@ -208,11 +203,7 @@ impl DialogStore {
     }
 
     fn ctx(&self) -> Ctx<'_> {
-        Ctx {
-            now: self.clock.now(),
-            app_id: self.app_id,
-            muc_domain: &self.muc_domain,
-        }
+        Ctx { now: self.clock.now(), app_id: self.app_id, muc_domain: &self.muc_domain }
     }
 
     /// Creates a dialog as `user`; for a private dialog that already exists between the two
@@ -352,11 +343,7 @@ impl DialogStore {
         let snap = self.storage.snapshot()?;
         let (plan, preds) = self.plan(&snap, user, query, choice)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
-        Ok(Explain {
-            plan,
-            stats: outcome.stats,
-            total: outcome.total,
-        })
+        Ok(Explain { plan, stats: outcome.stats, total: outcome.total })
     }
 
     fn plan(
@@ -367,11 +354,8 @@ impl DialogStore {
         choice: PlanChoice,
     ) -> Result<(Plan, Vec<Pred>), Error> {
         let plan = plan::plan(snap, user, query, choice)?;
-        let preds = if choice == PlanChoice::FullScan {
-            plan::all_preds(snap, query)?
-        } else {
-            Vec::new()
-        };
+        let preds =
+            if choice == PlanChoice::FullScan { plan::all_preds(snap, query)? } else { Vec::new() };
         Ok((plan, preds))
     }
 

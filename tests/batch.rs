@@ -53,10 +53,7 @@ fn closure_returning_an_error_writes_nothing() {
             Ok(())
         })
     });
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::PrivateOpponents { given: 0 })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::PrivateOpponents { given: 0 })));
     let created = created.expect("the first create ran");
     assert_eq!(env.get(OWNER, created).unwrap_err().code(), "NOT_FOUND");
     assert_eq!(env.unread(OWNER, group.id), 0);
@@ -83,21 +80,16 @@ fn operations_that_fail_inside_a_batch_write_nothing() {
     let codes = unchanged(&env, || {
         env.write(|b| {
             let errors = [
-                b.create_dialog(OWNER, NewDialog::public("News").occupants([A]))
-                    .unwrap_err(),
-                b.create_dialog(OWNER, NewDialog::group("я".repeat(201), [A]))
-                    .unwrap_err(),
+                b.create_dialog(OWNER, NewDialog::public("News").occupants([A])).unwrap_err(),
+                b.create_dialog(OWNER, NewDialog::group("я".repeat(201), [A])).unwrap_err(),
                 b.update_dialog(A, group.id, DialogUpdate::default().pull_occupants([OWNER]))
                     .unwrap_err(),
                 b.update_dialog(STRANGER, public.id, DialogUpdate::default().name("Mine"))
                     .unwrap_err(),
-                b.delete_dialogs(OWNER, &[group.id, public.id], false)
-                    .unwrap_err(),
+                b.delete_dialogs(OWNER, &[group.id, public.id], false).unwrap_err(),
                 b.delete_dialogs(A, &[group.id], true).unwrap_err(),
-                b.record_message(group.id, STRANGER, msg("m1", "hi", T0))
-                    .unwrap_err(),
-                b.record_private_message(ME, BOB, msg(&"i".repeat(1025), "hi", T0))
-                    .unwrap_err(),
+                b.record_message(group.id, STRANGER, msg("m1", "hi", T0)).unwrap_err(),
+                b.record_private_message(ME, BOB, msg(&"i".repeat(1025), "hi", T0)).unwrap_err(),
                 b.mark_read(group.id, STRANGER).unwrap_err(),
                 b.import(Dialog::from_json(LIST_ITEM_1)?).unwrap_err(),
                 b.declare_class(&CustomClass::new("a[b]")).unwrap_err(),
@@ -131,18 +123,14 @@ fn the_other_operations_of_a_batch_commit_around_a_failed_one() {
         .write(|b| {
             let group = b.create_dialog(OWNER, NewDialog::group("Team", [A]))?;
             // All or nothing inside the batch too: the group is not deleted.
-            let err = b
-                .delete_dialogs(OWNER, &[group.id, unknown_id()], true)
-                .unwrap_err();
+            let err = b.delete_dialogs(OWNER, &[group.id, unknown_id()], true).unwrap_err();
             assert_eq!(err.code(), "NOT_FOUND");
             b.record_message(group.id, OWNER, msg("m1", "hi", T0))?;
-            let err = b
-                .record_message(group.id, STRANGER, msg("m2", "let me in", T0 + 1))
-                .unwrap_err();
+            let err =
+                b.record_message(group.id, STRANGER, msg("m2", "let me in", T0 + 1)).unwrap_err();
             assert_eq!(err.code(), "ACCESS_ERROR");
-            let err = b
-                .update_dialog(A, group.id, DialogUpdate::default().push_admins([A]))
-                .unwrap_err();
+            let err =
+                b.update_dialog(A, group.id, DialogUpdate::default().push_admins([A])).unwrap_err();
             assert_eq!(err.code(), "WRONG_PERMISSIONS");
             let other = b.create_dialog(A, NewDialog::private(B))?;
             Ok((group, other))
@@ -162,10 +150,7 @@ fn a_thousand_creates_in_one_batch() {
     let ids = env
         .write(|b| {
             (1..=1000)
-                .map(|u| {
-                    b.create_dialog(OWNER, NewDialog::private(UserId(u)))
-                        .map(|d| d.id)
-                })
+                .map(|u| b.create_dialog(OWNER, NewDialog::private(UserId(u))).map(|d| d.id))
                 .collect::<Result<Vec<_>, _>>()
         })
         .unwrap();

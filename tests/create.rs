@@ -87,14 +87,7 @@ fn created_dialog_reads_back_as_created_with_the_viewers_unread_count() {
         let (env, d) = create_seed(body, ME);
         let read = env.get(ME, d.id).unwrap();
         assert_eq!(read.unread_messages_count, Some(0), "{body}");
-        assert_eq!(
-            dialogstore::Dialog {
-                unread_messages_count: None,
-                ..read
-            },
-            d,
-            "{body}"
-        );
+        assert_eq!(dialogstore::Dialog { unread_messages_count: None, ..read }, d, "{body}");
     }
 }
 
@@ -137,14 +130,8 @@ fn room_jid_uses_the_builders_app_id_and_domain() {
     let group = store.group(OWNER, &[A]);
     let public = store.public(OWNER);
     let private = store.private(OWNER, A);
-    assert_eq!(
-        group.xmpp_room_jid,
-        Some(format!("42_{}@muc.example.org", group.id))
-    );
-    assert_eq!(
-        public.xmpp_room_jid,
-        Some(format!("42_{}@muc.example.org", public.id))
-    );
+    assert_eq!(group.xmpp_room_jid, Some(format!("42_{}@muc.example.org", group.id)));
+    assert_eq!(public.xmpp_room_jid, Some(format!("42_{}@muc.example.org", public.id)));
     assert_eq!(private.xmpp_room_jid, None);
 }
 
@@ -153,9 +140,7 @@ fn room_jid_uses_the_builders_app_id_and_domain() {
 #[test]
 fn creator_is_added_and_occupants_are_sorted_and_unique() {
     let env = Env::new();
-    let d = env
-        .create_dialog(OWNER, NewDialog::group("Team", [D, A, C, A, OWNER, D]))
-        .unwrap();
+    let d = env.create_dialog(OWNER, NewDialog::group("Team", [D, A, C, A, OWNER, D])).unwrap();
     assert_eq!(d.occupants_ids, [OWNER, A, C, D]);
     assert_eq!(d.user_id, OWNER);
 }
@@ -172,9 +157,7 @@ fn group_has_no_admins_and_join_not_required_by_default() {
 #[test]
 fn group_keeps_a_given_join_required() {
     let env = Env::new();
-    let d = env
-        .create_dialog(OWNER, NewDialog::group("Team", [A]).join_required(true))
-        .unwrap();
+    let d = env.create_dialog(OWNER, NewDialog::group("Team", [A]).join_required(true)).unwrap();
     assert_eq!(d.is_join_required, Some(true));
     assert_eq!(json(&d)["is_join_required"], 1);
     let read = env.get(A, d.id).unwrap();
@@ -207,17 +190,10 @@ fn group_of_ten_thousand_is_allowed_and_one_more_is_refused() {
     });
     assert!(matches!(
         err,
-        Error::Validation(ValidationError::TooManyOccupants {
-            count: 10_001,
-            max: 10_000
-        })
+        Error::Validation(ValidationError::TooManyOccupants { count: 10_001, max: 10_000 })
     ));
-    let d = env
-        .create_dialog(
-            OWNER,
-            NewDialog::group("Crowd", others[1..].iter().copied()),
-        )
-        .unwrap();
+    let d =
+        env.create_dialog(OWNER, NewDialog::group("Crowd", others[1..].iter().copied())).unwrap();
     assert_eq!(d.occupants_ids.len(), 10_000);
 }
 
@@ -242,10 +218,7 @@ fn private_without_an_opponent_is_refused() {
     for occupants in [vec![], vec![ME], vec![ME, ME]] {
         let new = NewDialog::new(dialogstore::DialogType::Private).occupants(occupants);
         let err = assert_refused(&env, "VALIDATION", || env.create_dialog(ME, new));
-        assert!(matches!(
-            err,
-            Error::Validation(ValidationError::PrivateOpponents { given: 0 })
-        ));
+        assert!(matches!(err, Error::Validation(ValidationError::PrivateOpponents { given: 0 })));
     }
 }
 
@@ -254,10 +227,7 @@ fn private_with_two_opponents_is_refused() {
     let env = Env::new();
     let new = NewDialog::new(dialogstore::DialogType::Private).occupants([BOB, A, ME]);
     let err = assert_refused(&env, "VALIDATION", || env.create_dialog(ME, new));
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::PrivateOpponents { given: 2 })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::PrivateOpponents { given: 2 })));
 }
 
 #[test]
@@ -306,9 +276,7 @@ fn private_dialog_deleted_for_everyone_is_created_anew() {
 #[test]
 fn private_name_is_ignored() {
     let env = Env::new();
-    let d = env
-        .create_dialog(ME, NewDialog::private(BOB).name("Bob"))
-        .unwrap();
+    let d = env.create_dialog(ME, NewDialog::private(BOB).name("Bob")).unwrap();
     assert_eq!(d.name, None);
     assert_eq!(env.get(BOB, d.id).unwrap().name, None);
 }
@@ -316,18 +284,14 @@ fn private_name_is_ignored() {
 #[test]
 fn private_name_over_the_limit_is_ignored_too() {
     let env = Env::new();
-    let d = env
-        .create_dialog(ME, NewDialog::private(BOB).name("я".repeat(201)))
-        .unwrap();
+    let d = env.create_dialog(ME, NewDialog::private(BOB).name("я".repeat(201))).unwrap();
     assert_eq!(d.name, None);
 }
 
 #[test]
 fn private_keeps_a_photo() {
     let env = Env::new();
-    let d = env
-        .create_dialog(ME, NewDialog::private(BOB).photo("67834"))
-        .unwrap();
+    let d = env.create_dialog(ME, NewDialog::private(BOB).photo("67834")).unwrap();
     assert_eq!(d.photo.as_deref(), Some("67834"));
 }
 
@@ -339,10 +303,7 @@ fn public_with_occupants_is_refused() {
     let err = assert_refused(&env, "VALIDATION", || {
         env.create_dialog(OWNER, NewDialog::public("News").occupants([A]))
     });
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::PublicHasNoOccupants)
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::PublicHasNoOccupants)));
 }
 
 #[test]
@@ -361,12 +322,8 @@ fn name_of_200_cyrillic_chars_is_valid() {
     let env = Env::new();
     let name = "я".repeat(200);
     assert_eq!(name.len(), 400);
-    let group = env
-        .create_dialog(OWNER, NewDialog::group(name.clone(), [A]))
-        .unwrap();
-    let public = env
-        .create_dialog(OWNER, NewDialog::public(name.clone()))
-        .unwrap();
+    let group = env.create_dialog(OWNER, NewDialog::group(name.clone(), [A])).unwrap();
+    let public = env.create_dialog(OWNER, NewDialog::public(name.clone())).unwrap();
     assert_eq!(group.name.as_deref(), Some(name.as_str()));
     assert_eq!(public.name.as_deref(), Some(name.as_str()));
 }
@@ -375,30 +332,19 @@ fn name_of_200_cyrillic_chars_is_valid() {
 fn name_of_201_cyrillic_chars_is_refused() {
     let env = Env::new();
     let name = "я".repeat(201);
-    for new in [
-        NewDialog::group(name.clone(), [A]),
-        NewDialog::public(name.clone()),
-    ] {
+    for new in [NewDialog::group(name.clone(), [A]), NewDialog::public(name.clone())] {
         let err = assert_refused(&env, "VALIDATION", || env.create_dialog(OWNER, new));
-        assert!(matches!(
-            err,
-            Error::Validation(ValidationError::NameTooLong { chars: 201 })
-        ));
+        assert!(matches!(err, Error::Validation(ValidationError::NameTooLong { chars: 201 })));
     }
 }
 
 #[test]
 fn photo_of_1024_chars_is_valid_and_1025_is_refused() {
     let env = Env::new();
-    let d = env
-        .create_dialog(OWNER, NewDialog::group("Team", [A]).photo("p".repeat(1024)))
-        .unwrap();
+    let d =
+        env.create_dialog(OWNER, NewDialog::group("Team", [A]).photo("p".repeat(1024))).unwrap();
     assert_eq!(d.photo.map(|p| p.len()), Some(1024));
-    for new in [
-        NewDialog::group("Team", [A]),
-        NewDialog::public("News"),
-        NewDialog::private(A),
-    ] {
+    for new in [NewDialog::group("Team", [A]), NewDialog::public("News"), NewDialog::private(A)] {
         let new = new.photo("ф".repeat(1025));
         let err = assert_refused(&env, "VALIDATION", || env.create_dialog(OWNER, new));
         assert!(matches!(
@@ -420,8 +366,5 @@ fn bad_data_refuses_the_whole_create() {
     let new = NewDialog::group("Team", [A])
         .data(CustomData::new("").field("progress", DataValue::String("56".into())));
     let err = assert_refused(&env, "VALIDATION", || env.create_dialog(OWNER, new));
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::DataWithoutClassName)
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::DataWithoutClassName)));
 }

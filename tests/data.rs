@@ -48,10 +48,7 @@ fn data_needs_a_class_name() {
     ] {
         let new = NewDialog::group("Team", [A]).data(data);
         let err = assert_refused(&env, "VALIDATION", || env.create_dialog(OWNER, new));
-        assert!(matches!(
-            err,
-            Error::Validation(ValidationError::DataWithoutClassName)
-        ));
+        assert!(matches!(err, Error::Validation(ValidationError::DataWithoutClassName)));
     }
 }
 
@@ -64,9 +61,7 @@ fn fields(n: usize) -> CustomData {
 #[test]
 fn data_of_32_fields_is_valid() {
     let env = Env::new();
-    let d = env
-        .create_dialog(OWNER, NewDialog::group("Team", [A]).data(fields(32)))
-        .unwrap();
+    let d = env.create_dialog(OWNER, NewDialog::group("Team", [A]).data(fields(32))).unwrap();
     assert_eq!(d.data.unwrap().fields.len(), 32);
 }
 
@@ -75,10 +70,7 @@ fn data_of_33_fields_is_refused() {
     let env = Env::new();
     let new = NewDialog::group("Team", [A]).data(fields(33));
     let err = assert_refused(&env, "VALIDATION", || env.create_dialog(OWNER, new));
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::TooManyDataFields { count: 33 })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::TooManyDataFields { count: 33 })));
 }
 
 #[test]
@@ -101,14 +93,7 @@ fn field_names_empty_bracketed_or_over_64_chars_are_refused() {
 fn string_value_over_1024_chars_is_refused() {
     for env in [Env::new(), declared()] {
         let v = refused(&env, one("game_mode_name", json!("ы".repeat(1025))));
-        assert_eq!(
-            v,
-            ValidationError::TextTooLong {
-                field: "data",
-                chars: 1025,
-                max: 1024
-            }
-        );
+        assert_eq!(v, ValidationError::TextTooLong { field: "data", chars: 1025, max: 1024 });
         let d = group_with(&env, one("game_mode_name", json!("ы".repeat(1024)))).unwrap();
         let kept = &d.data.unwrap().fields["game_mode_name"];
         assert_eq!(kept, &DataValue::String("ы".repeat(1024)));
@@ -120,11 +105,8 @@ fn string_value_over_1024_chars_is_refused() {
 #[test]
 fn undeclared_class_keeps_values_as_text() {
     let env = Env::new();
-    let d = group_with(
-        &env,
-        json!({"class_name": "Free", "n": 3, "x": 5.5, "b": true, "s": "56"}),
-    )
-    .unwrap();
+    let d = group_with(&env, json!({"class_name": "Free", "n": 3, "x": 5.5, "b": true, "s": "56"}))
+        .unwrap();
     assert_eq!(
         json(&d)["data"],
         json!({"class_name": "Free", "n": "3", "x": "5.5", "b": "true", "s": "56"})
@@ -156,10 +138,7 @@ fn declared_class_refuses_an_unknown_field() {
     let v = refused(&env, one("level", json!("3")));
     assert_eq!(
         v,
-        ValidationError::DataFieldUnknown {
-            class: "ScoreTable".into(),
-            field: "level".into()
-        }
+        ValidationError::DataFieldUnknown { class: "ScoreTable".into(), field: "level".into() }
     );
 }
 
@@ -175,11 +154,9 @@ fn integer_field_accepts_numbers_and_numeric_text() {
 #[test]
 fn float_field_accepts_floats_text_and_whole_numbers() {
     let env = declared();
-    for (given, want) in [
-        (json!(5.6), json!(5.6)),
-        (json!("5.6"), json!(5.6)),
-        (json!(5), json!(5.0)),
-    ] {
+    for (given, want) in
+        [(json!(5.6), json!(5.6)), (json!("5.6"), json!(5.6)), (json!(5), json!(5.0))]
+    {
         let d = group_with(&env, one("ratio", given.clone())).unwrap();
         assert_eq!(json(&d)["data"]["ratio"], want, "{given}");
         assert!(json(&d)["data"]["ratio"].is_f64(), "{given}");
@@ -245,18 +222,10 @@ fn update_data_is_checked_against_the_class_too() {
     let err = assert_refused(&env, "VALIDATION", || {
         env.update_dialog(A, d.id, DialogUpdate::default().data(data))
     });
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::DataFieldType { .. })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::DataFieldType { .. })));
     let data = CustomData::new("ScoreTable").field("progress", DataValue::String("70".into()));
-    let d = env
-        .update_dialog(A, d.id, DialogUpdate::default().data(data))
-        .unwrap();
-    assert_eq!(
-        json(&d)["data"],
-        json!({"class_name": "ScoreTable", "progress": 70})
-    );
+    let d = env.update_dialog(A, d.id, DialogUpdate::default().data(data)).unwrap();
+    assert_eq!(json(&d)["data"], json!({"class_name": "ScoreTable", "progress": 70}));
 }
 
 // ---- declaring classes ----
@@ -288,21 +257,14 @@ fn declaring_a_class_with_a_bad_field_name_is_refused() {
     let env = Env::new();
     let bad = CustomClass::new("Scores").field("a[b]", FieldType::Integer);
     let err = assert_refused(&env, "VALIDATION", || env.declare_class(&bad));
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::DataFieldName { .. })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::DataFieldName { .. })));
 }
 
 #[test]
 fn declaring_a_class_of_33_fields_is_refused() {
     let env = Env::new();
-    let wide = (0..33).fold(CustomClass::new("Wide"), |c, i| {
-        c.field(format!("f{i}"), FieldType::String)
-    });
+    let wide =
+        (0..33).fold(CustomClass::new("Wide"), |c, i| c.field(format!("f{i}"), FieldType::String));
     let err = assert_refused(&env, "VALIDATION", || env.declare_class(&wide));
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::TooManyDataFields { count: 33 })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::TooManyDataFields { count: 33 })));
 }

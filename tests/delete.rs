@@ -15,9 +15,7 @@ fn assert_delete_forbidden(
     id: DialogId,
     action: Action,
 ) {
-    assert_forbidden(env, id, user, action, || {
-        env.delete_dialogs(user, ids, force)
-    });
+    assert_forbidden(env, id, user, action, || env.delete_dialogs(user, ids, force));
 }
 
 #[track_caller]
@@ -46,13 +44,7 @@ fn more_than_100_ids_is_refused() {
     let d = env.group(OWNER, &[A]);
     let ids = vec![d.id; 101];
     let err = assert_refused(&env, "VALIDATION", || env.delete_dialogs(OWNER, &ids, true));
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::TooManyIds {
-            given: 101,
-            max: 100
-        })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::TooManyIds { given: 101, max: 100 })));
     env.delete_dialogs(OWNER, &ids[..100], true).unwrap();
     assert_gone(&env, d.id, &[OWNER, A]);
 }
@@ -64,8 +56,7 @@ fn repeated_ids_are_fine() {
     env.delete_dialogs(A, &[d.id, d.id], false).unwrap();
     assert_eq!(env.get(OWNER, d.id).unwrap().occupants_ids, [OWNER, B]);
     let e = env.group(OWNER, &[A]);
-    env.delete_dialogs(OWNER, &[e.id, e.id, e.id], true)
-        .unwrap();
+    env.delete_dialogs(OWNER, &[e.id, e.id, e.id], true).unwrap();
     assert_gone(&env, e.id, &[OWNER, A]);
 }
 
@@ -75,8 +66,7 @@ fn several_ids_in_one_call() {
     let group = env.group(OWNER, &[A]);
     let private = env.private(OWNER, B);
     let other = env.group(C, &[OWNER, D]);
-    env.delete_dialogs(OWNER, &[group.id, private.id, other.id], false)
-        .unwrap();
+    env.delete_dialogs(OWNER, &[group.id, private.id, other.id], false).unwrap();
     assert_eq!(env.get(A, group.id).unwrap().occupants_ids, [A]);
     assert_eq!(env.get(B, private.id).unwrap().occupants_ids, [B]);
     assert_eq!(env.get(C, other.id).unwrap().occupants_ids, [C, D]);
@@ -117,14 +107,7 @@ fn one_dialog_not_owned_fails_a_forced_call() {
     let mine = env.group(OWNER, &[A]);
     let theirs = env.group(A, &[OWNER]);
     let ids = [mine.id, theirs.id];
-    assert_delete_forbidden(
-        &env,
-        OWNER,
-        &ids,
-        true,
-        theirs.id,
-        Action::DeleteForEveryone,
-    );
+    assert_delete_forbidden(&env, OWNER, &ids, true, theirs.id, Action::DeleteForEveryone);
 }
 
 #[test]
@@ -142,12 +125,7 @@ fn one_public_dialog_fails_a_leave_call() {
 fn leaving_removes_the_user_from_occupants_and_admins() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B]);
-    env.update_dialog(
-        OWNER,
-        d.id,
-        dialogstore::DialogUpdate::default().push_admins([A]),
-    )
-    .unwrap();
+    env.update_dialog(OWNER, d.id, dialogstore::DialogUpdate::default().push_admins([A])).unwrap();
     env.delete_dialogs(A, &[d.id], false).unwrap();
     let read = env.get(OWNER, d.id).unwrap();
     assert_eq!(read.occupants_ids, [OWNER, B]);
@@ -215,8 +193,7 @@ fn owner_deletes_for_everyone() {
     let private = env.private(OWNER, C);
     let public = env.public(OWNER);
     env.post(group.id, A, "m1", T0);
-    env.delete_dialogs(OWNER, &[group.id, private.id, public.id], true)
-        .unwrap();
+    env.delete_dialogs(OWNER, &[group.id, private.id, public.id], true).unwrap();
     assert_gone(&env, group.id, &[OWNER, A, B]);
     assert_gone(&env, private.id, &[OWNER, C]);
     assert_gone(&env, public.id, &[OWNER, STRANGER]);
@@ -226,19 +203,11 @@ fn owner_deletes_for_everyone() {
 fn an_admin_may_not_delete_for_everyone() {
     let env = Env::new();
     let group = env.group(OWNER, &[A]);
-    env.update_dialog(
-        OWNER,
-        group.id,
-        dialogstore::DialogUpdate::default().push_admins([A]),
-    )
-    .unwrap();
+    env.update_dialog(OWNER, group.id, dialogstore::DialogUpdate::default().push_admins([A]))
+        .unwrap();
     let public = env.public(OWNER);
-    env.update_dialog(
-        OWNER,
-        public.id,
-        dialogstore::DialogUpdate::default().push_admins([A]),
-    )
-    .unwrap();
+    env.update_dialog(OWNER, public.id, dialogstore::DialogUpdate::default().push_admins([A]))
+        .unwrap();
     for id in [group.id, public.id] {
         assert_delete_forbidden(&env, A, &[id], true, id, Action::DeleteForEveryone);
     }
@@ -249,22 +218,8 @@ fn an_occupant_may_not_delete_for_everyone() {
     let env = Env::new();
     let group = env.group(OWNER, &[A]);
     let private = env.private(ME, BOB);
-    assert_delete_forbidden(
-        &env,
-        A,
-        &[group.id],
-        true,
-        group.id,
-        Action::DeleteForEveryone,
-    );
-    assert_delete_forbidden(
-        &env,
-        BOB,
-        &[private.id],
-        true,
-        private.id,
-        Action::DeleteForEveryone,
-    );
+    assert_delete_forbidden(&env, A, &[group.id], true, group.id, Action::DeleteForEveryone);
+    assert_delete_forbidden(&env, BOB, &[private.id], true, private.id, Action::DeleteForEveryone);
 }
 
 #[test]
@@ -273,9 +228,7 @@ fn a_deleted_dialog_cannot_be_deleted_again() {
     let d = env.group(OWNER, &[A]);
     env.delete_dialogs(OWNER, &[d.id], true).unwrap();
     for force in [false, true] {
-        let err = assert_refused(&env, "NOT_FOUND", || {
-            env.delete_dialogs(OWNER, &[d.id], force)
-        });
+        let err = assert_refused(&env, "NOT_FOUND", || env.delete_dialogs(OWNER, &[d.id], force));
         assert!(matches!(err, Error::NotFound { id } if id == d.id));
     }
 }

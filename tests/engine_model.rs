@@ -7,10 +7,7 @@ use dialogstore::fuzzing::steps::{decode, run, Checks};
 use proptest::prelude::*;
 
 fn cases() -> u32 {
-    std::env::var("DIALOGSTORE_PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
+    std::env::var("DIALOGSTORE_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
 }
 
 proptest! {

@@ -31,9 +31,7 @@ fn replay(target: &str, run: fn(&[u8])) {
             .unwrap_or_else(|e| panic!("{}: {e} (keep a .gitkeep in it)", dir.display()));
         for entry in entries {
             let path = entry.expect("readable directory entry").path();
-            let hidden = path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+            let hidden = path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if hidden || !path.is_file() {
                 continue;
             }

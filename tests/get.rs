@@ -29,10 +29,7 @@ fn id_that_is_not_24_hex_chars_is_dialog_id_invalid() {
         "ж".repeat(12),
     ] {
         let err = assert_refused(&env, "DIALOG_ID_INVALID", || env.get_dialog(OWNER, &bad));
-        assert!(
-            matches!(err, Error::DialogIdInvalid { .. }),
-            "{bad:?}: {err:?}"
-        );
+        assert!(matches!(err, Error::DialogIdInvalid { .. }), "{bad:?}: {err:?}");
     }
 }
 
@@ -40,9 +37,7 @@ fn id_that_is_not_24_hex_chars_is_dialog_id_invalid() {
 fn id_in_upper_case_hex_names_the_same_dialog() {
     let env = Env::new();
     let d = env.group(OWNER, &[A]);
-    let read = env
-        .get_dialog(OWNER, &d.id.to_string().to_uppercase())
-        .unwrap();
+    let read = env.get_dialog(OWNER, &d.id.to_string().to_uppercase()).unwrap();
     assert_eq!(read.id, d.id);
 }
 
@@ -97,13 +92,9 @@ fn occupants_read_a_group_and_a_private_dialog() {
     let env = Env::new();
     let group = env.group(OWNER, &[A, B]);
     let private = env.private(ME, BOB);
-    for (user, id) in [
-        (OWNER, group.id),
-        (A, group.id),
-        (B, group.id),
-        (ME, private.id),
-        (BOB, private.id),
-    ] {
+    for (user, id) in
+        [(OWNER, group.id), (A, group.id), (B, group.id), (ME, private.id), (BOB, private.id)]
+    {
         let read = unchanged(&env, || env.get(user, id)).unwrap();
         assert_eq!(read.id, id);
     }

@@ -66,25 +66,13 @@ fn import_keeps_ids_times_last_message_occupants_photo_and_jid() {
     let env = Env::new();
     let given = item(LIST_ITEM_2);
     let returned = env.import(given.clone()).unwrap();
-    assert_eq!(
-        returned,
-        Dialog {
-            unread_messages_count: None,
-            ..given.clone()
-        }
-    );
+    assert_eq!(returned, Dialog { unread_messages_count: None, ..given.clone() });
     let read = env.get(OWNER, given.id).unwrap();
     assert_eq!(read.id.to_string(), "5d753421a28f9a2596cb0f98");
-    assert_eq!(
-        read.created_at, 1_567_962_146,
-        "not the clock, not the id's second"
-    );
+    assert_eq!(read.created_at, 1_567_962_146, "not the clock, not the id's second");
     assert_eq!(read.updated_at, 1_567_971_391);
     assert_eq!(read.last_message.as_deref(), Some("let's do it at 7pm"));
-    assert_eq!(
-        read.last_message_id.as_deref(),
-        Some("5d75583fa0eb473c350b72ab")
-    );
+    assert_eq!(read.last_message_id.as_deref(), Some("5d75583fa0eb473c350b72ab"));
     assert_eq!(read.last_message_date_sent, Some(1_567_971_391));
     assert_eq!(read.last_message_user_id, Some(OWNER));
     assert_eq!(read.occupants_ids, [OWNER, A, B, C, D]);
@@ -168,13 +156,9 @@ fn private_name_is_dropped() {
 #[test]
 fn private_needs_its_owner_and_exactly_one_other_occupant() {
     let env = Env::new();
-    for occupants in [
-        json!([BOB.0]),
-        json!([]),
-        json!([BOB.0, ME.0, A.0]),
-        json!([ME.0, A.0]),
-        json!([ME.0]),
-    ] {
+    for occupants in
+        [json!([BOB.0]), json!([]), json!([BOB.0, ME.0, A.0]), json!([ME.0, A.0]), json!([ME.0])]
+    {
         let d = private_item("5e261c72a28f9a4f779f10bb", BOB.0, occupants);
         assert_inconsistent(&env, d);
     }
@@ -196,12 +180,7 @@ fn private_for_a_pair_that_has_one_is_refused() {
     assert_inconsistent(&env, d);
 
     let env = Env::new();
-    env.import(private_item(
-        "5e261c72a28f9a4f779f10bb",
-        BOB.0,
-        json!([ME.0, BOB.0]),
-    ))
-    .unwrap();
+    env.import(private_item("5e261c72a28f9a4f779f10bb", BOB.0, json!([ME.0, BOB.0]))).unwrap();
     let d = private_item("5e261c72a28f9a4f779f10bc", ME.0, json!([ME.0, BOB.0]));
     assert_inconsistent(&env, d);
 }
@@ -218,10 +197,7 @@ fn public_with_occupants_is_refused() {
 #[test]
 fn public_without_occupants_is_imported() {
     let env = Env::new();
-    let d = item_with(
-        LIST_ITEM_1,
-        json!({"type": 1, "occupants_ids": [], "admin_ids": [OWNER.0]}),
-    );
+    let d = item_with(LIST_ITEM_1, json!({"type": 1, "occupants_ids": [], "admin_ids": [OWNER.0]}));
     let d = env.import(d).unwrap();
     assert_eq!(env.get(STRANGER, d.id).unwrap().admin_ids, [OWNER]);
 }
@@ -238,8 +214,5 @@ fn imported_name_over_200_chars_is_refused() {
     let env = Env::new();
     let d = item_with(LIST_ITEM_1, json!({"name": "я".repeat(201)}));
     let err = assert_refused(&env, "VALIDATION", || env.import(d));
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::NameTooLong { chars: 201 })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::NameTooLong { chars: 201 })));
 }

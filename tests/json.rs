@@ -14,10 +14,7 @@ use serde_json::json;
 fn new_err(body: &str) -> Error {
     let err = NewDialog::from_json(body).unwrap_err();
     assert_eq!(err.code(), "VALIDATION", "{body}: {err}");
-    assert!(
-        serde_json::from_str::<NewDialog>(body).is_err(),
-        "serde refuses it too: {body}"
-    );
+    assert!(serde_json::from_str::<NewDialog>(body).is_err(), "serde refuses it too: {body}");
     err
 }
 
@@ -32,20 +29,14 @@ fn seed_bodies_deserialize_as_written() {
     assert_eq!(public, NewDialog::public("Soccer news").photo("67834"));
 
     let group: NewDialog = serde_json::from_str(GROUP_BODY).unwrap();
-    assert_eq!(
-        group,
-        NewDialog::group("New Year party", [D, C, B, A]).photo("68123")
-    );
+    assert_eq!(group, NewDialog::group("New Year party", [D, C, B, A]).photo("68123"));
 
     let with_data: NewDialog = serde_json::from_str(GROUP_DATA_BODY).unwrap();
     let data = CustomData::new("ScoreTable")
         .field("game_mode_name", DataValue::String("rainbow dash".into()))
         .field("expert_mode", DataValue::String("3".into()))
         .field("progress", DataValue::String("56".into()));
-    assert_eq!(
-        with_data,
-        NewDialog::group("Chat with Bob, Sam, Garry", [A, B, C]).data(data)
-    );
+    assert_eq!(with_data, NewDialog::group("Chat with Bob, Sam, Garry", [A, B, C]).data(data));
 
     for body in [PRIVATE_BODY, PUBLIC_BODY, GROUP_BODY, GROUP_DATA_BODY] {
         assert_eq!(
@@ -58,10 +49,7 @@ fn seed_bodies_deserialize_as_written() {
 #[test]
 fn seed_data_body_as_printed_is_not_json() {
     let err = new_err(GROUP_DATA_BODY_AS_PRINTED);
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::Json { .. })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::Json { .. })));
 }
 
 #[test]
@@ -91,20 +79,14 @@ fn occupants_as_a_string_with_or_without_spaces_or_as_an_array() {
 fn missing_type_is_refused() {
     for body in [r#"{"name":"x"}"#, r#"{"type":null,"name":"x"}"#] {
         let err = new_err(body);
-        assert!(
-            matches!(err, Error::Validation(ValidationError::MissingType)),
-            "{body}: {err:?}"
-        );
+        assert!(matches!(err, Error::Validation(ValidationError::MissingType)), "{body}: {err:?}");
     }
 }
 
 #[test]
 fn unknown_type_is_refused() {
-    for (body, given) in [
-        (r#"{"type":7}"#, "7"),
-        (r#"{"type":0}"#, "0"),
-        (r#"{"type":-1}"#, "-1"),
-    ] {
+    for (body, given) in [(r#"{"type":7}"#, "7"), (r#"{"type":0}"#, "0"), (r#"{"type":-1}"#, "-1")]
+    {
         let err = new_err(body);
         assert!(
             matches!(&err, Error::Validation(ValidationError::UnknownType { value }) if value == given),
@@ -144,10 +126,7 @@ fn data_without_class_name_is_refused() {
     ] {
         let err = new_err(body);
         assert!(
-            matches!(
-                err,
-                Error::Validation(ValidationError::DataWithoutClassName)
-            ),
+            matches!(err, Error::Validation(ValidationError::DataWithoutClassName)),
             "{body}: {err:?}"
         );
     }
@@ -161,10 +140,7 @@ fn data_values_must_be_scalars() {
     ] {
         let err = new_err(body);
         assert!(
-            matches!(
-                err,
-                Error::Validation(ValidationError::DataValueNotScalar { .. })
-            ),
+            matches!(err, Error::Validation(ValidationError::DataValueNotScalar { .. })),
             "{body}: {err:?}"
         );
     }
@@ -211,10 +187,7 @@ fn update_body_reads_push_all_and_pull_all() {
         .pull_occupants([B, STRANGER])
         .pull_admins([OWNER]);
     assert_eq!(upd, expected);
-    assert_eq!(
-        DialogUpdate::from_json("{}").unwrap(),
-        DialogUpdate::default()
-    );
+    assert_eq!(DialogUpdate::from_json("{}").unwrap(), DialogUpdate::default());
 }
 
 #[test]
@@ -245,10 +218,7 @@ fn seed_items_parse_into_dialogs() {
     assert_eq!(d.occupants_ids, [OWNER, A, B, C, D]);
     assert!(d.admin_ids.is_empty());
     assert_eq!(d.last_message.as_deref(), Some("sure, I can wait"));
-    assert_eq!(
-        d.last_message_id.as_deref(),
-        Some("5d755856a0eb47411e0b72a9")
-    );
+    assert_eq!(d.last_message_id.as_deref(), Some("5d755856a0eb47411e0b72a9"));
     assert_eq!(d.last_message_date_sent, Some(1_567_971_414));
     assert_eq!(d.last_message_user_id, Some(OWNER));
     assert_eq!(d.unread_messages_count, Some(0));
@@ -280,11 +250,7 @@ fn dialog_json_has_every_key_with_nulls_where_absent() {
 #[test]
 fn dialog_json_writes_join_required_as_0_or_1() {
     let mut d = Dialog::from_json(LIST_ITEM_1).unwrap();
-    for (flag, want) in [
-        (Some(true), json!(1)),
-        (Some(false), json!(0)),
-        (None, json!(null)),
-    ] {
+    for (flag, want) in [(Some(true), json!(1)), (Some(false), json!(0)), (None, json!(null))] {
         d.is_join_required = flag;
         assert_eq!(json(&d)["is_join_required"], want);
         assert_eq!(Dialog::from_json(&d.to_json()).unwrap(), d);
@@ -319,30 +285,18 @@ fn dialog_id_round_trips_as_text_and_json() {
     let id: DialogId = "5d75393ba28f9a17e1cb0f9e".parse().unwrap();
     assert_eq!(id.to_string(), "5d75393ba28f9a17e1cb0f9e");
     assert_eq!(id.timestamp(), 0x5d75393b);
-    assert_eq!(
-        serde_json::to_value(id).unwrap(),
-        json!("5d75393ba28f9a17e1cb0f9e")
-    );
+    assert_eq!(serde_json::to_value(id).unwrap(), json!("5d75393ba28f9a17e1cb0f9e"));
     let back: DialogId = serde_json::from_value(json!("5d75393ba28f9a17e1cb0f9e")).unwrap();
     assert_eq!(back, id);
     assert!(serde_json::from_value::<DialogId>(json!("5d75")).is_err());
+    assert_eq!("".parse::<DialogId>().unwrap_err().code(), "DIALOG_ID_EMPTY");
     assert_eq!(
-        "".parse::<DialogId>().unwrap_err().code(),
-        "DIALOG_ID_EMPTY"
-    );
-    assert_eq!(
-        "5d75393ba28f9a17e1cb0f9z"
-            .parse::<DialogId>()
-            .unwrap_err()
-            .code(),
+        "5d75393ba28f9a17e1cb0f9z".parse::<DialogId>().unwrap_err().code(),
         "DIALOG_ID_INVALID"
     );
 }
 
 #[test]
 fn user_id_is_a_plain_number_in_json() {
-    assert_eq!(
-        serde_json::to_value(UserId(96753878)).unwrap(),
-        json!(96753878)
-    );
+    assert_eq!(serde_json::to_value(UserId(96753878)).unwrap(), json!(96753878));
 }

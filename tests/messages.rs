@@ -11,18 +11,11 @@ fn message_sets_the_last_message_fields_and_updated_at() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B]);
     let now = env.tick(120);
-    env.record_message(
-        d.id,
-        A,
-        msg("5d755856a0eb47411e0b72a9", "sure, I can wait", 1567971414),
-    )
-    .unwrap();
+    env.record_message(d.id, A, msg("5d755856a0eb47411e0b72a9", "sure, I can wait", 1567971414))
+        .unwrap();
     let read = env.get(OWNER, d.id).unwrap();
     assert_eq!(read.last_message.as_deref(), Some("sure, I can wait"));
-    assert_eq!(
-        read.last_message_id.as_deref(),
-        Some("5d755856a0eb47411e0b72a9")
-    );
+    assert_eq!(read.last_message_id.as_deref(), Some("5d755856a0eb47411e0b72a9"));
     assert_eq!(read.last_message_date_sent, Some(1567971414));
     assert_eq!(read.last_message_user_id, Some(A));
     assert_eq!(read.updated_at, now);
@@ -93,8 +86,7 @@ fn last_message_text_is_cut_to_1024_chars() {
     let kept = env.get(OWNER, d.id).unwrap().last_message.unwrap();
     assert_eq!(kept, "щ".repeat(1024));
     let exact = "ю".repeat(1024);
-    env.record_message(d.id, A, msg("m2", &exact, T0 + 1))
-        .unwrap();
+    env.record_message(d.id, A, msg("m2", &exact, T0 + 1)).unwrap();
     assert_eq!(env.get(OWNER, d.id).unwrap().last_message, Some(exact));
 }
 
@@ -102,11 +94,9 @@ fn last_message_text_is_cut_to_1024_chars() {
 fn older_message_counts_as_unread_but_keeps_the_last_message() {
     let env = Env::new();
     let d = env.group(OWNER, &[A]);
-    env.record_message(d.id, A, msg("new", "newer", T0 + 100))
-        .unwrap();
+    env.record_message(d.id, A, msg("new", "newer", T0 + 100)).unwrap();
     let now = env.tick(300);
-    env.record_message(d.id, A, msg("old", "older", T0 + 50))
-        .unwrap();
+    env.record_message(d.id, A, msg("old", "older", T0 + 50)).unwrap();
     let read = env.get(OWNER, d.id).unwrap();
     assert_eq!(read.last_message.as_deref(), Some("newer"));
     assert_eq!(read.last_message_id.as_deref(), Some("new"));
@@ -125,14 +115,9 @@ fn message_id_over_1024_chars_is_refused() {
     });
     assert!(matches!(
         err,
-        Error::Validation(ValidationError::TextTooLong {
-            chars: 1025,
-            max: 1024,
-            ..
-        })
+        Error::Validation(ValidationError::TextTooLong { chars: 1025, max: 1024, .. })
     ));
-    env.record_message(d.id, A, msg(&"i".repeat(1024), "hi", T0))
-        .unwrap();
+    env.record_message(d.id, A, msg(&"i".repeat(1024), "hi", T0)).unwrap();
 }
 
 // ---- private messages ----
@@ -141,9 +126,7 @@ fn message_id_over_1024_chars_is_refused() {
 fn private_message_creates_the_dialog_with_the_message_applied() {
     let env = Env::new();
     let now = env.tick(10);
-    let d = env
-        .record_private_message(ME, BOB, msg("m1", "Hello world", T0 + 10))
-        .unwrap();
+    let d = env.record_private_message(ME, BOB, msg("m1", "Hello world", T0 + 10)).unwrap();
     assert_generated_id(&d);
     assert_eq!(d.dialog_type, dialogstore::DialogType::Private);
     assert_eq!(d.user_id, ME, "the sender owns it");
@@ -161,14 +144,10 @@ fn private_message_creates_the_dialog_with_the_message_applied() {
 fn private_message_goes_to_the_existing_dialog() {
     let env = Env::new();
     let first = env.private(BOB, ME);
-    let d = env
-        .record_private_message(ME, BOB, msg("m1", "hi", T0))
-        .unwrap();
+    let d = env.record_private_message(ME, BOB, msg("m1", "hi", T0)).unwrap();
     assert_eq!(d.id, first.id);
     assert_eq!(d.user_id, BOB, "the owner stays who created it");
-    let d = env
-        .record_private_message(ME, BOB, msg("m2", "there?", T0 + 1))
-        .unwrap();
+    let d = env.record_private_message(ME, BOB, msg("m2", "there?", T0 + 1)).unwrap();
     assert_eq!(d.id, first.id);
     assert_eq!(env.unread(BOB, d.id), 2);
 }
@@ -178,9 +157,7 @@ fn private_message_brings_back_a_recipient_who_left() {
     let env = Env::new();
     let first = env.private(ME, BOB);
     env.delete_dialogs(BOB, &[first.id], false).unwrap();
-    let d = env
-        .record_private_message(ME, BOB, msg("m1", "hi", T0))
-        .unwrap();
+    let d = env.record_private_message(ME, BOB, msg("m1", "hi", T0)).unwrap();
     assert_eq!(d.id, first.id);
     assert_eq!(d.occupants_ids, [BOB, ME]);
     assert_eq!(env.unread(BOB, d.id), 1);
@@ -192,10 +169,7 @@ fn private_message_to_oneself_is_refused() {
     let err = assert_refused(&env, "VALIDATION", || {
         env.record_private_message(ME, ME, msg("m1", "hi", T0))
     });
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::PrivateOpponents { given: 0 })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::PrivateOpponents { given: 0 })));
 }
 
 #[test]
@@ -204,10 +178,7 @@ fn private_message_with_an_over_long_id_creates_nothing() {
     let err = assert_refused(&env, "VALIDATION", || {
         env.record_private_message(ME, BOB, msg(&"i".repeat(1025), "hi", T0))
     });
-    assert!(matches!(
-        err,
-        Error::Validation(ValidationError::TextTooLong { .. })
-    ));
+    assert!(matches!(err, Error::Validation(ValidationError::TextTooLong { .. })));
 }
 
 // ---- mark_read ----

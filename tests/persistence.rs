@@ -18,28 +18,18 @@ fn open(path: &Path, clock: &Arc<ManualClock>) -> DialogStore {
 /// What each user sees of each dialog, unread counts included (`None` where refused).
 fn views(store: &DialogStore, ids: &[DialogId]) -> Vec<Option<Dialog>> {
     let users = [OWNER, A, B, C, D, ME, BOB, STRANGER];
-    ids.iter()
-        .flat_map(|id| users.iter().map(move |u| store.get(*u, *id).ok()))
-        .collect()
+    ids.iter().flat_map(|id| users.iter().map(move |u| store.get(*u, *id).ok())).collect()
 }
 
 /// Writes one of everything: classes, all three types, an import, messages, unread counts,
 /// mark_read, updates, a leave and a delete.
 fn fill(store: &DialogStore, clock: &ManualClock) -> Vec<DialogId> {
     store.declare_class(&score_table()).unwrap();
-    let group = store
-        .create_dialog(OWNER, NewDialog::from_json(GROUP_DATA_BODY).unwrap())
-        .unwrap();
+    let group = store.create_dialog(OWNER, NewDialog::from_json(GROUP_DATA_BODY).unwrap()).unwrap();
     clock.advance(10);
-    let public = store
-        .create_dialog(OWNER, NewDialog::from_json(PUBLIC_BODY).unwrap())
-        .unwrap();
-    let private = store
-        .create_dialog(ME, NewDialog::from_json(PRIVATE_BODY).unwrap())
-        .unwrap();
-    let imported = store
-        .import(Dialog::from_json(LIST_ITEM_1).unwrap())
-        .unwrap();
+    let public = store.create_dialog(OWNER, NewDialog::from_json(PUBLIC_BODY).unwrap()).unwrap();
+    let private = store.create_dialog(ME, NewDialog::from_json(PRIVATE_BODY).unwrap()).unwrap();
+    let imported = store.import(Dialog::from_json(LIST_ITEM_1).unwrap()).unwrap();
     let gone = store.group(OWNER, &[A]);
     clock.advance(10);
     for (i, sender) in [A, A, C, OWNER].into_iter().enumerate() {
@@ -60,9 +50,7 @@ fn fill(store: &DialogStore, clock: &ManualClock) -> Vec<DialogId> {
                 .data(CustomData::new("ScoreTable").field("progress", DataValue::Integer(7))),
         )
         .unwrap();
-    store
-        .update_dialog(OWNER, public.id, DialogUpdate::default().push_admins([A]))
-        .unwrap();
+    store.update_dialog(OWNER, public.id, DialogUpdate::default().push_admins([A])).unwrap();
     store.delete_dialogs(B, &[imported.id], false).unwrap();
     store.delete_dialogs(OWNER, &[gone.id], true).unwrap();
     vec![group.id, public.id, private.id, imported.id, gone.id]
@@ -85,9 +73,7 @@ fn everything_written_is_there_after_reopening() {
     assert_eq!(views(&store, &ids), seen);
 
     // Spot checks of what `seen` holds, so the comparison above is not of empty views.
-    let [group, public, private, imported, gone] = ids[..] else {
-        unreachable!()
-    };
+    let [group, public, private, imported, gone] = ids[..] else { unreachable!() };
     assert_eq!(store.unread(OWNER, group), 3);
     assert_eq!(store.unread(A, group), 2);
     assert_eq!(store.unread(C, group), 0);
@@ -99,10 +85,7 @@ fn everything_written_is_there_after_reopening() {
     assert_eq!(store.get(STRANGER, public).unwrap().admin_ids, [OWNER, A]);
     assert_eq!(store.get(B, imported).unwrap_err().code(), "ACCESS_ERROR");
     assert_eq!(store.get(OWNER, gone).unwrap_err().code(), "NOT_FOUND");
-    assert_eq!(
-        store.get(OWNER, imported).unwrap().created_at,
-        1_567_963_451
-    );
+    assert_eq!(store.get(OWNER, imported).unwrap().created_at, 1_567_963_451);
 }
 
 #[test]

@@ -12,12 +12,8 @@ use dialogstore::{
     CustomClass, Dialog, DialogId, DialogStore, ManualClock, MessageMeta, NewDialog, Query, UserId,
 };
 
-const PATHS: [PlanChoice; 4] = [
-    PlanChoice::Auto,
-    PlanChoice::SortCandidates,
-    PlanChoice::Walk,
-    PlanChoice::FullScan,
-];
+const PATHS: [PlanChoice; 4] =
+    [PlanChoice::Auto, PlanChoice::SortCandidates, PlanChoice::Walk, PlanChoice::FullScan];
 
 struct Case {
     store: DialogStore,
@@ -33,17 +29,11 @@ impl Case {
     }
 
     fn id(&self, alias: &str, line: usize) -> DialogId {
-        *self
-            .ids
-            .get(alias)
-            .unwrap_or_else(|| panic!("line {line}: unknown alias {alias}"))
+        *self.ids.get(alias).unwrap_or_else(|| panic!("line {line}: unknown alias {alias}"))
     }
 
     fn user(word: &str, line: usize) -> UserId {
-        UserId(
-            word.parse()
-                .unwrap_or_else(|_| panic!("line {line}: bad user {word}")),
-        )
+        UserId(word.parse().unwrap_or_else(|_| panic!("line {line}: bad user {word}")))
     }
 
     /// Runs one fixture line.
@@ -93,18 +83,14 @@ impl Case {
 
     /// Runs one query line on every access path.
     fn query(&self, line: usize, text: &str) {
-        let (ask, want) = text
-            .split_once(" => ")
-            .unwrap_or_else(|| panic!("line {line}: no =>"));
+        let (ask, want) = text.split_once(" => ").unwrap_or_else(|| panic!("line {line}: no =>"));
         let mut words = ask.splitn(3, ' ').skip(1);
         let viewer = Self::user(words.next().expect("viewer"), line);
         let mut q = words.next().unwrap_or("").to_owned();
         for (alias, id) in &self.ids {
             q = q.replace(&format!("{{{alias}}}"), &id.to_string());
         }
-        let query: Query = q
-            .parse()
-            .unwrap_or_else(|e| panic!("line {line}: {q}: {e}"));
+        let query: Query = q.parse().unwrap_or_else(|e| panic!("line {line}: {q}: {e}"));
         for path in PATHS {
             let got = self.store.list_dialogs_with(viewer, &query, path);
             let shown = match &got {
@@ -118,10 +104,7 @@ impl Case {
                 }
                 Err(e) => format!("error {}", e.code()),
             };
-            let plan = self
-                .store
-                .explain_with(viewer, &query, path)
-                .map(|e| e.to_string());
+            let plan = self.store.explain_with(viewer, &query, path).map(|e| e.to_string());
             assert_eq!(
                 shown.trim_end(),
                 want.trim_end(),
@@ -132,22 +115,12 @@ impl Case {
 }
 
 fn run_file(name: &str) -> usize {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/cases")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases").join(name);
     let text = std::fs::read_to_string(&path).expect("case file");
     let clock = Arc::new(ManualClock::new(0));
-    let store = DialogStore::builder()
-        .app_id(76730)
-        .clock(clock.clone())
-        .in_memory()
-        .expect("store");
-    let mut case = Case {
-        store,
-        clock,
-        ids: HashMap::new(),
-        names: HashMap::new(),
-    };
+    let store =
+        DialogStore::builder().app_id(76730).clock(clock.clone()).in_memory().expect("store");
+    let mut case = Case { store, clock, ids: HashMap::new(), names: HashMap::new() };
     let mut queries = 0;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.trim();

@@ -64,11 +64,7 @@ const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[
         "name]: malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]",
         (0, 7),
     ),
-    (
-        "=x",
-        ": malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]",
-        (0, 2),
-    ),
+    ("=x", ": malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]", (0, 2)),
     (
         "limit[gt]=5",
         "limit[gt]: malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]",
@@ -76,21 +72,9 @@ const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[
     ),
     ("%FF=1", "%FF: does not percent-decode to UTF-8", (0, 5)),
     // Operators that do not apply.
-    (
-        "type[ctn]=2",
-        "type[ctn]: operator ctn does not apply to type",
-        (0, 11),
-    ),
-    (
-        "type[ctn]=x",
-        "type[ctn]: operator ctn does not apply to type",
-        (0, 11),
-    ),
-    (
-        "name[all]=a,b",
-        "name[all]: operator all does not apply to name",
-        (0, 13),
-    ),
+    ("type[ctn]=2", "type[ctn]: operator ctn does not apply to type", (0, 11)),
+    ("type[ctn]=x", "type[ctn]: operator ctn does not apply to type", (0, 11)),
+    ("name[all]=a,b", "name[all]: operator all does not apply to name", (0, 13)),
     (
         "occupants_ids[lt]=5",
         "occupants_ids[lt]: operator lt does not apply to occupants_ids",
@@ -103,11 +87,7 @@ const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[
     ),
     // Values.
     ("name=%FF", "name: does not percent-decode to UTF-8", (0, 8)),
-    (
-        "name[in]=a,%C3",
-        "name[in]: does not percent-decode to UTF-8",
-        (0, 14),
-    ),
+    ("name[in]=a,%C3", "name[in]: does not percent-decode to UTF-8", (0, 14)),
     (
         "created_at[gt]=yesterday",
         r#"created_at[gt]: "yesterday" is not a timestamp (unix seconds or RFC 3339)"#,
@@ -124,97 +104,41 @@ const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[
         r#"updated_at[lt]: "99999999999999999999" is not a timestamp (unix seconds or RFC 3339)"#,
         (0, 35),
     ),
-    (
-        "_id[ne]=5cc9bb58",
-        r#"_id[ne]: "5cc9bb58" is not a dialog id (24 hex characters)"#,
-        (0, 16),
-    ),
-    (
-        "_id=",
-        r#"_id: "" is not a dialog id (24 hex characters)"#,
-        (0, 4),
-    ),
-    (
-        "user_id=-1",
-        r#"user_id: "-1" is not a user id (a non-negative integer)"#,
-        (0, 10),
-    ),
+    ("_id[ne]=5cc9bb58", r#"_id[ne]: "5cc9bb58" is not a dialog id (24 hex characters)"#, (0, 16)),
+    ("_id=", r#"_id: "" is not a dialog id (24 hex characters)"#, (0, 4)),
+    ("user_id=-1", r#"user_id: "-1" is not a user id (a non-negative integer)"#, (0, 10)),
     (
         "occupants_ids[all]=91103344,x9",
         r#"occupants_ids[all]: "x9" is not a user id (a non-negative integer)"#,
         (0, 30),
     ),
-    (
-        "type=4",
-        r#"type: "4" is not a dialog type (1, 2 or 3)"#,
-        (0, 6),
-    ),
-    (
-        "type[in]=1,group",
-        r#"type[in]: "group" is not a dialog type (1, 2 or 3)"#,
-        (0, 16),
-    ),
+    ("type=4", r#"type: "4" is not a dialog type (1, 2 or 3)"#, (0, 6)),
+    ("type[in]=1,group", r#"type[in]: "group" is not a dialog type (1, 2 or 3)"#, (0, 16)),
     (
         "is_join_required=yes",
         r#"is_join_required: "yes" is not a boolean (true, false, 1 or 0)"#,
         (0, 20),
     ),
-    (
-        "type[in]=",
-        "type[in]: list is empty or has an empty item",
-        (0, 9),
-    ),
-    (
-        "type[in]=1,,2",
-        "type[in]: list is empty or has an empty item",
-        (0, 13),
-    ),
+    ("type[in]=", "type[in]: list is empty or has an empty item", (0, 9)),
+    ("type[in]=1,,2", "type[in]: list is empty or has an empty item", (0, 13)),
     (
         "last_message_date_sent[nin]=1556739654, ",
         "last_message_date_sent[nin]: list is empty or has an empty item",
         (0, 40),
     ),
-    (
-        "name[ctn]=",
-        "name[ctn]: empty pattern, ctn needs at least one character",
-        (0, 10),
-    ),
+    ("name[ctn]=", "name[ctn]: empty pattern, ctn needs at least one character", (0, 10)),
     (
         "data[mode][ctn]",
         "data[mode][ctn]: empty pattern, ctn needs at least one character",
         (0, 15),
     ),
     // Settings.
-    (
-        "limit=0",
-        r#"limit: must be an integer from 1 to 100, got "0""#,
-        (0, 7),
-    ),
-    (
-        "type=2&limit=101",
-        r#"limit: must be an integer from 1 to 100, got "101""#,
-        (7, 16),
-    ),
-    (
-        "limit=ten",
-        r#"limit: must be an integer from 1 to 100, got "ten""#,
-        (0, 9),
-    ),
-    (
-        "limit",
-        r#"limit: must be an integer from 1 to 100, got """#,
-        (0, 5),
-    ),
-    (
-        "skip=-1",
-        r#"skip: must be a non-negative integer, got "-1""#,
-        (0, 7),
-    ),
-    (
-        "skip=4294967296",
-        r#"skip: must be a non-negative integer, got "4294967296""#,
-        (0, 15),
-    ),
+    ("limit=0", r#"limit: must be an integer from 1 to 100, got "0""#, (0, 7)),
+    ("type=2&limit=101", r#"limit: must be an integer from 1 to 100, got "101""#, (7, 16)),
+    ("limit=ten", r#"limit: must be an integer from 1 to 100, got "ten""#, (0, 9)),
+    ("limit", r#"limit: must be an integer from 1 to 100, got """#, (0, 5)),
+    ("skip=-1", r#"skip: must be a non-negative integer, got "-1""#, (0, 7)),
+    ("skip=4294967296", r#"skip: must be a non-negative integer, got "4294967296""#, (0, 15)),
     ("count=2", r#"count: must be 0 or 1, got "2""#, (0, 7)),
     (
         "include_unread_message_count=true",
@@ -234,11 +158,7 @@ const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[
         "sort_desc: only one of sort_asc and sort_desc, once",
         (14, 28),
     ),
-    (
-        "sort_asc=name&sort_asc=name",
-        "sort_asc: only one of sort_asc and sort_desc, once",
-        (14, 27),
-    ),
+    ("sort_asc=name&sort_asc=name", "sort_asc: only one of sort_asc and sort_desc, once", (14, 27)),
     (
         "sort_asc=occupants_ids",
         "sort_asc: cannot sort on occupants_ids, it holds a set of users",
@@ -250,34 +170,16 @@ const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[
         (0, 19),
     ),
     // The seed's placeholder is not a field.
-    (
-        "sort_desc=field_name",
-        r#"sort_desc: unknown field "field_name""#,
-        (0, 20),
-    ),
-    (
-        "sort_asc=data[]",
-        r#"sort_asc: unknown field "data[]""#,
-        (0, 15),
-    ),
-    (
-        "sort_asc=name[ctn]",
-        r#"sort_asc: unknown field "name[ctn]""#,
-        (0, 18),
-    ),
-    (
-        "sort_asc=%FF",
-        "sort_asc: does not percent-decode to UTF-8",
-        (0, 12),
-    ),
+    ("sort_desc=field_name", r#"sort_desc: unknown field "field_name""#, (0, 20)),
+    ("sort_asc=data[]", r#"sort_asc: unknown field "data[]""#, (0, 15)),
+    ("sort_asc=name[ctn]", r#"sort_asc: unknown field "name[ctn]""#, (0, 18)),
+    ("sort_asc=%FF", "sort_asc: does not percent-decode to UTF-8", (0, 12)),
 ];
 
 #[test]
 fn bad_queries_name_their_key_reason_and_span() {
     for &(query, message, (start, end)) in BAD_QUERIES {
-        let err = query
-            .parse::<Query>()
-            .expect_err(&format!("{query:?} should not parse"));
+        let err = query.parse::<Query>().expect_err(&format!("{query:?} should not parse"));
         assert_eq!(err.to_string(), message, "{query}");
         assert_eq!(err.span, Span::new(start, end), "{query}: {message}");
     }
@@ -306,10 +208,7 @@ fn long_queries_and_values() {
         ),
         (
             format!("type={}", "9".repeat(100)),
-            format!(
-                "type: \"{}…\" is not a dialog type (1, 2 or 3)",
-                "9".repeat(64)
-            ),
+            format!("type: \"{}…\" is not a dialog type (1, 2 or 3)", "9".repeat(64)),
             Span::new(0, 105),
         ),
     ];
@@ -344,8 +243,7 @@ fn render_draws_a_caret_under_the_pair() {
 
 #[test]
 fn the_builder_reports_the_key_as_written_with_an_empty_span() {
-    let cases: Vec<(Result<Query, QueryError>, &str)> =
-        vec![
+    let cases: Vec<(Result<Query, QueryError>, &str)> = vec![
         (
             Query::builder().filter(Field::Type, Op::Ctn, "2").build(),
             "type[ctn]: operator ctn does not apply to type",
@@ -359,15 +257,11 @@ fn the_builder_reports_the_key_as_written_with_an_empty_span() {
             r#"type: "9" is not a dialog type (1, 2 or 3)"#,
         ),
         (
-            Query::builder()
-                .eq(Field::UserId, Scalar::Time(5))
-                .build(),
+            Query::builder().eq(Field::UserId, Scalar::Time(5)).build(),
             "user_id: expected a user id, got a time",
         ),
         (
-            Query::builder()
-                .data("progress", Op::Eq, UserId(5))
-                .build(),
+            Query::builder().data("progress", Op::Eq, UserId(5)).build(),
             "data[progress]: expected text, got a user id",
         ),
         (
@@ -376,14 +270,9 @@ fn the_builder_reports_the_key_as_written_with_an_empty_span() {
                 .build(),
             "occupants_ids[all]: expected a user id, got a boolean",
         ),
+        (Query::builder().eq(Field::Name, ["a", "b"]).build(), "name: takes one value, not a list"),
         (
-            Query::builder().eq(Field::Name, ["a", "b"]).build(),
-            "name: takes one value, not a list",
-        ),
-        (
-            Query::builder()
-                .filter(Field::Type, Op::In, Vec::<DialogType>::new())
-                .build(),
+            Query::builder().filter(Field::Type, Op::In, Vec::<DialogType>::new()).build(),
             "type[in]: list is empty or has an empty item",
         ),
         (
@@ -398,10 +287,7 @@ fn the_builder_reports_the_key_as_written_with_an_empty_span() {
             Query::builder().data("a]b", Op::Gt, "x").build(),
             "data[a]b][gt]: malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]",
         ),
-        (
-            Query::builder().limit(0).build(),
-            r#"limit: must be an integer from 1 to 100, got "0""#,
-        ),
+        (Query::builder().limit(0).build(), r#"limit: must be an integer from 1 to 100, got "0""#),
         (
             Query::builder().limit(101).build(),
             r#"limit: must be an integer from 1 to 100, got "101""#,
@@ -436,10 +322,7 @@ fn every_kind() -> Vec<QueryErrorKind> {
         MalformedKey,
         UnknownField { field: value() },
         UnknownOperator { op: value() },
-        NotApplicable {
-            field: Field::Type,
-            op: Op::Ctn,
-        },
+        NotApplicable { field: Field::Type, op: Op::Ctn },
         BadNumber { value: value() },
         BadTimestamp { value: value() },
         BadDialogId { value: value() },
@@ -448,30 +331,18 @@ fn every_kind() -> Vec<QueryErrorKind> {
         BadBool { value: value() },
         EmptyList,
         EmptyValue,
-        MismatchedValue {
-            expected: ValueKind::User,
-            found: ValueKind::Time,
-        },
+        MismatchedValue { expected: ValueKind::User, found: ValueKind::Time },
         ListNotAllowed,
         CanonicalTooLong { len: 9000 },
         LimitOutOfRange { value: value() },
         BadSkip { value: value() },
         BadFlag { value: value() },
         SortConflict,
-        NotSortable {
-            field: Field::AdminIds,
-        },
+        NotSortable { field: Field::AdminIds },
         Repeated,
         UntypedComparison { field: value() },
-        UnknownDataField {
-            class: value(),
-            field: value(),
-        },
-        BadDataValue {
-            field: value(),
-            expected: FieldType::Integer,
-            value: value(),
-        },
+        UnknownDataField { class: value(), field: value() },
+        BadDataValue { field: value(), expected: FieldType::Integer, value: value() },
     ]
 }
 

@@ -7,8 +7,7 @@ use dialogstore::query::{Condition, Direction, Field, Op, Query, Scalar, Sort, S
 use dialogstore::{DialogId, DialogType, UserId};
 
 fn parse(s: &str) -> Query {
-    s.parse::<Query>()
-        .unwrap_or_else(|e| panic!("{s:?} should parse: {}", e.render(s)))
+    s.parse::<Query>().unwrap_or_else(|e| panic!("{s:?} should parse: {}", e.render(s)))
 }
 
 /// The query's only condition, checked to carry the span of the whole string.
@@ -65,36 +64,11 @@ fn seed_limit() {
 #[test]
 fn seed_comparisons_on_times() {
     for (s, field, op, t) in [
-        (
-            "updated_at[lt]=1556829805",
-            Field::UpdatedAt,
-            Op::Lt,
-            1556829805,
-        ),
-        (
-            "last_message_date_sent[lte]=1556735709",
-            Field::LastMessageDateSent,
-            Op::Lte,
-            1556735709,
-        ),
-        (
-            "last_message_date_sent[gt]=1556735709",
-            Field::LastMessageDateSent,
-            Op::Gt,
-            1556735709,
-        ),
-        (
-            "last_message_date_sent[gte]=1556735709",
-            Field::LastMessageDateSent,
-            Op::Gte,
-            1556735709,
-        ),
-        (
-            "created_at[gt]=1556735709",
-            Field::CreatedAt,
-            Op::Gt,
-            1556735709,
-        ),
+        ("updated_at[lt]=1556829805", Field::UpdatedAt, Op::Lt, 1556829805),
+        ("last_message_date_sent[lte]=1556735709", Field::LastMessageDateSent, Op::Lte, 1556735709),
+        ("last_message_date_sent[gt]=1556735709", Field::LastMessageDateSent, Op::Gt, 1556735709),
+        ("last_message_date_sent[gte]=1556735709", Field::LastMessageDateSent, Op::Gte, 1556735709),
+        ("created_at[gt]=1556735709", Field::CreatedAt, Op::Gt, 1556735709),
     ] {
         assert_condition(s, field, op, Value::One(time(t)));
     }
@@ -117,10 +91,7 @@ fn seed_type_in() {
         "type[in]=1,2",
         Field::Type,
         Op::In,
-        Value::List(vec![
-            Scalar::Type(DialogType::PublicGroup),
-            Scalar::Type(DialogType::Group),
-        ]),
+        Value::List(vec![Scalar::Type(DialogType::PublicGroup), Scalar::Type(DialogType::Group)]),
     );
 }
 
@@ -146,40 +117,19 @@ fn seed_occupants_all() {
 
 #[test]
 fn seed_name_contains() {
-    assert_condition(
-        "name[ctn]=party",
-        Field::Name,
-        Op::Ctn,
-        Value::One(text("party")),
-    );
+    assert_condition("name[ctn]=party", Field::Name, Op::Ctn, Value::One(text("party")));
 }
 
 #[test]
 fn seed_sorts() {
     for (s, field, direction) in [
         ("sort_asc=created_at", Field::CreatedAt, Direction::Asc),
-        (
-            "sort_desc=last_message_date_sent",
-            Field::LastMessageDateSent,
-            Direction::Desc,
-        ),
+        ("sort_desc=last_message_date_sent", Field::LastMessageDateSent, Direction::Desc),
         ("sort_asc=_id", Field::Id, Direction::Asc),
         ("sort_desc=name", Field::Name, Direction::Desc),
-        (
-            "sort_asc=data[class_name]",
-            Field::DataClassName,
-            Direction::Asc,
-        ),
-        (
-            "sort_desc=data[progress]",
-            Field::Data("progress".into()),
-            Direction::Desc,
-        ),
-        (
-            "sort_desc=data%5Bprogress%5D",
-            Field::Data("progress".into()),
-            Direction::Desc,
-        ),
+        ("sort_asc=data[class_name]", Field::DataClassName, Direction::Asc),
+        ("sort_desc=data[progress]", Field::Data("progress".into()), Direction::Desc),
+        ("sort_desc=data%5Bprogress%5D", Field::Data("progress".into()), Direction::Desc),
     ] {
         let sort = Some(Sort { field, direction });
         assert_settings(&parse(s), sort, 0, 100, false, true);
@@ -191,9 +141,7 @@ fn seed_custom_data() {
     let s = "data[class_name]=ScoreTable&data[game_mode_name]=rainbow+dash&data[progress][gte]=56";
     let q = parse(s);
     assert_eq!(q.conditions.len(), 3);
-    let [class, mode, progress] = &q.conditions[..] else {
-        unreachable!()
-    };
+    let [class, mode, progress] = &q.conditions[..] else { unreachable!() };
     assert_eq!(class.field, Field::DataClassName);
     assert_eq!(class.op, Op::Eq);
     assert_eq!(class.value, Value::One(text("ScoreTable")));
@@ -213,22 +161,8 @@ fn seed_custom_data() {
 fn seed_count_skip_and_unread_flag() {
     assert_settings(&parse("count=1"), None, 0, 100, true, true);
     assert_settings(&parse("count=0"), None, 0, 100, false, true);
-    assert_settings(
-        &parse("include_unread_message_count=0"),
-        None,
-        0,
-        100,
-        false,
-        false,
-    );
-    assert_settings(
-        &parse("include_unread_message_count=1"),
-        None,
-        0,
-        100,
-        false,
-        true,
-    );
+    assert_settings(&parse("include_unread_message_count=0"), None, 0, 100, false, false);
+    assert_settings(&parse("include_unread_message_count=1"), None, 0, 100, false, true);
     assert_settings(&parse("skip=20"), None, 20, 100, false, true);
     assert_settings(&parse("skip=0&limit=100"), None, 0, 100, false, true);
 }
@@ -243,15 +177,9 @@ fn seed_queries_together() {
     assert_eq!(fields, [Field::Type, Field::OccupantsIds, Field::UpdatedAt]);
     assert_eq!(
         q.sort,
-        Some(Sort {
-            field: Field::LastMessageDateSent,
-            direction: Direction::Desc
-        })
+        Some(Sort { field: Field::LastMessageDateSent, direction: Direction::Desc })
     );
-    assert_eq!(
-        (q.skip, q.limit, q.count, q.include_unread_message_count),
-        (2, 2, true, false)
-    );
+    assert_eq!((q.skip, q.limit, q.count, q.include_unread_message_count), (2, 2, true, false));
     // The leading `?` counts in spans: the first pair starts at byte 1.
     assert_eq!(q.conditions[0].span, Some(Span::new(1, 13)));
 }
@@ -262,11 +190,7 @@ fn equality_on_every_kind_of_field() {
     for (s, field, value) in [
         ("_id=5D75393BA28F9A17E1CB0F9E", Field::Id, Scalar::Id(id)),
         ("user_id=96753878", Field::UserId, user(96753878)),
-        (
-            "last_message_user_id= 96753878 ",
-            Field::LastMessageUserId,
-            user(96753878),
-        ),
+        ("last_message_user_id= 96753878 ", Field::LastMessageUserId, user(96753878)),
         ("type=3", Field::Type, Scalar::Type(DialogType::Private)),
         ("type=+2", Field::Type, Scalar::Type(DialogType::Group)),
         ("name=New Year party", Field::Name, text("New Year party")),
@@ -276,32 +200,16 @@ fn equality_on_every_kind_of_field() {
             Field::XmppRoomJid,
             text("76730_5d75393ba28f9a17e1cb0f9e@muc.chat.quickblox.com"),
         ),
-        (
-            "last_message=sure,+I+can+wait",
-            Field::LastMessage,
-            text("sure, I can wait"),
-        ),
+        ("last_message=sure,+I+can+wait", Field::LastMessage, text("sure, I can wait")),
         (
             "last_message_id=5d755856a0eb47411e0b72a9",
             Field::LastMessageId,
             text("5d755856a0eb47411e0b72a9"),
         ),
-        (
-            "occupants_ids=96754523",
-            Field::OccupantsIds,
-            user(96754523),
-        ),
+        ("occupants_ids=96754523", Field::OccupantsIds, user(96754523)),
         ("admin_ids=96754523", Field::AdminIds, user(96754523)),
-        (
-            "is_join_required=1",
-            Field::IsJoinRequired,
-            Scalar::Bool(true),
-        ),
-        (
-            "is_join_required=false",
-            Field::IsJoinRequired,
-            Scalar::Bool(false),
-        ),
+        ("is_join_required=1", Field::IsJoinRequired, Scalar::Bool(true)),
+        ("is_join_required=false", Field::IsJoinRequired, Scalar::Bool(false)),
         ("created_at=-1", Field::CreatedAt, time(-1)),
         // Text is kept exactly, spaces included; an empty value is equality with "".
         ("name=%20padded%20", Field::Name, text(" padded ")),
@@ -324,10 +232,7 @@ fn times_accept_rfc_3339() {
         assert_eq!(only_condition(s).value, Value::One(time(t)), "{s}");
     }
     let c = only_condition("updated_at[in]=2019-09-08T17:24:11Z, 1567963452");
-    assert_eq!(
-        c.value,
-        Value::List(vec![time(1567963451), time(1567963452)])
-    );
+    assert_eq!(c.value, Value::List(vec![time(1567963451), time(1567963452)]));
 }
 
 #[test]
@@ -351,10 +256,7 @@ fn percent_encoding_and_plus() {
     }
     // In lists, %2C is a comma inside an item, and only raw spaces around items are trimmed.
     let c = only_condition("name[in]=a%2Cb, c ,%20d");
-    assert_eq!(
-        c.value,
-        Value::List(vec![text("a,b"), text("c"), text(" d")])
-    );
+    assert_eq!(c.value, Value::List(vec![text("a,b"), text("c"), text(" d")]));
     // A custom field's name decodes, and may hold any character but brackets.
     let c = only_condition("data[game%20mode%3D%26]=x");
     assert_eq!(c.field, Field::Data("game mode=&".into()));
@@ -363,11 +265,7 @@ fn percent_encoding_and_plus() {
 #[test]
 fn repeated_conditions_are_kept_in_order() {
     let q = parse("updated_at[gt]=1556735709&updated_at[lt]=1556829805&name[ctn]=a&name[ctn]=b");
-    let ops: Vec<_> = q
-        .conditions
-        .iter()
-        .map(|c| (c.field.clone(), c.op))
-        .collect();
+    let ops: Vec<_> = q.conditions.iter().map(|c| (c.field.clone(), c.op)).collect();
     assert_eq!(
         ops,
         [
@@ -416,28 +314,16 @@ fn empty_pairs_and_a_leading_question_mark() {
 fn canonical_strings() {
     for (s, canonical) in [
         ("limit=2", "limit=2"),
-        (
-            "limit=100&skip=0&count=0&include_unread_message_count=1",
-            "",
-        ),
+        ("limit=100&skip=0&count=0&include_unread_message_count=1", ""),
         ("?type[in]=1,+2", "type[in]=1,2"),
         (
             "last_message_date_sent[nin]=1556739654, 1556739987",
             "last_message_date_sent[nin]=1556739654,1556739987",
         ),
-        (
-            "_id[ne]=5CC9BB58A28F9A406659D777",
-            "_id[ne]=5cc9bb58a28f9a406659d777",
-        ),
-        (
-            "created_at[gte]=2019-09-08T17:24:11Z",
-            "created_at[gte]=1567963451",
-        ),
+        ("_id[ne]=5CC9BB58A28F9A406659D777", "_id[ne]=5cc9bb58a28f9a406659d777"),
+        ("created_at[gte]=2019-09-08T17:24:11Z", "created_at[gte]=1567963451"),
         ("is_join_required=1", "is_join_required=true"),
-        (
-            "name[ctn]=New+Year's+party!",
-            "name[ctn]=New%20Year%27s%20party%21",
-        ),
+        ("name[ctn]=New+Year's+party!", "name[ctn]=New%20Year%27s%20party%21"),
         ("name[in]=a%2Cb,c", "name[in]=a%2Cb,c"),
         (
             "count=1&include_unread_message_count=0&limit=2&skip=4&sort_asc=data[my%20field]",
@@ -457,16 +343,8 @@ fn canonical_strings() {
 #[test]
 fn builder_and_parser_agree() {
     let built = Query::builder()
-        .filter(
-            Field::Type,
-            Op::In,
-            [DialogType::PublicGroup, DialogType::Group],
-        )
-        .filter(
-            Field::LastMessageDateSent,
-            Op::Nin,
-            ["1556739654", "2019-09-08T17:24:11Z"],
-        )
+        .filter(Field::Type, Op::In, [DialogType::PublicGroup, DialogType::Group])
+        .filter(Field::LastMessageDateSent, Op::Nin, ["1556739654", "2019-09-08T17:24:11Z"])
         .eq(Field::OccupantsIds, UserId(91103344))
         .filter(Field::Id, Op::Ne, "5cc9bb58a28f9a406659d777")
         .time_range(Field::UpdatedAt, 1556735709..=1556829805)
@@ -491,15 +369,9 @@ fn builder_and_parser_agree() {
     assert_eq!(built, parsed);
     assert!(built.conditions.iter().all(|c| c.span.is_none()));
     // A single value for a list operator is a list of one.
-    let one = Query::builder()
-        .filter(Field::Type, Op::In, DialogType::Group)
-        .build()
-        .unwrap();
+    let one = Query::builder().filter(Field::Type, Op::In, DialogType::Group).build().unwrap();
     assert_eq!(one, parse("type[in]=2"));
     let slice: &[UserId] = &[UserId(1), UserId(2)];
-    let q = Query::builder()
-        .filter(Field::AdminIds, Op::All, slice)
-        .build()
-        .unwrap();
+    let q = Query::builder().filter(Field::AdminIds, Op::All, slice).build().unwrap();
     assert_eq!(q, parse("admin_ids[all]=1,2"));
 }

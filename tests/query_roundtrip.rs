@@ -12,10 +12,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 fn cases() -> u32 {
-    std::env::var("DIALOGSTORE_PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1000)
+    std::env::var("DIALOGSTORE_PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(1000)
 }
 
 /// Text full of what a query string treats specially, plus any Unicode at all.
@@ -43,16 +40,12 @@ fn field() -> impl Strategy<Value = Field> {
 
 fn scalar(kind: ValueKind) -> BoxedStrategy<Scalar> {
     match kind {
-        ValueKind::Id => any::<[u8; 12]>()
-            .prop_map(|b| Scalar::Id(DialogId(b)))
-            .boxed(),
+        ValueKind::Id => any::<[u8; 12]>().prop_map(|b| Scalar::Id(DialogId(b))).boxed(),
         ValueKind::User | ValueKind::UserSet => {
             any::<u64>().prop_map(|u| Scalar::User(UserId(u))).boxed()
         }
         ValueKind::Time => any::<i64>().prop_map(Scalar::Time).boxed(),
-        ValueKind::Type => select(DialogType::ALL.to_vec())
-            .prop_map(Scalar::Type)
-            .boxed(),
+        ValueKind::Type => select(DialogType::ALL.to_vec()).prop_map(Scalar::Type).boxed(),
         ValueKind::Bool => any::<bool>().prop_map(Scalar::Bool).boxed(),
         ValueKind::Str | ValueKind::Data => text().prop_map(Scalar::Str).boxed(),
     }
@@ -83,12 +76,7 @@ fn condition() -> impl Strategy<Value = Condition> {
             };
             (Just(field), Just(op), value)
         })
-        .prop_map(|(field, op, value)| Condition {
-            field,
-            op,
-            value,
-            span: None,
-        })
+        .prop_map(|(field, op, value)| Condition { field, op, value, span: None })
 }
 
 fn sort() -> impl Strategy<Value = Option<Sort>> {
@@ -109,16 +97,9 @@ fn query() -> impl Strategy<Value = Query> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(
-            |(conditions, sort, skip, limit, count, include_unread_message_count)| Query {
-                conditions,
-                sort,
-                skip,
-                limit,
-                count,
-                include_unread_message_count,
-            },
-        )
+        .prop_map(|(conditions, sort, skip, limit, count, include_unread_message_count)| {
+            Query { conditions, sort, skip, limit, count, include_unread_message_count }
+        })
 }
 
 /// The same query given to the builder piece by piece.

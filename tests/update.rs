@@ -31,10 +31,7 @@ fn assert_update_forbidden(
 #[track_caller]
 fn assert_invalid(env: &Env, user: UserId, id: DialogId, upd: DialogUpdate, v: ValidationError) {
     let err = assert_refused(env, "VALIDATION", || env.update_dialog(user, id, upd));
-    assert!(
-        matches!(err, Error::Validation(ref e) if *e == v),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::Validation(ref e) if *e == v), "{err:?}");
 }
 
 /// Applies an update one minute later and checks it moved `updated_at` to the clock, both in
@@ -48,10 +45,7 @@ fn apply(env: &Env, user: UserId, id: DialogId, upd: DialogUpdate) -> Dialog {
     let read = env.get(viewer, id).unwrap();
     assert_eq!(read.updated_at, now);
     assert_eq!(
-        Dialog {
-            unread_messages_count: None,
-            ..read
-        },
+        Dialog { unread_messages_count: None, ..read },
         d,
         "the returned dialog is what is stored"
     );
@@ -91,12 +85,7 @@ fn group_occupant_changes_the_data() {
 fn group_occupant_adds_occupants() {
     let env = Env::new();
     let d = env.group(OWNER, &[A]);
-    let d = apply(
-        &env,
-        A,
-        d.id,
-        DialogUpdate::default().push_occupants([D, B, A]),
-    );
+    let d = apply(&env, A, d.id, DialogUpdate::default().push_occupants([D, B, A]));
     assert_eq!(d.occupants_ids, [OWNER, A, B, D]);
     assert!(env.get(D, d.id).is_ok(), "a new occupant reads the dialog");
 }
@@ -105,13 +94,10 @@ fn group_occupant_adds_occupants() {
 fn group_occupant_removes_themself() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B]);
-    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([A]))
-        .unwrap();
+    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([A])).unwrap();
     let d = apply(&env, B, d.id, DialogUpdate::default().pull_occupants([B]));
     assert_eq!(d.occupants_ids, [OWNER, A]);
-    let d = env
-        .update_dialog(A, d.id, DialogUpdate::default().pull_occupants([A]))
-        .unwrap();
+    let d = env.update_dialog(A, d.id, DialogUpdate::default().pull_occupants([A])).unwrap();
     assert_eq!(d.occupants_ids, [OWNER]);
     assert!(d.admin_ids.is_empty(), "an admin who leaves is no admin");
     let err = assert_refused(&env, "ACCESS_ERROR", || env.get(A, d.id));
@@ -132,14 +118,8 @@ fn group_occupant_may_not_remove_others() {
 fn group_owner_and_admin_remove_others() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B, C]);
-    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([A]))
-        .unwrap();
-    let d = apply(
-        &env,
-        OWNER,
-        d.id,
-        DialogUpdate::default().pull_occupants([B]),
-    );
+    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([A])).unwrap();
+    let d = apply(&env, OWNER, d.id, DialogUpdate::default().pull_occupants([B]));
     assert_eq!(d.occupants_ids, [OWNER, A, C]);
     let d = apply(&env, A, d.id, DialogUpdate::default().pull_occupants([C]));
     assert_eq!(d.occupants_ids, [OWNER, A]);
@@ -151,8 +131,7 @@ fn group_owner_and_admin_remove_others() {
 fn group_occupant_may_not_change_admins() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B]);
-    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([B]))
-        .unwrap();
+    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([B])).unwrap();
     for upd in [
         DialogUpdate::default().push_admins([A]),
         DialogUpdate::default().push_admins([C]),
@@ -166,22 +145,13 @@ fn group_occupant_may_not_change_admins() {
 fn group_owner_and_admin_change_admins() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B, C]);
-    let d = apply(
-        &env,
-        OWNER,
-        d.id,
-        DialogUpdate::default().push_admins([B, A]),
-    );
+    let d = apply(&env, OWNER, d.id, DialogUpdate::default().push_admins([B, A]));
     assert_eq!(d.admin_ids, [A, B]);
     let d = apply(&env, A, d.id, DialogUpdate::default().push_admins([C]));
     assert_eq!(d.admin_ids, [A, B, C]);
     let d = apply(&env, A, d.id, DialogUpdate::default().pull_admins([B, C]));
     assert_eq!(d.admin_ids, [A]);
-    assert_eq!(
-        d.occupants_ids,
-        [OWNER, A, B, C],
-        "pulling an admin keeps the occupant"
-    );
+    assert_eq!(d.occupants_ids, [OWNER, A, B, C], "pulling an admin keeps the occupant");
 }
 
 #[test]
@@ -216,14 +186,8 @@ fn group_admin_may_not_stay_admin_when_removed_in_the_same_update() {
 fn group_removed_occupant_is_removed_from_admins() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B]);
-    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([A, B]))
-        .unwrap();
-    let d = apply(
-        &env,
-        OWNER,
-        d.id,
-        DialogUpdate::default().pull_occupants([B]),
-    );
+    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([A, B])).unwrap();
+    let d = apply(&env, OWNER, d.id, DialogUpdate::default().pull_occupants([B]));
     assert_eq!(d.occupants_ids, [OWNER, A]);
     assert_eq!(d.admin_ids, [A]);
 }
@@ -232,10 +196,8 @@ fn group_removed_occupant_is_removed_from_admins() {
 fn group_is_deleted_when_its_last_occupant_leaves() {
     let env = Env::new();
     let d = env.group(OWNER, &[A]);
-    env.update_dialog(OWNER, d.id, DialogUpdate::default().pull_occupants([OWNER]))
-        .unwrap();
-    env.update_dialog(A, d.id, DialogUpdate::default().pull_occupants([A]))
-        .unwrap();
+    env.update_dialog(OWNER, d.id, DialogUpdate::default().pull_occupants([OWNER])).unwrap();
+    env.update_dialog(A, d.id, DialogUpdate::default().pull_occupants([A])).unwrap();
     for user in [OWNER, A] {
         let err = assert_refused(&env, "NOT_FOUND", || env.get(user, d.id));
         assert!(matches!(err, Error::NotFound { .. }));
@@ -246,8 +208,7 @@ fn group_is_deleted_when_its_last_occupant_leaves() {
 fn group_owner_who_left_has_no_say_any_more() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B]);
-    env.update_dialog(OWNER, d.id, DialogUpdate::default().pull_occupants([OWNER]))
-        .unwrap();
+    env.update_dialog(OWNER, d.id, DialogUpdate::default().pull_occupants([OWNER])).unwrap();
     let err = assert_refused(&env, "ACCESS_ERROR", || {
         env.update_dialog(OWNER, d.id, DialogUpdate::default().pull_occupants([A]))
     });
@@ -270,12 +231,7 @@ fn public_owner_and_admin_change_everything() {
     assert_eq!(d.data, Some(score("1")));
     let d = apply(&env, A, d.id, DialogUpdate::default().push_admins([B]));
     assert_eq!(d.admin_ids, [OWNER, A, B]);
-    let d = apply(
-        &env,
-        OWNER,
-        d.id,
-        DialogUpdate::default().pull_admins([A, B]),
-    );
+    let d = apply(&env, OWNER, d.id, DialogUpdate::default().pull_admins([A, B]));
     assert_eq!(d.admin_ids, [OWNER]);
     assert!(d.occupants_ids.is_empty());
 }
@@ -358,10 +314,9 @@ fn private_occupants_may_not_be_pushed_or_pulled() {
 fn private_admins_may_not_be_changed() {
     let env = Env::new();
     let d = env.private(ME, BOB);
-    for upd in [
-        DialogUpdate::default().push_admins([ME]),
-        DialogUpdate::default().pull_admins([ME]),
-    ] {
+    for upd in
+        [DialogUpdate::default().push_admins([ME]), DialogUpdate::default().pull_admins([ME])]
+    {
         assert_update_forbidden(&env, ME, d.id, upd, Action::ChangeAdmins);
     }
 }
@@ -412,11 +367,8 @@ fn unknown_id_is_not_found() {
 fn update_that_changes_nothing_does_not_move_updated_at() {
     let env = Env::new();
     let d = env.group(OWNER, &[A]);
-    let d = env
-        .update_dialog(OWNER, d.id, rename("Team").photo("1"))
-        .unwrap();
-    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([A]))
-        .unwrap();
+    let d = env.update_dialog(OWNER, d.id, rename("Team").photo("1")).unwrap();
+    env.update_dialog(OWNER, d.id, DialogUpdate::default().push_admins([A])).unwrap();
     let d = env.get(OWNER, d.id).unwrap();
     env.tick(60);
     for upd in [
@@ -432,10 +384,7 @@ fn update_that_changes_nothing_does_not_move_updated_at() {
         assert_eq!(after.updated_at, T0, "{upd:?}");
     }
     let public = env.public(OWNER);
-    unchanged(&env, || {
-        env.update_dialog(STRANGER, public.id, DialogUpdate::default())
-    })
-    .unwrap();
+    unchanged(&env, || env.update_dialog(STRANGER, public.id, DialogUpdate::default())).unwrap();
 }
 
 #[test]
@@ -459,10 +408,7 @@ fn occupants_are_capped_at_ten_thousand() {
     let d = env.update_dialog(OWNER, d.id, upd).unwrap();
     assert_eq!(d.occupants_ids.len(), 10_000);
     let upd = DialogUpdate::default().push_occupants([UserId(10_000)]);
-    let v = ValidationError::TooManyOccupants {
-        count: 10_001,
-        max: 10_000,
-    };
+    let v = ValidationError::TooManyOccupants { count: 10_001, max: 10_000 };
     assert_invalid(&env, OWNER, d.id, upd, v);
 }
 
@@ -474,9 +420,7 @@ fn name_over_200_chars_is_refused() {
     for id in [group.id, public.id] {
         let v = ValidationError::NameTooLong { chars: 201 };
         assert_invalid(&env, OWNER, id, rename(&"я".repeat(201)), v);
-        let d = env
-            .update_dialog(OWNER, id, rename(&"я".repeat(200)))
-            .unwrap();
+        let d = env.update_dialog(OWNER, id, rename(&"я".repeat(200))).unwrap();
         assert_eq!(d.name.map(|n| n.chars().count()), Some(200));
     }
 }
@@ -486,10 +430,6 @@ fn photo_over_1024_chars_is_refused() {
     let env = Env::new();
     let d = env.group(OWNER, &[A]);
     let upd = DialogUpdate::default().photo("p".repeat(1025));
-    let v = ValidationError::TextTooLong {
-        field: "photo",
-        chars: 1025,
-        max: 1024,
-    };
+    let v = ValidationError::TextTooLong { field: "photo", chars: 1025, max: 1024 };
     assert_invalid(&env, A, d.id, upd, v);
 }

@@ -97,11 +97,9 @@ fn field_value(d: &Dialog, field: &Field, typed: bool) -> Option<V> {
         Field::LastMessageUserId => d.last_message_user_id.map(|u| V::I(u.0 as i64)),
         Field::IsJoinRequired => d.is_join_required.map(V::B),
         Field::DataClassName => d.data.as_ref().map(|x| V::S(x.class_name.clone())),
-        Field::Data(name) => d
-            .data
-            .as_ref()
-            .and_then(|x| x.fields.get(name))
-            .map(|v| data_v(v, typed)),
+        Field::Data(name) => {
+            d.data.as_ref().and_then(|x| x.fields.get(name)).map(|v| data_v(v, typed))
+        }
         Field::OccupantsIds | Field::AdminIds => None,
     }
 }
@@ -122,12 +120,7 @@ fn typed_operand(t: FieldType, text: &str) -> Option<V> {
     match t {
         FieldType::String => Some(V::S(text.to_owned())),
         FieldType::Integer => text.trim().parse::<i64>().ok().map(V::I),
-        FieldType::Float => text
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .map(V::N),
+        FieldType::Float => text.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map(V::N),
         FieldType::Boolean => match text.trim() {
             "true" | "1" => Some(V::B(true)),
             "false" | "0" => Some(V::B(false)),
@@ -195,59 +188,54 @@ impl Model {
             conds.push((c.field.clone(), c.op, operands, typed));
         }
         let holds = |d: &Dialog| {
-            conds
-                .iter()
-                .all(|(field, op, operands, typed)| match field {
-                    Field::OccupantsIds | Field::AdminIds => {
-                        let set = if *field == Field::OccupantsIds {
-                            &d.occupants_ids
-                        } else {
-                            &d.admin_ids
-                        };
-                        let has = |v: &V| set.iter().any(|u| eq(&V::I(u.0 as i64), v));
-                        match op {
-                            Op::Eq | Op::In => operands.iter().any(has),
-                            Op::Ne | Op::Nin => !operands.iter().any(has),
-                            Op::All => operands.iter().all(has),
-                            _ => false,
-                        }
+            conds.iter().all(|(field, op, operands, typed)| match field {
+                Field::OccupantsIds | Field::AdminIds => {
+                    let set =
+                        if *field == Field::OccupantsIds { &d.occupants_ids } else { &d.admin_ids };
+                    let has = |v: &V| set.iter().any(|u| eq(&V::I(u.0 as i64), v));
+                    match op {
+                        Op::Eq | Op::In => operands.iter().any(has),
+                        Op::Ne | Op::Nin => !operands.iter().any(has),
+                        Op::All => operands.iter().all(has),
+                        _ => false,
                     }
-                    _ => {
-                        let value = field_value(d, field, *typed);
-                        let first = operands.first();
-                        match (value, op) {
-                            (None, Op::Ne | Op::Nin) => true,
-                            (None, _) => false,
-                            (Some(v), Op::Eq) => first.is_some_and(|o| eq(&v, o)),
-                            (Some(v), Op::Ne) => !first.is_some_and(|o| eq(&v, o)),
-                            (Some(v), Op::In) => operands.iter().any(|o| eq(&v, o)),
-                            (Some(v), Op::Nin) => !operands.iter().any(|o| eq(&v, o)),
-                            (Some(v), Op::Lt) => {
-                                first.and_then(|o| compare(&v, o)) == Some(Ordering::Less)
-                            }
-                            (Some(v), Op::Lte) => {
-                                matches!(
-                                    first.and_then(|o| compare(&v, o)),
-                                    Some(Ordering::Less | Ordering::Equal)
-                                )
-                            }
-                            (Some(v), Op::Gt) => {
-                                first.and_then(|o| compare(&v, o)) == Some(Ordering::Greater)
-                            }
-                            (Some(v), Op::Gte) => {
-                                matches!(
-                                    first.and_then(|o| compare(&v, o)),
-                                    Some(Ordering::Greater | Ordering::Equal)
-                                )
-                            }
-                            (Some(V::S(text)), Op::Ctn) => match first {
-                                Some(V::S(p)) => lower(&text).contains(&lower(p)),
-                                _ => false,
-                            },
-                            _ => false,
+                }
+                _ => {
+                    let value = field_value(d, field, *typed);
+                    let first = operands.first();
+                    match (value, op) {
+                        (None, Op::Ne | Op::Nin) => true,
+                        (None, _) => false,
+                        (Some(v), Op::Eq) => first.is_some_and(|o| eq(&v, o)),
+                        (Some(v), Op::Ne) => !first.is_some_and(|o| eq(&v, o)),
+                        (Some(v), Op::In) => operands.iter().any(|o| eq(&v, o)),
+                        (Some(v), Op::Nin) => !operands.iter().any(|o| eq(&v, o)),
+                        (Some(v), Op::Lt) => {
+                            first.and_then(|o| compare(&v, o)) == Some(Ordering::Less)
                         }
+                        (Some(v), Op::Lte) => {
+                            matches!(
+                                first.and_then(|o| compare(&v, o)),
+                                Some(Ordering::Less | Ordering::Equal)
+                            )
+                        }
+                        (Some(v), Op::Gt) => {
+                            first.and_then(|o| compare(&v, o)) == Some(Ordering::Greater)
+                        }
+                        (Some(v), Op::Gte) => {
+                            matches!(
+                                first.and_then(|o| compare(&v, o)),
+                                Some(Ordering::Greater | Ordering::Equal)
+                            )
+                        }
+                        (Some(V::S(text)), Op::Ctn) => match first {
+                            Some(V::S(p)) => lower(&text).contains(&lower(p)),
+                            _ => false,
+                        },
+                        _ => false,
                     }
-                })
+                }
+            })
         };
         let mut hits: Vec<&Dialog> = self
             .dialogs
@@ -270,9 +258,7 @@ impl Model {
         };
         hits.sort_by(|a, b| {
             let (ka, kb) = (key(a), key(b));
-            let asc = order(&ka.0, &kb.0)
-                .then(ka.1.cmp(&kb.1))
-                .then(ka.2.cmp(&kb.2));
+            let asc = order(&ka.0, &kb.0).then(ka.1.cmp(&kb.1)).then(ka.2.cmp(&kb.2));
             match dir {
                 Direction::Asc => asc,
                 Direction::Desc => asc.reverse(),

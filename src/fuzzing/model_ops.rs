@@ -21,12 +21,7 @@ pub struct Env<'a> {
 type R<T> = Result<T, &'static str>;
 
 fn ids(users: &[UserId]) -> Vec<UserId> {
-    users
-        .iter()
-        .copied()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
+    users.iter().copied().collect::<BTreeSet<_>>().into_iter().collect()
 }
 
 fn visible(d: &Dialog, u: UserId) -> bool {
@@ -52,10 +47,7 @@ fn model_data(m: &Model, data: &CustomData) -> CustomData {
             (k.clone(), v)
         })
         .collect();
-    CustomData {
-        class_name: data.class_name.clone(),
-        fields,
-    }
+    CustomData { class_name: data.class_name.clone(), fields }
 }
 
 impl Model {
@@ -79,8 +71,7 @@ impl Model {
     }
 
     fn drop_unread(&mut self, id: DialogId, keep: &[UserId]) {
-        self.unread
-            .retain(|(u, d), _| *d != id || keep.contains(&UserId(*u)));
+        self.unread.retain(|(u, d), _| *d != id || keep.contains(&UserId(*u)));
     }
 
     fn remove(&mut self, i: usize) {
@@ -101,10 +92,8 @@ impl Model {
         if !private && new.name.as_ref().is_some_and(|n| n.chars().count() > 200) {
             return Err("VALIDATION");
         }
-        let others: Vec<UserId> = ids(&new.occupants_ids)
-            .into_iter()
-            .filter(|u| *u != user)
-            .collect();
+        let others: Vec<UserId> =
+            ids(&new.occupants_ids).into_iter().filter(|u| *u != user).collect();
         let (occupants, admins) = match new.dialog_type {
             DialogType::Private => {
                 if others.len() != 1 {
@@ -339,12 +328,8 @@ impl Model {
         d.unread_messages_count = None;
         let private = d.dialog_type == DialogType::Private;
         if private {
-            let others: Vec<UserId> = d
-                .occupants_ids
-                .iter()
-                .copied()
-                .filter(|u| *u != d.user_id)
-                .collect();
+            let others: Vec<UserId> =
+                d.occupants_ids.iter().copied().filter(|u| *u != d.user_id).collect();
             if others.len() != 1 || d.occupants_ids.len() > 2 || !d.admin_ids.is_empty() {
                 return Err("VALIDATION");
             }

@@ -38,20 +38,8 @@ const NAMES: [&str; 14] = [
     "PARTY",
     "Chat with Bob, Sam, Garry",
 ];
-const PATTERNS: [&str; 12] = [
-    "party",
-    "PA",
-    "a",
-    "утро",
-    "σ",
-    "Crème",
-    "soc",
-    "bob's",
-    "zz",
-    "ёл",
-    "art",
-    "Chat with",
-];
+const PATTERNS: [&str; 12] =
+    ["party", "PA", "a", "утро", "σ", "Crème", "soc", "bob's", "zz", "ёл", "art", "Chat with"];
 const DATA_FIELDS: [&str; 5] = ["level", "ratio", "vip", "title", "nope"];
 
 /// Who acts in a step on an existing dialog.
@@ -192,10 +180,10 @@ impl Bytes<'_> {
     fn data(&mut self) -> Option<CustomData> {
         match self.below(4) {
             0 | 1 => None,
-            2 => Some(CustomData::new("Free").field(
-                "tag",
-                DataValue::String(["x", "y", "10", "9"][self.below(4)].into()),
-            )),
+            2 => Some(
+                CustomData::new("Free")
+                    .field("tag", DataValue::String(["x", "y", "10", "9"][self.below(4)].into())),
+            ),
             _ => {
                 let mut d = CustomData::new("Score");
                 if self.flag() {
@@ -282,22 +270,13 @@ fn query(b: &mut Bytes<'_>, known: &[DialogId], now: i64) -> Query {
         let allowed: Vec<Op> = Op::ALL.into_iter().filter(|op| field.allows(*op)).collect();
         let op = allowed[b.below(allowed.len())];
         let value = if op.takes_list() {
-            Value::List(
-                (0..1 + b.below(3))
-                    .map(|_| scalar(b, &field, known, now))
-                    .collect(),
-            )
+            Value::List((0..1 + b.below(3)).map(|_| scalar(b, &field, known, now)).collect())
         } else if op == Op::Ctn {
             Value::One(Scalar::Str(PATTERNS[b.below(PATTERNS.len())].to_owned()))
         } else {
             Value::One(scalar(b, &field, known, now))
         };
-        q.conditions.push(Condition {
-            field,
-            op,
-            value,
-            span: None,
-        });
+        q.conditions.push(Condition { field, op, value, span: None });
         if b.below(4) == 0 {
             // Custom fields compare with their types only when the query names the class.
             let class = Scalar::Str("Score".to_owned());
@@ -316,11 +295,7 @@ fn query(b: &mut Bytes<'_>, known: &[DialogId], now: i64) -> Query {
                 break f;
             }
         };
-        let direction = if b.flag() {
-            Direction::Asc
-        } else {
-            Direction::Desc
-        };
+        let direction = if b.flag() { Direction::Asc } else { Direction::Desc };
         q.sort = Some(Sort { field, direction });
     }
     q.skip = [0, 0, 1, 3, 10][b.below(5)];
@@ -381,30 +356,17 @@ pub fn decode(data: &[u8]) -> Vec<Step> {
                     3 => update.pull_all.admin_ids.0 = b.users(1),
                     _ => {}
                 }
-                Step::Update {
-                    user: b.actor(),
-                    dialog: usize::from(b.byte()),
-                    update,
-                }
+                Step::Update { user: b.actor(), dialog: usize::from(b.byte()), update }
             }
             19..=20 => {
                 let n = 1 + b.below(2);
                 let dialogs = (0..n).map(|_| usize::from(b.byte())).collect();
-                Step::Delete {
-                    user: b.actor(),
-                    dialogs,
-                    force: b.below(3) == 0,
-                }
+                Step::Delete { user: b.actor(), dialogs, force: b.below(3) == 0 }
             }
-            21..=22 => Step::PrivateMessage {
-                from: b.user(),
-                to: b.user(),
-                back: b.below(3) as i64 * 50,
-            },
-            23 => Step::MarkRead {
-                user: b.actor(),
-                dialog: usize::from(b.byte()),
-            },
+            21..=22 => {
+                Step::PrivateMessage { from: b.user(), to: b.user(), back: b.below(3) as i64 * 50 }
+            }
+            23 => Step::MarkRead { user: b.actor(), dialog: usize::from(b.byte()) },
             24 => {
                 imports += 1;
                 // Ids anywhere near the generated ones, so `_id` order is not row order.
@@ -446,21 +408,14 @@ pub fn decode(data: &[u8]) -> Vec<Step> {
                     is_join_required: None,
                     data: b.data(),
                 };
-                Step::Import {
-                    dialog: Box::new(dialog),
-                }
+                Step::Import { dialog: Box::new(dialog) }
             }
             // Mostly forward; sometimes back, as a wall clock does after a correction.
-            25 => Step::Tick {
-                secs: b.below(250) as i64 - 50,
-            },
+            25 => Step::Tick { secs: b.below(250) as i64 - 50 },
             _ => {
                 let viewer = b.user();
                 // Ids for `_id` conditions are filled in by the runner from the dialogs it knows.
-                Step::List {
-                    viewer,
-                    query: query(&mut b, &[], T0),
-                }
+                Step::List { viewer, query: query(&mut b, &[], T0) }
             }
         };
         steps.push(step);
@@ -555,10 +510,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     model.classes.insert(score.name.clone(), score);
     let mut known: Vec<DialogId> = Vec::new();
     let pick = |known: &[DialogId], i: usize| {
-        known
-            .get(i % known.len().max(1))
-            .copied()
-            .unwrap_or_default()
+        known.get(i % known.len().max(1)).copied().unwrap_or_default()
     };
 
     let resolve = |model: &Model, actor: Actor, id: DialogId| match actor {
@@ -578,11 +530,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
         },
     };
     for (n, step) in steps.iter().enumerate() {
-        let env = Env {
-            now: clock.now(),
-            app_id: APP,
-            muc: MUC,
-        };
+        let env = Env { now: clock.now(), app_id: APP, muc: MUC };
         let what = format!("step {n} {step:?}");
         match step {
             Step::Create { user, new } => {
@@ -593,11 +541,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 }
                 same(&mut stats, &what, got, want)?;
             }
-            Step::Update {
-                user,
-                dialog,
-                update,
-            } => {
+            Step::Update { user, dialog, update } => {
                 let id = pick(&known, *dialog);
                 let user = &resolve(&model, *user, id);
                 same(
@@ -607,11 +551,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                     model.update(&env, *user, id, update),
                 )?;
             }
-            Step::Delete {
-                user,
-                dialogs,
-                force,
-            } => {
+            Step::Delete { user, dialogs, force } => {
                 let ids: Vec<DialogId> = dialogs.iter().map(|i| pick(&known, *i)).collect();
                 let user = &resolve(&model, *user, ids[0]);
                 if ids.iter().all(|id| *id != DialogId::default()) {
@@ -657,12 +597,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
             Step::MarkRead { user, dialog } => {
                 let id = pick(&known, *dialog);
                 let user = &resolve(&model, *user, id);
-                same(
-                    &mut stats,
-                    &what,
-                    store.mark_read(id, *user),
-                    model.mark_read(id, *user),
-                )?;
+                same(&mut stats, &what, store.mark_read(id, *user), model.mark_read(id, *user))?;
             }
             Step::Import { dialog } => {
                 let got = store.import((**dialog).clone());
@@ -698,9 +633,8 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                         }
                         (Err(e), Err(c)) if e.code() == *c => stats.queries_refused += 1,
                         _ => {
-                            let plan = store
-                                .explain_with(*viewer, &query, *choice)
-                                .map(|e| e.to_string());
+                            let plan =
+                                store.explain_with(*viewer, &query, *choice).map(|e| e.to_string());
                             return Err(format!(
                                 "{what} via {choice:?}: store {:?}\nmodel {:?}\nplan {:?}",
                                 got.map(|p| (

@@ -32,11 +32,8 @@ impl IndexEntries {
         }
         if let Some(data) = &row.data {
             bitmaps.push(BitmapKey::Class(data.class_name.as_str().into()));
-            bitmaps.extend(
-                data.fields
-                    .iter()
-                    .map(|(f, _)| BitmapKey::DataField(f.as_str().into())),
-            );
+            bitmaps
+                .extend(data.fields.iter().map(|(f, _)| BitmapKey::DataField(f.as_str().into())));
         }
         bitmaps.sort_unstable();
         bitmaps.dedup();
@@ -58,11 +55,7 @@ impl IndexEntries {
             (true, Some(peer)) => Some((row.user_id.min(peer), row.user_id.max(peer))),
             _ => None,
         };
-        IndexEntries {
-            bitmaps,
-            times,
-            pair,
-        }
+        IndexEntries { bitmaps, times, pair }
     }
 
     /// Entries in `self` that are not in `other`: what to remove when `self` becomes `other`,
@@ -71,20 +64,13 @@ impl IndexEntries {
         IndexEntries {
             bitmaps: sorted_minus(&self.bitmaps, &other.bitmaps),
             times: sorted_minus(&self.times, &other.times),
-            pair: if self.pair == other.pair {
-                None
-            } else {
-                self.pair
-            },
+            pair: if self.pair == other.pair { None } else { self.pair },
         }
     }
 }
 
 fn sorted_minus<T: Ord + Clone>(a: &[T], b: &[T]) -> Vec<T> {
-    a.iter()
-        .filter(|x| b.binary_search(x).is_err())
-        .cloned()
-        .collect()
+    a.iter().filter(|x| b.binary_search(x).is_err()).cloned().collect()
 }
 
 #[cfg(test)]
@@ -132,10 +118,7 @@ mod tests {
         let added = b.minus(&a);
         assert!(removed.bitmaps.is_empty());
         assert_eq!(added.bitmaps, vec![BitmapKey::HasMessage]);
-        assert_eq!(
-            removed.times,
-            vec![(TimeIndex::Updated, 20), (TimeIndex::PublicUpdated, 20)]
-        );
+        assert_eq!(removed.times, vec![(TimeIndex::Updated, 20), (TimeIndex::PublicUpdated, 20)]);
         assert_eq!(added.times.len(), 4);
     }
 }

@@ -62,10 +62,7 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
         let (rid, stored) = entry?;
         report.rows += 1;
         if rid.0 != expected_rid {
-            problem(
-                &mut report,
-                format!("row ids jump from {} to {}", expected_rid, rid.0),
-            );
+            problem(&mut report, format!("row ids jump from {} to {}", expected_rid, rid.0));
         }
         expected_rid = rid.0.wrapping_add(1);
         let StoredRow::Live(row) = stored else {
@@ -75,30 +72,20 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
         let id = DialogId(row.id);
         match row.kind {
             1..=3 => live[usize::from(row.kind - 1)] += 1,
-            other => problem(
-                &mut report,
-                format!("row {} has unknown type {other}", rid.0),
-            ),
+            other => problem(&mut report, format!("row {} has unknown type {other}", rid.0)),
         }
         if row.created_at < last_created {
             sorted = false;
         }
         last_created = last_created.max(row.created_at);
         if !row.occupants.windows(2).all(|w| w[0] < w[1]) {
-            problem(
-                &mut report,
-                format!("row {} occupants are not sorted and unique", rid.0),
-            );
+            problem(&mut report, format!("row {} occupants are not sorted and unique", rid.0));
         }
         match snap.find(&id) {
             Ok(Some((found, _))) if found == rid => {}
             Ok(other) => problem(
                 &mut report,
-                format!(
-                    "id {id} of row {} resolves to {:?}",
-                    rid.0,
-                    other.map(|(r, _)| r.0)
-                ),
+                format!("id {id} of row {} resolves to {:?}", rid.0, other.map(|(r, _)| r.0)),
             ),
             Err(e) => problem(&mut report, format!("id {id} of row {}: {e}", rid.0)),
         }
@@ -107,10 +94,7 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
         }
         let entries = IndexEntries::of(&row);
         for key in entries.bitmaps {
-            bitmaps
-                .entry(key.chunk_key(chunk_of(rid.0)))
-                .or_default()
-                .insert(rid.0);
+            bitmaps.entry(key.chunk_key(chunk_of(rid.0))).or_default().insert(rid.0);
         }
         for (index, t) in entries.times {
             times.entry(index).or_default().insert((t, rid.0));
@@ -129,17 +113,11 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
     if meta.next_row != expected_rid {
         problem(
             &mut report,
-            format!(
-                "meta next_row {} but rows end at {}",
-                meta.next_row, expected_rid
-            ),
+            format!("meta next_row {} but rows end at {}", meta.next_row, expected_rid),
         );
     }
     if meta.live != live {
-        problem(
-            &mut report,
-            format!("meta live counts {:?} but rows say {:?}", meta.live, live),
-        );
+        problem(&mut report, format!("meta live counts {:?} but rows say {:?}", meta.live, live));
     }
     if meta.created_sorted && !sorted {
         problem(
@@ -163,16 +141,10 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
             have.insert((t, rid.0));
         }
         for missing in want.difference(&have) {
-            problem(
-                &mut report,
-                format!("{} lacks entry {missing:?}", index.name()),
-            );
+            problem(&mut report, format!("{} lacks entry {missing:?}", index.name()));
         }
         for extra in have.difference(&want) {
-            problem(
-                &mut report,
-                format!("{} has stray entry {extra:?}", index.name()),
-            );
+            problem(&mut report, format!("{} has stray entry {extra:?}", index.name()));
         }
     }
 
@@ -196,35 +168,23 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
     if have_ids != imported {
         problem(
             &mut report,
-            format!(
-                "{} imported-id entries, rows say {}",
-                have_ids.len(),
-                imported.len()
-            ),
+            format!("{} imported-id entries, rows say {}", have_ids.len(), imported.len()),
         );
     }
 
     for entry in snap.all_unread()? {
         let ((user, rid), count) = entry?;
-        let occupant = occupants
-            .get(&rid.0)
-            .is_some_and(|o| o.binary_search(&user).is_ok());
+        let occupant = occupants.get(&rid.0).is_some_and(|o| o.binary_search(&user).is_ok());
         if !occupant {
             problem(
                 &mut report,
-                format!(
-                    "unread counter of user {user} in row {} who is not an occupant",
-                    rid.0
-                ),
+                format!("unread counter of user {user} in row {} who is not an occupant", rid.0),
             );
         }
         if count == 0 {
             problem(
                 &mut report,
-                format!(
-                    "unread counter of user {user} in row {} stored as zero",
-                    rid.0
-                ),
+                format!("unread counter of user {user} in row {} stored as zero", rid.0),
             );
         }
     }
@@ -239,16 +199,13 @@ fn compare_bitmaps(
     let name = |key: &[u8]| crate::storage::describe_key(key);
     for (key, bitmap) in want {
         match have.get(key) {
-            None => report
-                .problems
-                .push(format!("{} missing ({} rows)", name(key), bitmap.len())),
+            None => report.problems.push(format!("{} missing ({} rows)", name(key), bitmap.len())),
             Some(stored) if stored != bitmap => {
                 let missing: Vec<u32> = (bitmap - stored).iter().take(5).collect();
                 let stray: Vec<u32> = (stored - bitmap).iter().take(5).collect();
-                report.problems.push(format!(
-                    "{} differs: lacks {missing:?}, has stray {stray:?}",
-                    name(key)
-                ));
+                report
+                    .problems
+                    .push(format!("{} differs: lacks {missing:?}, has stray {stray:?}", name(key)));
             }
             Some(_) => {}
         }
@@ -258,8 +215,6 @@ fn compare_bitmaps(
             Some(_) => name(key),
             None => format!("undecodable bitmap key {key:?}"),
         };
-        report
-            .problems
-            .push(format!("{what} is stored but no row needs it"));
+        report.problems.push(format!("{what} is stored but no row needs it"));
     }
 }

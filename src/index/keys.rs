@@ -129,10 +129,7 @@ mod tests {
         ];
         for k in &keys {
             for chunk in [0u16, 1, 0xffff] {
-                assert_eq!(
-                    BitmapKey::decode(&k.chunk_key(chunk)),
-                    Some((k.clone(), chunk))
-                );
+                assert_eq!(BitmapKey::decode(&k.chunk_key(chunk)), Some((k.clone(), chunk)));
             }
         }
         // The chunk range of "ab" does not reach into "abc".

@@ -42,15 +42,10 @@ pub(crate) fn pattern_grams(pattern: &str) -> (Vec<Box<str>>, bool) {
         return (Vec::new(), true);
     }
     if chars.len() <= MAX_GRAM {
-        return (
-            vec![chars.iter().collect::<String>().into_boxed_str()],
-            true,
-        );
+        return (vec![chars.iter().collect::<String>().into_boxed_str()], true);
     }
-    let mut out: Vec<Box<str>> = chars
-        .windows(MAX_GRAM)
-        .map(|w| w.iter().collect::<String>().into_boxed_str())
-        .collect();
+    let mut out: Vec<Box<str>> =
+        chars.windows(MAX_GRAM).map(|w| w.iter().collect::<String>().into_boxed_str()).collect();
     out.sort_unstable();
     out.dedup();
     (out, false)

@@ -215,10 +215,7 @@ impl Field {
 
     /// The field a fixed name stands for (not `data[...]`, which the parser reads itself).
     pub fn from_name(name: &str) -> Option<Field> {
-        Field::NAMED
-            .iter()
-            .find(|f| f.static_name() == Some(name))
-            .cloned()
+        Field::NAMED.iter().find(|f| f.static_name() == Some(name)).cloned()
     }
 
     /// The kind of value the field holds.
@@ -300,18 +297,8 @@ pub enum Op {
 
 impl Op {
     /// Every operator.
-    pub const ALL: [Op; 10] = [
-        Op::Eq,
-        Op::Ne,
-        Op::Lt,
-        Op::Lte,
-        Op::Gt,
-        Op::Gte,
-        Op::In,
-        Op::Nin,
-        Op::All,
-        Op::Ctn,
-    ];
+    pub const ALL: [Op; 10] =
+        [Op::Eq, Op::Ne, Op::Lt, Op::Lte, Op::Gt, Op::Gte, Op::In, Op::Nin, Op::All, Op::Ctn];
 
     /// The operator's name inside brackets (`"eq"` for plain equality, which has no brackets).
     pub fn name(self) -> &'static str {
@@ -331,9 +318,7 @@ impl Op {
 
     /// The operator written in brackets (`eq` is not: equality is `FIELD=VALUE`).
     pub fn from_name(name: &str) -> Option<Op> {
-        Op::ALL
-            .into_iter()
-            .find(|op| *op != Op::Eq && op.name() == name)
+        Op::ALL.into_iter().find(|op| *op != Op::Eq && op.name() == name)
     }
 
     /// Whether the operand is a list (`in`, `nin`, `all`).
@@ -451,11 +436,7 @@ mod tests {
     #[test]
     fn operators_fit_the_seeds_and_the_spec() {
         use Op::*;
-        for f in [
-            Field::LastMessageDateSent,
-            Field::CreatedAt,
-            Field::UpdatedAt,
-        ] {
+        for f in [Field::LastMessageDateSent, Field::CreatedAt, Field::UpdatedAt] {
             for op in [Lt, Lte, Gt, Gte, Ne, In, Nin] {
                 assert!(f.allows(op), "{f} {op}");
             }

@@ -151,11 +151,7 @@ pub enum QueryErrorKind {
 impl QueryError {
     /// An error about `key` at `span`.
     pub fn new(key: impl Into<String>, span: Span, kind: QueryErrorKind) -> QueryError {
-        QueryError {
-            key: key.into(),
-            span,
-            kind,
-        }
+        QueryError { key: key.into(), span, kind }
     }
 
     /// The query with a caret line under the offending span:
@@ -169,10 +165,7 @@ impl QueryError {
         let end = self.span.end.clamp(start, query.len());
         // Column positions count characters, so a caret lines up under non-ASCII text too.
         let pad = query.get(..start).map_or(start, |s| s.chars().count());
-        let width = query
-            .get(start..end)
-            .map_or(end - start, |s| s.chars().count())
-            .max(1);
+        let width = query.get(start..end).map_or(end - start, |s| s.chars().count()).max(1);
         format!("{query}\n{}{} {self}", " ".repeat(pad), "^".repeat(width))
     }
 }
@@ -212,17 +205,13 @@ impl fmt::Display for QueryErrorKind {
             BadBool { value } => write!(f, "{value:?} is not a boolean (true, false, 1 or 0)"),
             EmptyList => f.write_str("list is empty or has an empty item"),
             EmptyValue => f.write_str("empty pattern, ctn needs at least one character"),
-            MismatchedValue { expected, found } => write!(
-                f,
-                "expected {}, got {}",
-                kind_name(*expected),
-                kind_name(*found)
-            ),
+            MismatchedValue { expected, found } => {
+                write!(f, "expected {}, got {}", kind_name(*expected), kind_name(*found))
+            }
             ListNotAllowed => f.write_str("takes one value, not a list"),
-            CanonicalTooLong { len } => write!(
-                f,
-                "{len} bytes once printed in canonical form, the most is 8192"
-            ),
+            CanonicalTooLong { len } => {
+                write!(f, "{len} bytes once printed in canonical form, the most is 8192")
+            }
             LimitOutOfRange { value } => {
                 write!(f, "must be an integer from 1 to 100, got {value:?}")
             }
@@ -237,11 +226,7 @@ impl fmt::Display for QueryErrorKind {
                  to compare it, or use equality"
             ),
             UnknownDataField { class, field } => write!(f, "class {class} has no field {field:?}"),
-            BadDataValue {
-                field,
-                expected,
-                value,
-            } => {
+            BadDataValue { field, expected, value } => {
                 write!(f, "{value:?} is not a valid {expected} for data[{field}]")
             }
         }

@@ -54,8 +54,7 @@ impl Val {
 
     /// The total order used for sorting: by rank, then by value.
     pub(crate) fn total(&self, other: &Val) -> Ordering {
-        self.partial(other)
-            .unwrap_or_else(|| self.rank().cmp(&other.rank()))
+        self.partial(other).unwrap_or_else(|| self.rank().cmp(&other.rank()))
     }
 
     fn text(&self) -> Option<&str> {
@@ -132,10 +131,7 @@ impl Target {
             Field::LastMessageUserId => Target::LastMessageUserId,
             Field::IsJoinRequired => Target::IsJoinRequired,
             Field::DataClassName => Target::ClassName,
-            Field::Data(name) => Target::Data {
-                name: name.clone(),
-                typed: typed_data,
-            },
+            Field::Data(name) => Target::Data { name: name.clone(), typed: typed_data },
         }
     }
 
@@ -260,11 +256,8 @@ fn test_scalar(op: Op, value: Option<&Val>, vals: &[Val]) -> bool {
         return matches!(op, Op::Ne | Op::Nin);
     };
     let first = vals.first();
-    let cmp = |want: &[Ordering]| {
-        first
-            .and_then(|o| v.partial(o))
-            .is_some_and(|ord| want.contains(&ord))
-    };
+    let cmp =
+        |want: &[Ordering]| first.and_then(|o| v.partial(o)).is_some_and(|ord| want.contains(&ord));
     match op {
         Op::Eq => first.is_some_and(|o| same(v, o)),
         Op::Ne => !first.is_some_and(|o| same(v, o)),
@@ -313,9 +306,7 @@ impl SortKey {
             (Some(_), None) => Ordering::Greater,
             (Some(a), Some(b)) => a.total(b),
         };
-        primary
-            .then(self.secondary.cmp(&other.secondary))
-            .then(self.id.cmp(&other.id))
+        primary.then(self.secondary.cmp(&other.secondary)).then(self.id.cmp(&other.id))
     }
 
     /// The order of two keys in the result: ascending or descending, ties by `_id` the same way.
@@ -358,11 +349,7 @@ impl Order {
         } else {
             0
         };
-        SortKey {
-            primary,
-            secondary,
-            id,
-        }
+        SortKey { primary, secondary, id }
     }
 }
 
@@ -380,16 +367,8 @@ mod tests {
 
     #[test]
     fn kinds_do_not_compare() {
-        assert!(!test_scalar(
-            Op::Lt,
-            Some(&Val::Str("a".into())),
-            &[Val::Int(5)]
-        ));
-        assert!(test_scalar(
-            Op::Ne,
-            Some(&Val::Str("5".into())),
-            &[Val::Int(5)]
-        ));
+        assert!(!test_scalar(Op::Lt, Some(&Val::Str("a".into())), &[Val::Int(5)]));
+        assert!(test_scalar(Op::Ne, Some(&Val::Str("5".into())), &[Val::Int(5)]));
         assert!(test_scalar(Op::Eq, Some(&Val::Int(5)), &[Val::Float(5.0)]));
     }
 
@@ -407,11 +386,8 @@ mod tests {
 
     #[test]
     fn dialogs_without_messages_sort_last_newest_first() {
-        let order = Order {
-            target: Target::LastMessageDateSent,
-            dir: Direction::Desc,
-            default: true,
-        };
+        let order =
+            Order { target: Target::LastMessageDateSent, dir: Direction::Desc, default: true };
         let keys = |lmds: Option<i64>, created: i64, id: u8| {
             order.key_from_keys(&RowKeys {
                 id: [id; 12],
@@ -421,12 +397,7 @@ mod tests {
                 kind: 2,
             })
         };
-        let mut v = [
-            keys(None, 5, 1),
-            keys(Some(1), 1, 2),
-            keys(None, 9, 3),
-            keys(Some(7), 1, 4),
-        ];
+        let mut v = [keys(None, 5, 1), keys(Some(1), 1, 2), keys(None, 9, 3), keys(Some(7), 1, 4)];
         v.sort_by(|a, b| a.cmp_in(b, Direction::Desc));
         let ids: Vec<u8> = v.iter().map(|k| k.id[0]).collect();
         assert_eq!(ids, [4, 2, 3, 1]);

@@ -48,24 +48,14 @@ impl Eval<'_> {
     fn test(&mut self, rid: RowId) -> Result<Option<SortKey>, Error> {
         let keys = self.snap.keys(rid)?;
         self.stats.keys_read += 1;
-        if !self
-            .preds
-            .iter()
-            .filter(|p| !p.needs_row())
-            .all(|p| p.test_keys(&keys))
-        {
+        if !self.preds.iter().filter(|p| !p.needs_row()).all(|p| p.test_keys(&keys)) {
             return Ok(None);
         }
         let needs_row = self.plan.order.needs_row() || self.preds.iter().any(Pred::needs_row);
         let key = if needs_row {
             let row = self.snap.live_row(rid)?;
             self.stats.rows_read += 1;
-            if !self
-                .preds
-                .iter()
-                .filter(|p| p.needs_row())
-                .all(|p| p.test_row(&row))
-            {
+            if !self.preds.iter().filter(|p| p.needs_row()).all(|p| p.test_row(&row)) {
                 return Ok(None);
             }
             self.plan.order.key_from_row(&row)
@@ -121,17 +111,8 @@ pub(crate) fn execute(snap: &Snapshot, plan: &Plan, all_preds: &[Pred]) -> Resul
     let mut total = 0;
     let mut stats = Vec::with_capacity(plan.parts.len());
     for part in &plan.parts {
-        let preds = if part.access == Access::FullScan {
-            all_preds
-        } else {
-            &plan.residual[..]
-        };
-        let mut eval = Eval {
-            snap,
-            preds,
-            plan,
-            stats: PartStats::default(),
-        };
+        let preds = if part.access == Access::FullScan { all_preds } else { &plan.residual[..] };
+        let mut eval = Eval { snap, preds, plan, stats: PartStats::default() };
         let mut part_hits = Vec::new();
         total += run_part(&mut eval, part, need, &mut part_hits)?;
         top(&mut part_hits, need, plan.order.dir);
@@ -162,11 +143,7 @@ fn run_part(
         Access::CountOnly => Ok(part.candidates.len()),
         Access::SortCandidates => {
             let total = eval.test_all(part.candidates.iter(), hits)?;
-            Ok(if part.exact {
-                part.candidates.len()
-            } else {
-                total
-            })
+            Ok(if part.exact { part.candidates.len() } else { total })
         }
         Access::FullScan => full_scan(eval, part.scope, hits),
         Access::WalkRows => {
@@ -318,11 +295,7 @@ impl Explain {
 
     /// The access path of each part, in plain words, as [`Display`](fmt::Display) prints them.
     pub fn access_paths(&self) -> Vec<String> {
-        self.plan
-            .parts
-            .iter()
-            .map(|p| p.access.to_string())
-            .collect()
+        self.plan.parts.iter().map(|p| p.access.to_string()).collect()
     }
 
     /// Rows read over all parts.
@@ -334,15 +307,7 @@ impl Explain {
 impl fmt::Display for Explain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = &self.plan;
-        writeln!(
-            f,
-            "query: {}",
-            if p.query.is_empty() {
-                "(all)"
-            } else {
-                &p.query
-            }
-        )?;
+        writeln!(f, "query: {}", if p.query.is_empty() { "(all)" } else { &p.query })?;
         writeln!(f, "viewer: {}", p.viewer)?;
         let field = match &p.order.target {
             Target::LastMessageDateSent => "last_message_date_sent".to_owned(),
@@ -376,11 +341,7 @@ impl fmt::Display for Explain {
                 part.candidates.len(),
                 if part.exact { " (exact)" } else { "" }
             )?;
-            writeln!(
-                f,
-                "  access: {} (estimate {} reads)",
-                part.access, part.estimate
-            )?;
+            writeln!(f, "  access: {} (estimate {} reads)", part.access, part.estimate)?;
             writeln!(
                 f,
                 "  read: {} index entries walked, {} keys read, {} rows read, {} matched",

@@ -27,12 +27,7 @@ impl Serialize for Page {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         if self.count_only {
             let mut m = s.serialize_map(Some(1))?;
-            m.serialize_entry(
-                "items",
-                &Count {
-                    count: self.total_entries,
-                },
-            )?;
+            m.serialize_entry("items", &Count { count: self.total_entries })?;
             return m.end();
         }
         let mut m = s.serialize_map(Some(4))?;

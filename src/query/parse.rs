@@ -65,14 +65,8 @@ impl FromStr for Query {
 }
 
 /// The keys that are not fields: a bracket after one is a malformed key, not an unknown field.
-const SETTINGS: [&str; 6] = [
-    "sort_asc",
-    "sort_desc",
-    "limit",
-    "skip",
-    "count",
-    "include_unread_message_count",
-];
+const SETTINGS: [&str; 6] =
+    ["sort_asc", "sort_desc", "limit", "skip", "count", "include_unread_message_count"];
 
 /// A setting given at most once.
 #[derive(Clone, Copy)]
@@ -150,9 +144,7 @@ impl Parser {
                     .ok_or_else(|| QueryErrorKind::LimitOutOfRange { value: value() })?
             }
             Setting::Skip => {
-                q.skip = t
-                    .parse()
-                    .map_err(|_| QueryErrorKind::BadSkip { value: value() })?
+                q.skip = t.parse().map_err(|_| QueryErrorKind::BadSkip { value: value() })?
             }
             Setting::Count => q.count = flag()?,
             Setting::UnreadCount => q.include_unread_message_count = flag()?,
@@ -210,11 +202,7 @@ fn split_key(key: &str) -> Option<(&str, Option<&str>, Option<&str>)> {
         }
     };
     let parts = [Some(name), first, second];
-    parts
-        .iter()
-        .flatten()
-        .all(|part| validate::plain_name(part))
-        .then_some((name, first, second))
+    parts.iter().flatten().all(|part| validate::plain_name(part)).then_some((name, first, second))
 }
 
 /// Percent-decodes a value, `+` being a space.
@@ -228,10 +216,7 @@ fn decode(raw: &str) -> Option<Cow<'_, str>> {
         return Some(Cow::Borrowed(raw));
     }
     let spaced = raw.replace('+', " ");
-    percent_decode_str(&spaced)
-        .decode_utf8()
-        .ok()
-        .map(|text| Cow::Owned(text.into_owned()))
+    percent_decode_str(&spaced).decode_utf8().ok().map(|text| Cow::Owned(text.into_owned()))
 }
 
 #[cfg(test)]
@@ -242,21 +227,8 @@ mod tests {
     fn keys_split_into_name_and_brackets() {
         assert_eq!(split_key("name"), Some(("name", None, None)));
         assert_eq!(split_key("name[ctn]"), Some(("name", Some("ctn"), None)));
-        assert_eq!(
-            split_key("data[a b][gte]"),
-            Some(("data", Some("a b"), Some("gte")))
-        );
-        for bad in [
-            "",
-            "[x]",
-            "a[]",
-            "a[x",
-            "a[x]y",
-            "a[x][]",
-            "a[x][y]z",
-            "a[x][y][z]",
-            "a]",
-        ] {
+        assert_eq!(split_key("data[a b][gte]"), Some(("data", Some("a b"), Some("gte"))));
+        for bad in ["", "[x]", "a[]", "a[x", "a[x]y", "a[x][]", "a[x][y]z", "a[x][y][z]", "a]"] {
             assert_eq!(split_key(bad), None, "{bad}");
         }
     }

@@ -141,16 +141,10 @@ pub(crate) fn plan(
 ) -> Result<Plan, Error> {
     let preds = all_preds(snap, query)?;
     let order = match &query.sort {
-        None => Order {
-            target: Target::LastMessageDateSent,
-            dir: Direction::Desc,
-            default: true,
-        },
-        Some(sort) => Order {
-            target: Target::of(&sort.field, true),
-            dir: sort.direction,
-            default: false,
-        },
+        None => Order { target: Target::LastMessageDateSent, dir: Direction::Desc, default: true },
+        Some(sort) => {
+            Order { target: Target::of(&sort.field, true), dir: sort.direction, default: false }
+        }
     };
 
     let mut residual = Vec::new();
@@ -208,10 +202,7 @@ pub(crate) fn plan(
     };
     for scope in [Scope::Own, Scope::Public] {
         let (base, base_name) = match scope {
-            Scope::Own => (
-                snap.bitmap(&BitmapKey::User(viewer.0))?,
-                format!("user({viewer})"),
-            ),
+            Scope::Own => (snap.bitmap(&BitmapKey::User(viewer.0))?, format!("user({viewer})")),
             Scope::Public => (
                 snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?,
                 "public".to_owned(),
@@ -231,23 +222,9 @@ pub(crate) fn plan(
         if !without.is_empty() {
             formula.push_str(&format!(" − {} bitmap(s)", without.len()));
         }
-        let (access, estimate) = choose(
-            &plan,
-            scope,
-            &candidates,
-            all_exact,
-            has_message.as_ref(),
-            meta,
-            choice,
-        );
-        plan.parts.push(Part {
-            scope,
-            formula,
-            candidates,
-            exact: all_exact,
-            access,
-            estimate,
-        });
+        let (access, estimate) =
+            choose(&plan, scope, &candidates, all_exact, has_message.as_ref(), meta, choice);
+        plan.parts.push(Part { scope, formula, candidates, exact: all_exact, access, estimate });
     }
     Ok(plan)
 }
@@ -256,14 +233,11 @@ pub(crate) fn plan(
 /// then compare with their declared types.
 fn typed_class(snap: &Snapshot, query: &Query) -> Result<Option<CustomClass>, Error> {
     let mut names =
-        query
-            .conditions
-            .iter()
-            .filter_map(|c| match (&c.field, c.op, c.value.as_slice()) {
-                (Field::DataClassName, Op::Eq, [Scalar::Str(name)]) => Some(name.as_str()),
-                (Field::DataClassName, Op::In, [Scalar::Str(name)]) => Some(name.as_str()),
-                _ => None,
-            });
+        query.conditions.iter().filter_map(|c| match (&c.field, c.op, c.value.as_slice()) {
+            (Field::DataClassName, Op::Eq, [Scalar::Str(name)]) => Some(name.as_str()),
+            (Field::DataClassName, Op::In, [Scalar::Str(name)]) => Some(name.as_str()),
+            _ => None,
+        });
     match names.next() {
         Some(name) => snap.class(name),
         None => Ok(None),
@@ -307,9 +281,7 @@ pub(crate) fn compile(
                 }
             },
             None if matches!(op, Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
-                return Err(err(QueryErrorKind::UntypedComparison {
-                    field: name.clone(),
-                }))
+                return Err(err(QueryErrorKind::UntypedComparison { field: name.clone() }))
             }
             None => {}
         }
@@ -328,12 +300,7 @@ pub(crate) fn compile(
         };
         vals.push(v);
     }
-    Ok(Pred {
-        field: field.clone(),
-        target: Target::of(field, typed),
-        op,
-        vals,
-    })
+    Ok(Pred { field: field.clone(), target: Target::of(field, typed), op, vals })
 }
 
 fn typed_data(field: &Field, ty: FieldType, text: &str) -> Result<Val, QueryErrorKind> {

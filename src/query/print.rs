@@ -13,11 +13,7 @@ use super::ast::{Condition, Direction, Field, Op, Query, Scalar, Value, MAX_LIMI
 
 /// What the printer encodes: everything but ASCII letters, digits and `-_.~` (RFC 3986's
 /// unreserved characters).
-const ENCODED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+const ENCODED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Prints the canonical query string.
 ///

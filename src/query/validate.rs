@@ -51,19 +51,13 @@ pub(crate) fn condition(
         },
         (false, Value::List(_)) => return Err(QueryErrorKind::ListNotAllowed),
     };
-    Ok(Condition {
-        field,
-        op,
-        value,
-        span,
-    })
+    Ok(Condition { field, op, value, span })
 }
 
 /// Checks a sort field: a well-formed field that is not a set of users.
 pub(crate) fn sort_field(field: Field) -> Result<Field, QueryErrorKind> {
-    let field = custom_field(field.clone()).ok_or(QueryErrorKind::UnknownField {
-        field: clip(&field.name()),
-    })?;
+    let field = custom_field(field.clone())
+        .ok_or(QueryErrorKind::UnknownField { field: clip(&field.name()) })?;
     if field.sortable() {
         Ok(field)
     } else {
@@ -133,24 +127,19 @@ fn typed(kind: ValueKind, value: Scalar) -> Result<Scalar, QueryErrorKind> {
         Scalar::Str(text) => text,
         other if other.kind() == kind => return Ok(other),
         other => {
-            return Err(QueryErrorKind::MismatchedValue {
-                expected: kind,
-                found: other.kind(),
-            })
+            return Err(QueryErrorKind::MismatchedValue { expected: kind, found: other.kind() })
         }
     };
     let t = text.trim_matches(' ');
     let value = || clip(&text);
     match kind {
         ValueKind::Str | ValueKind::Data => Ok(Scalar::Str(text)),
-        ValueKind::Id => t
-            .parse()
-            .map(Scalar::Id)
-            .map_err(|_| QueryErrorKind::BadDialogId { value: value() }),
-        ValueKind::User | ValueKind::UserSet => t
-            .parse()
-            .map(Scalar::User)
-            .map_err(|_| QueryErrorKind::BadUserId { value: value() }),
+        ValueKind::Id => {
+            t.parse().map(Scalar::Id).map_err(|_| QueryErrorKind::BadDialogId { value: value() })
+        }
+        ValueKind::User | ValueKind::UserSet => {
+            t.parse().map(Scalar::User).map_err(|_| QueryErrorKind::BadUserId { value: value() })
+        }
         ValueKind::Time => t
             .parse()
             .ok()
@@ -180,10 +169,7 @@ mod tests {
     fn text_is_typed_by_the_field_kind() {
         let str = |s: &str| Scalar::Str(s.to_owned());
         assert_eq!(typed(ValueKind::Time, str(" -5 ")), Ok(Scalar::Time(-5)));
-        assert_eq!(
-            typed(ValueKind::User, str("7")),
-            Ok(Scalar::User(UserId(7)))
-        );
+        assert_eq!(typed(ValueKind::User, str("7")), Ok(Scalar::User(UserId(7))));
         assert_eq!(typed(ValueKind::Str, str(" 7 ")), Ok(str(" 7 ")));
         assert_eq!(typed(ValueKind::Bool, str("0")), Ok(Scalar::Bool(false)));
         assert_eq!(
@@ -201,10 +187,7 @@ mod tests {
 
     #[test]
     fn custom_fields_must_be_writable() {
-        assert_eq!(
-            custom_field(Field::Data("class_name".into())),
-            Some(Field::DataClassName)
-        );
+        assert_eq!(custom_field(Field::Data("class_name".into())), Some(Field::DataClassName));
         assert_eq!(custom_field(Field::Data("a]".into())), None);
         assert_eq!(custom_field(Field::Data(String::new())), None);
         assert_eq!(custom_field(Field::Name), Some(Field::Name));

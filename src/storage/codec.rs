@@ -77,18 +77,10 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 /// Checks the format byte and checksum and returns the payload.
 fn unframe<'a>(bytes: &'a [u8], what: &dyn Fn() -> String) -> Result<&'a [u8], Error> {
     if bytes.len() < HEADER {
-        return Err(Error::corrupted(format!(
-            "{}: value of {} bytes",
-            what(),
-            bytes.len()
-        )));
+        return Err(Error::corrupted(format!("{}: value of {} bytes", what(), bytes.len())));
     }
     if bytes[0] != FORMAT_V1 {
-        return Err(Error::corrupted(format!(
-            "{}: unknown format {}",
-            what(),
-            bytes[0]
-        )));
+        return Err(Error::corrupted(format!("{}: unknown format {}", what(), bytes[0])));
     }
     let payload = &bytes[HEADER..];
     let stored = u32::from_le_bytes([bytes[1], bytes[2], bytes[3], bytes[4]]);
@@ -183,10 +175,7 @@ mod tests {
             assert_eq!(err.code(), "CORRUPTED", "byte {i}");
         }
         for len in 0..bytes.len() {
-            assert_eq!(
-                decode_row(3, &bytes[..len]).unwrap_err().code(),
-                "CORRUPTED"
-            );
+            assert_eq!(decode_row(3, &bytes[..len]).unwrap_err().code(), "CORRUPTED");
         }
     }
 

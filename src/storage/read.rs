@@ -28,14 +28,10 @@ pub(crate) fn live_row(
 ) -> Result<Row, Error> {
     match row(rows, rid)? {
         Some(StoredRow::Live(row)) => Ok(row),
-        Some(StoredRow::Deleted { .. }) => Err(Error::corrupted(format!(
-            "an index points to deleted row {}",
-            rid.0
-        ))),
-        None => Err(Error::corrupted(format!(
-            "an index points to missing row {}",
-            rid.0
-        ))),
+        Some(StoredRow::Deleted { .. }) => {
+            Err(Error::corrupted(format!("an index points to deleted row {}", rid.0)))
+        }
+        None => Err(Error::corrupted(format!("an index points to missing row {}", rid.0))),
     }
 }
 
@@ -65,10 +61,9 @@ pub(crate) fn resolve_id(
     };
     match row(rows, rid)? {
         Some(StoredRow::Live(row)) if row.id == id.0 => Ok(Some((rid, row))),
-        _ => Err(Error::corrupted(format!(
-            "ids entry {id} points to row {} that is not it",
-            rid.0
-        ))),
+        _ => {
+            Err(Error::corrupted(format!("ids entry {id} points to row {} that is not it", rid.0)))
+        }
     }
 }
 
@@ -144,11 +139,7 @@ fn type_from_code(c: u8) -> Option<FieldType> {
 pub(crate) fn encode_class(class: &CustomClass) -> Vec<u8> {
     codec::encode(&StoredClass {
         name: class.name.clone(),
-        fields: class
-            .fields
-            .iter()
-            .map(|(k, t)| (k.clone(), type_code(*t)))
-            .collect(),
+        fields: class.fields.iter().map(|(k, t)| (k.clone(), type_code(*t))).collect(),
     })
 }
 

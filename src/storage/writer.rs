@@ -86,9 +86,7 @@ impl<'t> Writer<'t> {
     pub(crate) fn check_format(&mut self) -> Result<(), Error> {
         match self.meta.format {
             0 => {
-                let random = std::collections::hash_map::RandomState::new()
-                    .build_hasher()
-                    .finish();
+                let random = std::collections::hash_map::RandomState::new().build_hasher().finish();
                 self.meta = Meta {
                     format: FORMAT,
                     store_tag: random as u32,
@@ -112,8 +110,7 @@ impl<'t> Writer<'t> {
             if chunk.bitmap.is_empty() {
                 self.bitmaps.remove(key.as_slice())?;
             } else {
-                self.bitmaps
-                    .insert(key.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
+                self.bitmaps.insert(key.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
             }
         }
         if self.changed {
@@ -171,17 +168,13 @@ impl<'t> Writer<'t> {
     /// Appends a dialog at the next row id, with all its index entries.
     pub(crate) fn insert(&mut self, row: Row) -> Result<RowId, Error> {
         let rid = RowId(self.meta.next_row);
-        let next = rid
-            .0
-            .checked_add(1)
-            .ok_or_else(|| Error::corrupted("row ids exhausted"))?;
+        let next = rid.0.checked_add(1).ok_or_else(|| Error::corrupted("row ids exhausted"))?;
         let id = DialogId(row.id);
         let imported = read::embedded_row(&id, self.meta.store_tag) != Some(rid);
         if imported && self.ids.insert(&row.id, rid.0)?.is_some() {
             return Err(Error::corrupted(format!("id {id} inserted twice")));
         }
-        self.rows
-            .insert(rid.0, encode_row(&StoredRow::Live(row.clone())).as_slice())?;
+        self.rows.insert(rid.0, encode_row(&StoredRow::Live(row.clone())).as_slice())?;
         self.apply(rid, &IndexEntries::of(&row), true)?;
         self.meta.next_row = next;
         self.meta.live[type_slot(row.kind)?] += 1;
@@ -202,15 +195,10 @@ impl<'t> Writer<'t> {
         self.apply(rid, &before.minus(&after), false)?;
         self.apply(rid, &after.minus(&before), true)?;
         // Users who left lose their unread counters.
-        for user in old
-            .occupants
-            .iter()
-            .filter(|u| new.occupants.binary_search(u).is_err())
-        {
+        for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
             self.unread.remove((*user, rid.0))?;
         }
-        self.rows
-            .insert(rid.0, encode_row(&StoredRow::Live(new.clone())).as_slice())?;
+        self.rows.insert(rid.0, encode_row(&StoredRow::Live(new.clone())).as_slice())?;
         self.changed = true;
         Ok(())
     }
@@ -225,10 +213,7 @@ impl<'t> Writer<'t> {
         if read::embedded_row(&id, self.meta.store_tag) != Some(rid) {
             self.ids.remove(&old.id)?;
         }
-        self.rows.insert(
-            rid.0,
-            encode_row(&StoredRow::Deleted { id: old.id }).as_slice(),
-        )?;
+        self.rows.insert(rid.0, encode_row(&StoredRow::Deleted { id: old.id }).as_slice())?;
         let slot = &mut self.meta.live[type_slot(old.kind)?];
         *slot = slot.saturating_sub(1);
         self.changed = true;
@@ -253,8 +238,7 @@ impl<'t> Writer<'t> {
 
     /// Stores a class declaration.
     pub(crate) fn put_class(&mut self, class: &CustomClass) -> Result<(), Error> {
-        self.classes
-            .insert(class.name.as_str(), read::encode_class(class).as_slice())?;
+        self.classes.insert(class.name.as_str(), read::encode_class(class).as_slice())?;
         self.changed = true;
         Ok(())
     }
@@ -297,17 +281,10 @@ impl<'t> Writer<'t> {
             Some(c) => c,
             None => {
                 let bitmap = read::chunk(&self.bitmaps, &ckey)?.unwrap_or_default();
-                self.chunks.entry(ckey).or_insert(Chunk {
-                    bitmap,
-                    dirty: false,
-                })
+                self.chunks.entry(ckey).or_insert(Chunk { bitmap, dirty: false })
             }
         };
-        let changed = if add {
-            chunk.bitmap.insert(rid.0)
-        } else {
-            chunk.bitmap.remove(rid.0)
-        };
+        let changed = if add { chunk.bitmap.insert(rid.0) } else { chunk.bitmap.remove(rid.0) };
         chunk.dirty |= changed;
         Ok(())
     }

@@ -197,10 +197,7 @@ impl Deref for Env {
 
 /// The builder every test store uses: the seeds' app id and MUC domain, the given clock.
 pub fn builder(clock: &Arc<ManualClock>) -> dialogstore::Builder {
-    DialogStore::builder()
-        .app_id(APP_ID)
-        .muc_domain(MUC)
-        .clock(clock.clone())
+    DialogStore::builder().app_id(APP_ID).muc_domain(MUC).clock(clock.clone())
 }
 
 /// Short forms of calls the tests make often.
@@ -237,28 +234,21 @@ impl StoreExt for DialogStore {
     }
 
     fn public(&self, owner: UserId) -> Dialog {
-        self.create_dialog(owner, NewDialog::public("News"))
-            .expect("create public")
+        self.create_dialog(owner, NewDialog::public("News")).expect("create public")
     }
 
     fn private(&self, me: UserId, opponent: UserId) -> Dialog {
-        self.create_dialog(me, NewDialog::private(opponent))
-            .expect("create private")
+        self.create_dialog(me, NewDialog::private(opponent)).expect("create private")
     }
 
     fn post(&self, id: DialogId, sender: UserId, msg_id: &str, date_sent: i64) {
-        self.record_message(id, sender, msg(msg_id, "hello", date_sent))
-            .expect("record_message")
+        self.record_message(id, sender, msg(msg_id, "hello", date_sent)).expect("record_message")
     }
 }
 
 /// A message's metadata.
 pub fn msg(id: &str, text: &str, date_sent: i64) -> MessageMeta {
-    MessageMeta {
-        id: id.to_owned(),
-        text: text.to_owned(),
-        date_sent,
-    }
+    MessageMeta { id: id.to_owned(), text: text.to_owned(), date_sent }
 }
 
 /// A dialog id that no store has handed out.
@@ -329,11 +319,7 @@ pub fn assert_json_has(actual: &Value, expected: &Value) {
 pub fn assert_generated_id(d: &Dialog) {
     let text = d.id.to_string();
     assert_eq!(text.len(), 24, "{text}");
-    assert!(
-        text.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-        "{text}"
-    );
+    assert!(text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{text}");
     assert_eq!(i64::from(d.id.timestamp()), d.created_at, "{text}");
     assert_eq!(text.parse::<DialogId>().expect("round trip"), d.id);
 }
