@@ -206,6 +206,12 @@ impl DialogStore {
         Ctx { now: self.clock.now(), app_id: self.app_id, muc_domain: &self.muc_domain }
     }
 
+    /// Makes every write so far durable. Only needed with [`Durability::None`] (bulk loads):
+    /// its commits reach the disk with the next durable commit, which this is.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.storage.sync()
+    }
+
     /// Creates a dialog as `user`; for a private dialog that already exists between the two
     /// users, returns that one.
     pub fn create_dialog(&self, user: UserId, new: NewDialog) -> Result<Dialog, Error> {

@@ -104,6 +104,15 @@ impl Storage {
         Ok(out)
     }
 
+    /// Makes every commit so far durable: an empty commit with immediate durability, which is
+    /// what persists commits made with [`Durability::None`].
+    pub(crate) fn sync(&self) -> Result<(), Error> {
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(redb::Durability::Immediate)?;
+        txn.commit()?;
+        Ok(())
+    }
+
     /// A read snapshot of the last commit.
     pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
         Snapshot::new(self.db.begin_read()?)
