@@ -97,26 +97,41 @@ impl Error {
     }
 }
 
+impl From<redb::Error> for Error {
+    /// redb's own finding that the file is damaged is `CORRUPTED`, as the store's is; every
+    /// other engine error is `STORAGE`.
+    fn from(e: redb::Error) -> Error {
+        match e {
+            redb::Error::Corrupted(what) => Error::Corrupted { what },
+            other => Error::storage(other),
+        }
+    }
+}
+
 macro_rules! storage_errors {
     ($($t:ty),*) => {$(
         impl From<$t> for Error {
             fn from(e: $t) -> Error {
-                Error::storage(e)
+                Error::from(redb::Error::from(e))
             }
         }
     )*};
 }
 
 storage_errors!(
-    redb::Error,
     redb::DatabaseError,
     redb::TransactionError,
     redb::TableError,
     redb::StorageError,
     redb::CommitError,
-    redb::SetDurabilityError,
-    std::io::Error
+    redb::SetDurabilityError
 );
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::storage(e)
+    }
+}
 
 /// A change a user was not allowed to make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

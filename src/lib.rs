@@ -105,6 +105,14 @@
 //! characters; a query string 8 KiB; 100 ids per delete call. Each breach is a `VALIDATION` or
 //! `QUERY` error that names the field.
 //!
+//! **Damaged files.** No file makes the store panic: a damaged one gives `CORRUPTED` (or
+//! `STORAGE` for I/O) errors. Rows, bitmaps and classes carry a CRC-32 checked on every read,
+//! and redb verifies every page of a file that was not closed cleanly. A cleanly closed file
+//! damaged afterwards is trusted, for a fast open: damage to an index key or a counter can then
+//! give a wrong answer until [`DialogStore::check_integrity`] reports it, unless the store is
+//! opened with [`Builder::verify_on_open`], which checks every page (and reads the whole file).
+//! An empty file is a new store, as for redb.
+//!
 //! **Ids.** A generated `_id` is 4 bytes of creation second, 4 bytes of a random tag of the store
 //! file and the 4-byte row id, so ids sort by creation second and find their row without a
 //! lookup. An id that is not 24 hex characters is `DIALOG_ID_INVALID`; an empty one

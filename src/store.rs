@@ -3,7 +3,12 @@
 //! [`DialogStore`] is `Send + Sync`: share it (in an `Arc`) between threads. Reads run on
 //! snapshots and never wait for the writer; writes take turns, each in one redb transaction.
 //! [`DialogStore::write`] runs many writes in one transaction for ingest speed.
+//!
+//! Every call into the storage engine from here runs inside `storage::shield`: a panic in redb
+//! (which trusts the pages it reads, so a file damaged outside it can make it panic) becomes
+//! [`Error::Corrupted`], and no damaged file panics a caller.
 
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -15,7 +20,7 @@ use crate::query::eval::Pred;
 use crate::query::plan::{self, Plan};
 use crate::query::{exec, Explain, Page, PlanChoice, Query};
 use crate::rules::{self, Ctx};
-use crate::storage::{Durability, Snapshot, Storage, Writer};
+use crate::storage::{shield, Durability, Snapshot, Storage, Writer};
 
 /// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
@@ -82,6 +87,7 @@ pub struct Builder {
     muc_domain: String,
     cache_bytes: usize,
     durability: Durability,
+    verify: bool,
     clock: Arc<dyn Clock>,
 }
 
@@ -92,6 +98,7 @@ impl Default for Builder {
             muc_domain: "muc.chat.quickblox.com".to_owned(),
             cache_bytes: DEFAULT_CACHE_BYTES,
             durability: Durability::Immediate,
+            verify: false,
             clock: Arc::new(SystemClock),
         }
     }
@@ -122,6 +129,20 @@ impl Builder {
         self
     }
 
+    /// Whether opening a store file verifies the checksum of every page in it. Default `false`.
+    ///
+    /// Rows, bitmaps and classes carry their own checksum, checked on every read, and redb
+    /// verifies every page when it opens a file that was not closed cleanly (after a crash). A
+    /// file closed cleanly and damaged afterwards (a bad disk, a bad copy) is otherwise trusted,
+    /// and damage to an index key or a counter can go unseen until
+    /// [`DialogStore::check_integrity`]. With this set, such a file fails to open with
+    /// `CORRUPTED` instead. It reads the whole file: about 25 ms for 64 MiB (100,000 dialogs)
+    /// on the benchmark machine, where a plain open takes under a millisecond.
+    pub fn verify_on_open(mut self, verify: bool) -> Builder {
+        self.verify = verify;
+        self
+    }
+
     /// The clock for `created_at` and `updated_at`. Default the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Builder {
         self.clock = clock;
@@ -130,13 +151,15 @@ impl Builder {
 
     /// Opens the store file at `path`, creating it if it does not exist.
     pub fn open(self, path: impl AsRef<Path>) -> Result<DialogStore, Error> {
-        let storage = Storage::open(path.as_ref(), self.cache_bytes, self.durability)?;
+        let path = path.as_ref();
+        let storage =
+            shield(|| Storage::open(path, self.cache_bytes, self.durability, self.verify))?;
         Ok(self.finish(storage))
     }
 
     /// Opens a store that lives in memory and is gone when dropped.
     pub fn in_memory(self) -> Result<DialogStore, Error> {
-        let storage = Storage::in_memory(self.cache_bytes)?;
+        let storage = shield(|| Storage::in_memory(self.cache_bytes))?;
         Ok(self.finish(storage))
     }
 
@@ -180,7 +203,8 @@ impl DialogStore {
 
     /// Runs `f` in one write transaction: everything it writes commits together, or, if it
     /// returns an error, nothing does. An operation inside that fails writes nothing, so `f` may
-    /// catch its error and go on.
+    /// catch its error and go on; except that an operation failing in storage (`CORRUPTED` or
+    /// `STORAGE`, which can stop it half way) fails the whole batch, whatever `f` returns.
     ///
     /// ```
     /// use dialogstore::{DialogStore, NewDialog, UserId};
@@ -196,10 +220,27 @@ impl DialogStore {
         &self,
         f: impl FnOnce(&mut WriteBatch<'_, '_>) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        self.storage.write(|w| {
-            let mut batch = WriteBatch { store: self, w };
-            f(&mut batch)
-        })
+        // A panic in `f` is the caller's: it aborts the transaction and is resumed past the
+        // shield. The batch's own calls into the engine are shielded one by one.
+        let mut caller_panic = None;
+        let out = shield(|| {
+            self.storage.write(|w| {
+                let mut batch = WriteBatch { store: self, w, broken: None };
+                let out =
+                    catch_unwind(AssertUnwindSafe(|| f(&mut batch))).unwrap_or_else(|payload| {
+                        caller_panic = Some(payload);
+                        Err(Error::corrupted("the closure given to write panicked"))
+                    });
+                match batch.broken {
+                    Some(failure) => Err(failure),
+                    None => out,
+                }
+            })
+        });
+        if let Some(payload) = caller_panic {
+            resume_unwind(payload);
+        }
+        out
     }
 
     fn ctx(&self) -> Ctx<'_> {
@@ -209,7 +250,7 @@ impl DialogStore {
     /// Makes every write so far durable. Only needed with [`Durability::None`] (bulk loads):
     /// its commits reach the disk with the next durable commit, which this is.
     pub fn sync(&self) -> Result<(), Error> {
-        self.storage.sync()
+        shield(|| self.storage.sync())
     }
 
     /// Creates a dialog as `user`; for a private dialog that already exists between the two
@@ -222,6 +263,10 @@ impl DialogStore {
     /// `DIALOG_ID_INVALID`, `NOT_FOUND`, or `ACCESS_ERROR` when `user` may not see it.
     pub fn get_dialog(&self, user: UserId, id: &str) -> Result<Dialog, Error> {
         let id: DialogId = id.parse()?;
+        shield(|| self.read_dialog(user, id))
+    }
+
+    fn read_dialog(&self, user: UserId, id: DialogId) -> Result<Dialog, Error> {
         let snap = self.storage.snapshot()?;
         let (rid, row) = snap.find(&id)?.ok_or(Error::NotFound { id })?;
         let visible = row.kind == crate::DialogType::PublicGroup.code()
@@ -310,6 +355,10 @@ impl DialogStore {
         query: &Query,
         choice: PlanChoice,
     ) -> Result<Page, Error> {
+        shield(|| self.list_page(user, query, choice))
+    }
+
+    fn list_page(&self, user: UserId, query: &Query, choice: PlanChoice) -> Result<Page, Error> {
         let snap = self.storage.snapshot()?;
         let (plan, preds) = self.plan(&snap, user, query, choice)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
@@ -346,6 +395,15 @@ impl DialogStore {
         query: &Query,
         choice: PlanChoice,
     ) -> Result<Explain, Error> {
+        shield(|| self.explain_plan(user, query, choice))
+    }
+
+    fn explain_plan(
+        &self,
+        user: UserId,
+        query: &Query,
+        choice: PlanChoice,
+    ) -> Result<Explain, Error> {
         let snap = self.storage.snapshot()?;
         let (plan, preds) = self.plan(&snap, user, query, choice)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
@@ -367,13 +425,17 @@ impl DialogStore {
 
     /// Rebuilds every index from the rows and compares: the report lists each difference.
     pub fn check_integrity(&self) -> Result<IntegrityReport, Error> {
-        crate::index::integrity::check(&self.storage.snapshot()?)
+        shield(|| crate::index::integrity::check(&self.storage.snapshot()?))
     }
 
     /// Every table's content as text, in key order, for tests that check a refused call changed
     /// nothing. Not a stable format.
     #[doc(hidden)]
     pub fn debug_dump(&self) -> Result<String, Error> {
+        shield(|| self.dump())
+    }
+
+    fn dump(&self) -> Result<String, Error> {
         use std::fmt::Write;
         let snap = self.storage.snapshot()?;
         let mut out = String::new();
@@ -420,12 +482,36 @@ impl DialogStore {
 pub struct WriteBatch<'s, 't> {
     store: &'s DialogStore,
     w: &'s mut Writer<'t>,
+    /// The first storage failure of an operation, which may have stopped it half way: the batch
+    /// fails with it.
+    broken: Option<Error>,
 }
 
 impl WriteBatch<'_, '_> {
+    /// Runs one operation on the writer, shielded, and remembers a storage failure.
+    fn op<R>(
+        &mut self,
+        op: impl FnOnce(&mut Writer<'_>, &Ctx<'_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        let ctx = self.store.ctx();
+        let out = shield(|| op(self.w, &ctx));
+        if let Err(e) = &out {
+            if self.broken.is_none() {
+                self.broken = match e {
+                    Error::Corrupted { what } => Some(Error::corrupted(what.clone())),
+                    Error::Storage { source } => {
+                        Some(Error::storage(std::io::Error::other(source.to_string())))
+                    }
+                    _ => None,
+                };
+            }
+        }
+        out
+    }
+
     /// See [`DialogStore::create_dialog`].
     pub fn create_dialog(&mut self, user: UserId, new: NewDialog) -> Result<Dialog, Error> {
-        rules::create(self.w, &self.store.ctx(), user, new)
+        self.op(|w, ctx| rules::create(w, ctx, user, new))
     }
 
     /// See [`DialogStore::update_dialog`].
@@ -435,7 +521,7 @@ impl WriteBatch<'_, '_> {
         id: DialogId,
         update: DialogUpdate,
     ) -> Result<Dialog, Error> {
-        rules::update(self.w, &self.store.ctx(), user, id, update)
+        self.op(|w, ctx| rules::update(w, ctx, user, id, update))
     }
 
     /// See [`DialogStore::delete_dialogs`].
@@ -445,7 +531,7 @@ impl WriteBatch<'_, '_> {
         ids: &[DialogId],
         force: bool,
     ) -> Result<(), Error> {
-        rules::delete(self.w, &self.store.ctx(), user, ids, force)
+        self.op(|w, ctx| rules::delete(w, ctx, user, ids, force))
     }
 
     /// See [`DialogStore::record_message`].
@@ -455,7 +541,7 @@ impl WriteBatch<'_, '_> {
         sender: UserId,
         message: MessageMeta,
     ) -> Result<(), Error> {
-        rules::record_message(self.w, &self.store.ctx(), dialog, sender, message)
+        self.op(|w, ctx| rules::record_message(w, ctx, dialog, sender, message))
     }
 
     /// See [`DialogStore::record_private_message`].
@@ -465,21 +551,21 @@ impl WriteBatch<'_, '_> {
         recipient: UserId,
         message: MessageMeta,
     ) -> Result<Dialog, Error> {
-        rules::record_private_message(self.w, &self.store.ctx(), sender, recipient, message)
+        self.op(|w, ctx| rules::record_private_message(w, ctx, sender, recipient, message))
     }
 
     /// See [`DialogStore::mark_read`].
     pub fn mark_read(&mut self, dialog: DialogId, user: UserId) -> Result<(), Error> {
-        rules::mark_read(self.w, dialog, user)
+        self.op(|w, _| rules::mark_read(w, dialog, user))
     }
 
     /// See [`DialogStore::import`].
     pub fn import(&mut self, dialog: Dialog) -> Result<Dialog, Error> {
-        rules::import(self.w, &self.store.ctx(), dialog)
+        self.op(|w, ctx| rules::import(w, ctx, dialog))
     }
 
     /// See [`DialogStore::declare_class`].
     pub fn declare_class(&mut self, class: &CustomClass) -> Result<(), Error> {
-        rules::declare_class(self.w, class)
+        self.op(|w, _| rules::declare_class(w, class))
     }
 }

@@ -161,3 +161,20 @@ fn a_thousand_creates_in_one_batch() {
         assert_eq!(d.occupants_ids, [UserId(u), OWNER]);
     }
 }
+
+#[test]
+fn a_panic_in_the_closure_is_the_callers_and_writes_nothing() {
+    let env = Env::new();
+    let before = env.debug_dump().unwrap();
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        env.write(|b| -> Result<(), Error> {
+            b.create_dialog(OWNER, NewDialog::group("Team", [A]))?;
+            panic!("the caller's own bug");
+        })
+    }));
+    // The panic comes back as it was thrown, not as a storage error.
+    let payload = caught.expect_err("the panic propagates");
+    assert_eq!(panic_message(&*payload), "the caller's own bug");
+    assert_eq!(env.debug_dump().unwrap(), before);
+    env.group(OWNER, &[A]);
+}

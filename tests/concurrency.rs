@@ -461,13 +461,8 @@ fn four_readers_and_one_writer_see_only_whole_commits() {
         match out {
             Ok(report) => reports.push(format!("{who}: {report}")),
             Err(panic) => {
-                let why = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_default();
                 done.store(true, Ordering::Release);
-                panic!("{who} failed: {why}");
+                panic!("{who} failed: {}", panic_message(&*panic));
             }
         }
     }

@@ -13,6 +13,8 @@ mod snapshot;
 pub(crate) mod tables;
 mod writer;
 
+use std::any::Any;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
 use redb::{Database, ReadableDatabase};
@@ -52,21 +54,71 @@ impl Durability {
     }
 }
 
+/// Runs `f`, which calls into the storage engine, and turns a panic inside it into
+/// [`Error::Corrupted`].
+///
+/// redb verifies page checksums only when it repairs a file (after a crash, or when asked with
+/// [`Builder::verify_on_open`](crate::Builder::verify_on_open)); otherwise it trusts the pages
+/// it reads, and bytes damaged outside it can make it index out of bounds and panic, as its
+/// docs warn. Catching that at the public calls (`store.rs`) and when the database closes
+/// ([`Engine`]) keeps the promise that no input panics the store. What `f` left half done is
+/// dropped with it: a write transaction aborts, a snapshot ends; a lock redb poisoned becomes
+/// an error of the calls after. Callers' code (a clock, the closure given to
+/// [`DialogStore::write`](crate::DialogStore::write)) never runs inside, so their panics stay
+/// theirs.
+pub(crate) fn shield<R>(f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        Err(Error::corrupted(format!("the storage engine panicked: {}", panic_text(&*payload))))
+    })
+}
+
+fn panic_text(payload: &(dyn Any + Send)) -> &str {
+    match payload.downcast_ref::<String>() {
+        Some(s) => s,
+        None => payload.downcast_ref::<&str>().copied().unwrap_or("(no message)"),
+    }
+}
+
+/// The redb database, closed inside [`shield`] when dropped: closing writes the allocator
+/// state, which a damaged file can make redb panic on, and a panic in a destructor would escape
+/// every shield of the calls before it.
+struct Engine(Option<Database>);
+
+impl std::ops::Deref for Engine {
+    type Target = Database;
+
+    fn deref(&self) -> &Database {
+        // Taken only by `drop`, after which nothing can deref it.
+        self.0.as_ref().expect("the database is open until dropped")
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Some(db) = self.0.take() {
+            // Nothing to report an error to from a destructor; a clean close needs no report.
+            let _ = shield(|| Ok(db.close()?));
+        }
+    }
+}
+
 /// The database and what every transaction needs to know about it.
 pub(crate) struct Storage {
-    db: Database,
+    db: Engine,
     durability: Durability,
 }
 
 impl Storage {
-    /// Opens or creates a store file.
+    /// Opens or creates a store file; with `verify`, redb checks every page's checksum first.
     pub(crate) fn open(
         path: &Path,
         cache_bytes: usize,
         durability: Durability,
+        verify: bool,
     ) -> Result<Storage, Error> {
         let mut builder = Database::builder();
         builder.set_cache_size(cache_bytes);
+        builder.set_check_integrity_on_open(verify);
         let db = builder.create(path)?;
         Storage::init(db, durability)
     }
@@ -80,7 +132,7 @@ impl Storage {
     }
 
     fn init(db: Database, durability: Durability) -> Result<Storage, Error> {
-        let storage = Storage { db, durability };
+        let storage = Storage { db: Engine(Some(db)), durability };
         // Creates the tables and the meta record on first open, and checks the format after.
         storage.write(|w| w.check_format())?;
         Ok(storage)

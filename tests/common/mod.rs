@@ -437,3 +437,11 @@ pub fn env_count(var: &str, default: u64) -> u64 {
         Err(_) => default,
     }
 }
+
+/// The message of a caught panic.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    match payload.downcast_ref::<String>() {
+        Some(s) => s.clone(),
+        None => payload.downcast_ref::<&str>().map_or_else(String::new, |s| (*s).to_owned()),
+    }
+}
