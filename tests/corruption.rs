@@ -72,6 +72,8 @@ type Answer = Result<String, String>;
 thread_local! {
     /// Errors of this test's thread that were a panic inside redb, turned into `CORRUPTED`.
     static CAUGHT_PANICS: Cell<u64> = const { Cell::new(0) };
+    /// Plain opens whose writes turned a clean `check_integrity` dirty.
+    static WRITES_SPREAD: Cell<u64> = const { Cell::new(0) };
 }
 
 fn answer<T: std::fmt::Debug>(r: Result<T, dialogstore::Error>) -> Answer {
@@ -131,22 +133,27 @@ fn try_copy(path: &Path, ids: &[DialogId], want: &[Answer], verify: bool) -> Out
     };
     let got = answers(&store, ids);
     // The store takes writes or refuses them cleanly: a call, and a batch that goes on past its
-    // operations' errors, as the docs allow. Either way nothing panics, and a batch that commits
-    // leaves a store that was consistent consistent: never half an operation.
+    // operations' errors, as the docs allow. Nothing panics either way.
     let write = answer(store.record_message(ids[1], UserId(0), msg("after", "x", T0 + 1_000)));
-    if let Err(code) = &write {
-        assert!(matches!(code.as_str(), "CORRUPTED" | "STORAGE" | "NOT_FOUND" | "ACCESS_ERROR"));
-    }
     let batch = answer(store.write(|b| {
         let _ = b.create_dialog(UserId(0), NewDialog::group("after", [UserId(20)]));
         let _ = b.record_message(ids[3], UserId(2), msg("after-2", "y", T0 + 1_001));
         let _ = b.delete_dialogs(UserId(0), &[ids[1]], true);
         Ok(())
     }));
+    for code in [&write, &batch].into_iter().filter_map(|a| a.as_ref().err()) {
+        assert!(matches!(code.as_str(), "CORRUPTED" | "STORAGE" | "NOT_FOUND" | "ACCESS_ERROR"));
+    }
+    // Writes leave a consistent store consistent, unless they read damage nothing could see:
+    // a damaged branch key of a B-tree hides an entry from a lookup but not from the scan of
+    // `check_integrity`, and the write then stores a second one. Counted, not a failure, for a
+    // plain open; a verifying open has checked every page, so it must not happen there.
     let consistent_before = got.last().map(Result::as_deref) == Some(Ok("true"));
-    if consistent_before && batch.is_ok() {
-        let after = answer(store.check_integrity().map(|r| r.is_clean()));
-        assert!(after.as_deref() != Ok("false"), "a committed batch left half an operation");
+    let after = answer(store.check_integrity().map(|r| r.is_clean()));
+    let writes_spread = consistent_before && after.as_deref() == Ok("false");
+    if writes_spread {
+        WRITES_SPREAD.set(WRITES_SPREAD.get() + 1);
+        assert!(!verify, "writes after a verifying open left the store inconsistent");
     }
     let mut detected = false;
     let mut first_wrong = None;
@@ -295,7 +302,8 @@ fn report(name: &str, t: &Tally, failures: &[String], started: std::time::Instan
         "{name} ({:?}):\n  plain open: {} refused to open, {} identical, {} with errors, {} with \
          a wrong answer caught by check_integrity, {} caught only by a verifying open\n  \
          verifying open: {} refused to open, {} identical\n  {} panics inside redb became \
-         CORRUPTED\n  wrong answers, for example:\n    {}",
+         CORRUPTED; {} plain opens took writes that made check_integrity report damage it had \
+         not seen\n  wrong answers, for example:\n    {}",
         started.elapsed(),
         t.refused,
         t.identical,
@@ -305,6 +313,7 @@ fn report(name: &str, t: &Tally, failures: &[String], started: std::time::Instan
         t.verified_refused,
         t.verified_identical,
         CAUGHT_PANICS.get(),
+        WRITES_SPREAD.get(),
         t.examples.iter().map(cut).collect::<Vec<_>>().join("\n    "),
     );
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));

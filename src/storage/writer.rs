@@ -58,25 +58,64 @@ fn type_slot(kind: u8) -> Result<usize, Error> {
     }
 }
 
+/// A table [`Writer::new`] has opened, closed inside [`shield`](super::shield) if `new` does
+/// not get to keep it. On a damaged file redb can panic inside `open_table` while it holds its
+/// lock on the transaction's tables, which poisons the lock; closing a table already open then
+/// panics too, and that second panic, during the unwinding of the first, would abort the
+/// process. Caught here, it ends with the table, and the first reaches the caller's shield.
+struct Opened<T>(Option<T>);
+
+impl<T> Opened<T> {
+    fn new(table: T) -> Opened<T> {
+        Opened(Some(table))
+    }
+
+    fn get(&self) -> &T {
+        self.0.as_ref().expect("an Opened table is there until kept or dropped")
+    }
+
+    fn keep(mut self) -> T {
+        self.0.take().expect("an Opened table is there until kept or dropped")
+    }
+}
+
+impl<T> Drop for Opened<T> {
+    fn drop(&mut self) {
+        if let Some(table) = self.0.take() {
+            let _ = super::shield(|| {
+                drop(table);
+                Ok(())
+            });
+        }
+    }
+}
+
 impl<'t> Writer<'t> {
     pub(crate) fn new(txn: &'t WriteTransaction) -> Result<Writer<'t>, Error> {
-        let meta_table = txn.open_table(tables::META)?;
-        let meta = Meta::load(&meta_table)?;
+        let meta_table = Opened::new(txn.open_table(tables::META)?);
+        let meta = Meta::load(meta_table.get())?;
+        let rows = Opened::new(txn.open_table(tables::ROWS)?);
+        let ids = Opened::new(txn.open_table(tables::IDS)?);
+        let pairs = Opened::new(txn.open_table(tables::PAIRS)?);
+        let unread = Opened::new(txn.open_table(tables::UNREAD)?);
+        let classes = Opened::new(txn.open_table(tables::CLASSES)?);
+        let bitmaps = Opened::new(txn.open_table(tables::BITMAPS)?);
+        let times = [
+            Opened::new(txn.open_table(TimeIndex::ALL[0].table())?),
+            Opened::new(txn.open_table(TimeIndex::ALL[1].table())?),
+            Opened::new(txn.open_table(TimeIndex::ALL[2].table())?),
+            Opened::new(txn.open_table(TimeIndex::ALL[3].table())?),
+        ];
         Ok(Writer {
             meta,
-            meta_table,
-            rows: txn.open_table(tables::ROWS)?,
-            ids: txn.open_table(tables::IDS)?,
-            pairs: txn.open_table(tables::PAIRS)?,
-            unread: txn.open_table(tables::UNREAD)?,
-            classes: txn.open_table(tables::CLASSES)?,
-            bitmaps: txn.open_table(tables::BITMAPS)?,
-            times: [
-                txn.open_table(TimeIndex::ALL[0].table())?,
-                txn.open_table(TimeIndex::ALL[1].table())?,
-                txn.open_table(TimeIndex::ALL[2].table())?,
-                txn.open_table(TimeIndex::ALL[3].table())?,
-            ],
+            meta_table: meta_table.keep(),
+            rows: rows.keep(),
+            ids: ids.keep(),
+            pairs: pairs.keep(),
+            unread: unread.keep(),
+            classes: classes.keep(),
+            bitmaps: bitmaps.keep(),
+            times: times.map(Opened::keep),
             chunks: HashMap::new(),
             changed: false,
         })
