@@ -188,11 +188,10 @@ fn choose(rng: &mut Rng, live: &[Live], tag: &str, now: i64) -> Op {
         return Op::Create { owner, kind: 2, others: some_users(rng, 3) };
     }
     if roll < 16 {
-        let peer = USERS.iter().map(|u| UserId(*u)).find(|u| *u != owner).unwrap_or(owner);
-        let peer = if rng.percent(50) { UserId(*rng.pick(&USERS)) } else { peer };
-        if peer != owner {
-            return Op::Create { owner, kind: 3, others: vec![peer] };
-        }
+        // Any user but the owner (`USERS[i]` is `i + 1`): a pair that has its dialog gets it
+        // back, with a user who left it restored.
+        let peer = USERS[(owner.0 as usize + rng.below(5) as usize) % USERS.len()];
+        return Op::Create { owner, kind: 3, others: vec![UserId(peer)] };
     }
     if roll < 19 {
         return Op::Create { owner, kind: 1, others: Vec::new() };
