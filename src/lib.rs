@@ -108,9 +108,10 @@
 //! **Damaged files.** No file makes the store panic: a damaged one gives `CORRUPTED` (or
 //! `STORAGE` for I/O) errors. Rows, bitmaps and classes carry a CRC-32 checked on every read,
 //! and redb verifies every page of a file that was not closed cleanly. A cleanly closed file
-//! damaged afterwards is trusted, for a fast open: damage to an index key or a counter can then
-//! give a wrong answer until [`DialogStore::check_integrity`] reports it, unless the store is
-//! opened with [`Builder::verify_on_open`], which checks every page (and reads the whole file).
+//! damaged afterwards is trusted, for a fast open: damage to a key or a counter can then give a
+//! wrong answer, and writes can spread it. [`DialogStore::check_integrity`] reports the damage
+//! that makes an index disagree with the rows; [`Builder::verify_on_open`] checks every page
+//! (and reads the whole file), and finds all of it.
 //! An empty file is a new store, as for redb.
 //!
 //! **Ids.** A generated `_id` is 4 bytes of creation second, 4 bytes of a random tag of the store
