@@ -42,27 +42,27 @@ pub(crate) fn kind_of(code: u8) -> Result<DialogType, Error> {
 }
 
 /// The public form of a row, with the viewer's unread count if asked for.
-pub(crate) fn to_dialog(row: Row, unread: Option<u32>) -> Result<Dialog, Error> {
+pub(crate) fn to_dialog(row: &Row, unread: Option<u32>) -> Result<Dialog, Error> {
     Ok(Dialog {
         id: DialogId(row.id),
         user_id: UserId(row.user_id),
         created_at: row.created_at,
         updated_at: row.updated_at,
         dialog_type: kind_of(row.kind)?,
-        name: row.name,
-        photo: row.photo,
-        xmpp_room_jid: row.xmpp_room_jid,
-        occupants_ids: row.occupants.into_iter().map(UserId).collect(),
-        admin_ids: row.admins.into_iter().map(UserId).collect(),
-        last_message: row.last_message,
-        last_message_id: row.last_message_id,
+        name: row.name.clone(),
+        photo: row.photo.clone(),
+        xmpp_room_jid: row.xmpp_room_jid.clone(),
+        occupants_ids: row.occupants.iter().copied().map(UserId).collect(),
+        admin_ids: row.admins.iter().copied().map(UserId).collect(),
+        last_message: row.last_message.clone(),
+        last_message_id: row.last_message_id.clone(),
         last_message_date_sent: row.last_message_date_sent,
         last_message_user_id: row.last_message_user_id.map(UserId),
         unread_messages_count: unread,
         is_join_required: row.is_join_required,
-        data: row.data.map(|d| CustomData {
-            class_name: d.class_name,
-            fields: d.fields.into_iter().map(|(k, v)| (k, data_value(v))).collect(),
+        data: row.data.as_ref().map(|d| CustomData {
+            class_name: d.class_name.clone(),
+            fields: d.fields.iter().map(|(k, v)| (k.clone(), data_value(v.clone()))).collect(),
         }),
     })
 }
@@ -291,7 +291,7 @@ pub(crate) fn create(
         peer,
     };
     w.insert(row.clone())?;
-    to_dialog(row, None)
+    to_dialog(&row, None)
 }
 
 /// The existing private dialog between two users, with whichever of them had left back in it.
@@ -303,13 +303,13 @@ fn restore_private(
 ) -> Result<Dialog, Error> {
     let both = sorted_users([UserId(row.user_id), UserId(row.peer.unwrap_or(row.user_id))]);
     if row.occupants == both {
-        return to_dialog(row, None);
+        return to_dialog(&row, None);
     }
     let mut new = row.clone();
     new.occupants = both;
     new.updated_at = ctx.now;
     w.replace(rid, &row, &new)?;
-    to_dialog(new, None)
+    to_dialog(&new, None)
 }
 
 /// Finds a live dialog the user may see.
@@ -373,7 +373,7 @@ pub(crate) fn update(
                 } else if admins_change {
                     Action::ChangeAdmins
                 } else {
-                    return to_dialog(old, None);
+                    return to_dialog(&old, None);
                 };
                 return refuse(action);
             }
@@ -421,7 +421,7 @@ pub(crate) fn update(
         new.admins = adm.into_iter().collect();
     }
     if new == old {
-        return to_dialog(old, None);
+        return to_dialog(&old, None);
     }
     new.updated_at = ctx.now;
     if kind == DialogType::Group && new.occupants.is_empty() {
@@ -430,7 +430,7 @@ pub(crate) fn update(
     } else {
         w.replace(rid, &old, &new)?;
     }
-    to_dialog(new, None)
+    to_dialog(&new, None)
 }
 
 /// Deletes dialogs for the calling user (leave) or, with `force`, for everyone (owner only).
@@ -535,7 +535,7 @@ pub(crate) fn record_private_message(
     let (rid, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
     write_message(w, ctx, rid, row, sender, msg)?;
     let (_, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
-    to_dialog(row, None)
+    to_dialog(&row, None)
 }
 
 /// Sets a user's unread count in a dialog to zero.
@@ -610,7 +610,7 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
         peer,
     };
     w.insert(row.clone())?;
-    to_dialog(row, None)
+    to_dialog(&row, None)
 }
 
 /// Declares a custom-object class; declaring the same class again is allowed, changing it is not.

@@ -230,7 +230,7 @@ impl DialogStore {
             return Err(Error::AccessDenied { id, user });
         }
         let unread = snap.unread(user.0, rid)?;
-        rules::to_dialog(row, Some(unread))
+        rules::to_dialog(&row, Some(unread))
     }
 
     /// Changes a dialog as `user`, under the permission rules of the crate docs.
@@ -322,7 +322,7 @@ impl DialogStore {
             } else {
                 Some(snap.unread(user.0, rid)?)
             };
-            items.push(rules::to_dialog(row, unread)?);
+            items.push(rules::to_dialog(&row, unread)?);
         }
         Ok(Page {
             total_entries: outcome.total,
@@ -377,7 +377,7 @@ impl DialogStore {
         use std::fmt::Write;
         let snap = self.storage.snapshot()?;
         let mut out = String::new();
-        let meta = snap.meta();
+        let meta = snap.meta()?;
         let _ = writeln!(
             out,
             "meta next_row={} live={:?} created_sorted={}",

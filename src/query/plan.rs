@@ -20,6 +20,8 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
 use roaring::RoaringBitmap;
 
 use super::ast::{Direction, Field, Op, Query, Scalar, Span, Value};
@@ -76,7 +78,7 @@ pub(crate) enum Access {
 pub(crate) struct Part {
     pub scope: Scope,
     pub formula: String,
-    pub candidates: RoaringBitmap,
+    pub candidates: Arc<RoaringBitmap>,
     /// Every candidate matches: no residual test is needed.
     pub exact: bool,
     pub access: Access,
@@ -88,7 +90,8 @@ pub(crate) struct Part {
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
     pub viewer: UserId,
-    pub query: String,
+    /// The query, kept for explain (printed only there).
+    pub query: Query,
     pub order: Order,
     pub skip: u32,
     pub limit: u32,
@@ -115,11 +118,11 @@ impl Plan {
 /// A condition turned into bitmap work.
 enum Use {
     /// The matches are exactly this bitmap's rows (intersect).
-    Exact(RoaringBitmap),
+    Exact(Arc<RoaringBitmap>),
     /// The matches lie within this bitmap (intersect), but still need testing.
-    Within(RoaringBitmap),
+    Within(Arc<RoaringBitmap>),
     /// The matches are exactly the rows outside this bitmap (subtract).
-    Without(RoaringBitmap),
+    Without(Arc<RoaringBitmap>),
     /// No bitmap helps.
     Residual,
 }
@@ -149,8 +152,8 @@ pub(crate) fn plan(
 
     let mut residual = Vec::new();
     let mut notes = Vec::new();
-    let mut within: Vec<RoaringBitmap> = Vec::new();
-    let mut without: Vec<RoaringBitmap> = Vec::new();
+    let mut within: Vec<Arc<RoaringBitmap>> = Vec::new();
+    let mut without: Vec<Arc<RoaringBitmap>> = Vec::new();
     let mut all_exact = true;
     for pred in preds {
         let key = cond_key(&pred.field, pred.op);
@@ -184,7 +187,7 @@ pub(crate) fn plan(
 
     let mut plan = Plan {
         viewer,
-        query: query.to_string(),
+        query: query.clone(),
         order,
         skip: query.skip,
         limit: query.limit,
@@ -194,7 +197,7 @@ pub(crate) fn plan(
         notes,
         parts: Vec::with_capacity(2),
     };
-    let meta = snap.meta();
+    let meta = snap.meta()?;
     let has_message = if plan.order.target == Target::LastMessageDateSent {
         Some(snap.bitmap(&BitmapKey::HasMessage)?)
     } else {
@@ -208,13 +211,15 @@ pub(crate) fn plan(
                 "public".to_owned(),
             ),
         };
+        // Bitmaps are shared with the read cache: combining makes new ones, and a part with no
+        // bitmap condition reads its base bitmap as it is.
         let mut candidates = base;
         let mut formula = base_name;
         for b in &within {
-            candidates &= b;
+            candidates = Arc::new(&*candidates & &**b);
         }
         for b in &without {
-            candidates -= b;
+            candidates = Arc::new(&*candidates - &**b);
         }
         if !within.is_empty() {
             formula.push_str(&format!(" ∩ {} bitmap(s)", within.len()));
@@ -223,7 +228,7 @@ pub(crate) fn plan(
             formula.push_str(&format!(" − {} bitmap(s)", without.len()));
         }
         let (access, estimate) =
-            choose(&plan, scope, &candidates, all_exact, has_message.as_ref(), meta, choice);
+            choose(&plan, scope, &candidates, all_exact, has_message.as_deref(), meta, choice);
         plan.parts.push(Part { scope, formula, candidates, exact: all_exact, access, estimate });
     }
     Ok(plan)
@@ -321,13 +326,32 @@ fn typed_data(field: &Field, ty: FieldType, text: &str) -> Result<Val, QueryErro
     }
 }
 
+/// The union of some bitmaps; a single bitmap is shared as it is, not copied.
 fn union_of(
     snap: &Snapshot,
     keys: impl IntoIterator<Item = BitmapKey>,
-) -> Result<RoaringBitmap, Error> {
-    let mut out = RoaringBitmap::new();
+) -> Result<Arc<RoaringBitmap>, Error> {
+    let mut keys = keys.into_iter();
+    let Some(first) = keys.next() else { return Ok(Arc::default()) };
+    let mut out = snap.bitmap(&first)?;
     for key in keys {
-        out |= snap.bitmap(&key)?;
+        out = Arc::new(&*out | &*snap.bitmap(&key)?);
+    }
+    Ok(out)
+}
+
+/// The intersection of some bitmaps; `None` for none.
+fn intersection_of(
+    snap: &Snapshot,
+    keys: impl IntoIterator<Item = BitmapKey>,
+) -> Result<Option<Arc<RoaringBitmap>>, Error> {
+    let mut out: Option<Arc<RoaringBitmap>> = None;
+    for key in keys {
+        let b = snap.bitmap(&key)?;
+        out = Some(match out {
+            Some(acc) => Arc::new(&*acc & &*b),
+            None => b,
+        });
     }
     Ok(out)
 }
@@ -361,17 +385,9 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
         (Target::Occupants, Op::Ne | Op::Nin) => {
             Use::Without(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
         }
-        (Target::Occupants, Op::All) => {
-            let mut out: Option<RoaringBitmap> = None;
-            for u in users(&pred.vals) {
-                let b = snap.bitmap(&BitmapKey::User(u))?;
-                out = Some(match out {
-                    Some(acc) => acc & b,
-                    None => b,
-                });
-            }
-            Use::Exact(out.unwrap_or_default())
-        }
+        (Target::Occupants, Op::All) => Use::Exact(
+            intersection_of(snap, users(&pred.vals).map(BitmapKey::User))?.unwrap_or_default(),
+        ),
         (Target::Id, Op::Eq | Op::In | Op::Ne | Op::Nin) => {
             let mut rows = RoaringBitmap::new();
             for v in &pred.vals {
@@ -382,9 +398,9 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
                 }
             }
             if matches!(pred.op, Op::Eq | Op::In) {
-                Use::Exact(rows)
+                Use::Exact(Arc::new(rows))
             } else {
-                Use::Without(rows)
+                Use::Without(Arc::new(rows))
             }
         }
         (Target::Name, Op::Ctn) => {
@@ -393,15 +409,8 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
                 _ => return Ok(Use::Residual),
             };
             let (grams, exact) = ngram::pattern_grams(pattern);
-            let mut out: Option<RoaringBitmap> = None;
-            for g in grams {
-                let b = snap.bitmap(&BitmapKey::Gram(g))?;
-                out = Some(match out {
-                    Some(acc) => acc & b,
-                    None => b,
-                });
-            }
-            let b = out.unwrap_or_default();
+            let b =
+                intersection_of(snap, grams.into_iter().map(BitmapKey::Gram))?.unwrap_or_default();
             if exact {
                 Use::Exact(b)
             } else {
@@ -470,6 +479,10 @@ fn choose(
     }
     let needed = plan.needed() as u64;
     let sort_cost = n;
+    if n <= needed && choice == PlanChoice::Auto {
+        // Reading every candidate is no more than a page: nothing beats it.
+        return (Access::SortCandidates, sort_cost);
+    }
     // A count that the bitmaps cannot give needs every candidate tested anyway.
     let count_pass = if exact { 0 } else { n };
     let walk = match (&plan.order.target, scope) {
@@ -481,19 +494,21 @@ fn choose(
     };
     if let Some(index) = walk {
         let (lo, hi) = time_range(&plan.residual, &plan.order.target);
-        let tree_size = match index {
+        // The share of dialogs with a message: last-message trees hold only those. Candidates
+        // are assumed spread like the rest (cheaper to estimate than to intersect).
+        let with_message = match (index, has_message) {
+            (TimeIndex::LastMessage | TimeIndex::PublicLastMessage, Some(h)) => {
+                h.len() as f64 / meta.live_total().max(1) as f64
+            }
+            _ => 1.0,
+        };
+        let scope_size = match index {
             TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated => meta.live[0],
             _ => meta.live_total(),
         };
-        // Candidates that are in the tree: those with a message for the last-message trees.
-        let in_tree = match (index, has_message) {
-            (TimeIndex::LastMessage | TimeIndex::PublicLastMessage, Some(h)) => {
-                candidates.intersection_len(h)
-            }
-            _ => n,
-        }
-        .max(1);
-        let walk_cost = (needed.saturating_mul(tree_size) / in_tree).min(tree_size) + count_pass;
+        let tree_size = (scope_size as f64 * with_message).max(1.0);
+        let in_tree = (n as f64 * with_message).max(1.0);
+        let walk_cost = (needed as f64 * tree_size / in_tree).min(tree_size) as u64 + count_pass;
         let forced = choice == PlanChoice::Walk;
         if forced || (choice == PlanChoice::Auto && walk_cost < sort_cost) {
             return (Access::WalkTime { index, lo, hi }, walk_cost);

@@ -6,6 +6,7 @@
 //! applying the difference between the old row's and the new row's
 //! [`IndexEntries`](crate::index::IndexEntries). [`Snapshot`] reads one committed state.
 
+mod cache;
 pub(crate) mod codec;
 mod meta;
 mod read;
@@ -14,8 +15,11 @@ pub(crate) mod tables;
 mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase};
+
+use cache::Cache;
 
 use crate::error::Error;
 
@@ -56,6 +60,7 @@ impl Durability {
 pub(crate) struct Storage {
     db: Database,
     durability: Durability,
+    cache: Arc<Cache>,
 }
 
 impl Storage {
@@ -68,7 +73,7 @@ impl Storage {
         let mut builder = Database::builder();
         builder.set_cache_size(cache_bytes);
         let db = builder.create(path)?;
-        Storage::init(db, durability)
+        Storage::init(db, durability, cache_bytes)
     }
 
     /// A store that lives in memory only.
@@ -76,11 +81,14 @@ impl Storage {
         let mut builder = Database::builder();
         builder.set_cache_size(cache_bytes);
         let db = builder.create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Storage::init(db, Durability::Immediate)
+        Storage::init(db, Durability::Immediate, cache_bytes)
     }
 
-    fn init(db: Database, durability: Durability) -> Result<Storage, Error> {
-        let storage = Storage { db, durability };
+    fn init(db: Database, durability: Durability, cache_bytes: usize) -> Result<Storage, Error> {
+        // The read cache is sized like redb's page cache: a decoded row is about 400 bytes, a
+        // cached bitmap a few hundred on average.
+        let cache = Arc::new(Cache::new(cache_bytes / 400, cache_bytes / 2048));
+        let storage = Storage { db, durability, cache };
         // Creates the tables and the meta record on first open, and checks the format after.
         storage.write(|w| w.check_format())?;
         Ok(storage)
@@ -94,13 +102,21 @@ impl Storage {
     ) -> Result<R, Error> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(self.durability.to_redb())?;
-        let out = {
+        let (out, touched) = {
             let mut writer = Writer::new(&txn)?;
             let out = f(&mut writer)?;
-            writer.finish()?;
-            out
+            (out, writer.finish()?)
         };
-        txn.commit()?;
+        if touched.is_empty() {
+            txn.commit()?;
+            return Ok(out);
+        }
+        // The read cache's commit protocol (storage/cache.rs): nothing this commit touches stays
+        // cached while it becomes visible.
+        let removed = self.cache.begin_commit(&touched);
+        let committed = txn.commit();
+        self.cache.end_commit(touched, removed, committed.is_ok());
+        committed?;
         Ok(out)
     }
 
@@ -115,6 +131,9 @@ impl Storage {
 
     /// A read snapshot of the last commit.
     pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
-        Snapshot::new(self.db.begin_read()?)
+        let before = self.cache.before_read();
+        let txn = self.db.begin_read()?;
+        let view = self.cache.view(before);
+        Ok(Snapshot::new(txn, self.cache.clone(), view))
     }
 }

@@ -8,10 +8,12 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
 
 use redb::{ReadableTable, Table, WriteTransaction};
 use roaring::RoaringBitmap;
 
+use super::cache::Touched;
 use super::codec::{encode_bitmap, encode_row, Row, StoredRow};
 use super::meta::{Meta, FORMAT};
 use super::read;
@@ -40,6 +42,8 @@ pub(crate) struct Writer<'t> {
     times: [Table<'t, (i64, u32), ()>; 4],
     chunks: HashMap<Vec<u8>, Chunk>,
     changed: bool,
+    /// What this transaction changed, for the read cache.
+    touched: Touched,
 }
 
 fn time_slot(index: TimeIndex) -> usize {
@@ -79,6 +83,7 @@ impl<'t> Writer<'t> {
             ],
             chunks: HashMap::new(),
             changed: false,
+            touched: Touched::default(),
         })
     }
 
@@ -104,8 +109,9 @@ impl<'t> Writer<'t> {
         }
     }
 
-    /// Writes the cached bitmap chunks and the meta counters. Called once, before commit.
-    pub(crate) fn finish(mut self) -> Result<(), Error> {
+    /// Writes the cached bitmap chunks and the meta counters. Called once, before commit;
+    /// returns what the transaction changed, for the read cache.
+    pub(crate) fn finish(mut self) -> Result<Touched, Error> {
         for (key, chunk) in self.chunks.iter().filter(|(_, c)| c.dirty) {
             if chunk.bitmap.is_empty() {
                 self.bitmaps.remove(key.as_slice())?;
@@ -116,8 +122,9 @@ impl<'t> Writer<'t> {
         if self.changed {
             self.meta.seq += 1;
             self.meta.save(&mut self.meta_table)?;
+            self.touched.meta = Some(self.meta.clone());
         }
-        Ok(())
+        Ok(self.touched)
     }
 
     // ---- reads inside the transaction ----
@@ -176,6 +183,7 @@ impl<'t> Writer<'t> {
         }
         self.rows.insert(rid.0, encode_row(&StoredRow::Live(row.clone())).as_slice())?;
         self.apply(rid, &IndexEntries::of(&row), true)?;
+        self.touched.rows.push((rid.0, Some(Arc::new(row.clone()))));
         self.meta.next_row = next;
         self.meta.live[type_slot(row.kind)?] += 1;
         if row.created_at >= self.meta.max_created {
@@ -199,6 +207,7 @@ impl<'t> Writer<'t> {
             self.unread.remove((*user, rid.0))?;
         }
         self.rows.insert(rid.0, encode_row(&StoredRow::Live(new.clone())).as_slice())?;
+        self.touched.rows.push((rid.0, Some(Arc::new(new.clone()))));
         self.changed = true;
         Ok(())
     }
@@ -214,6 +223,7 @@ impl<'t> Writer<'t> {
             self.ids.remove(&old.id)?;
         }
         self.rows.insert(rid.0, encode_row(&StoredRow::Deleted { id: old.id }).as_slice())?;
+        self.touched.rows.push((rid.0, None));
         let slot = &mut self.meta.live[type_slot(old.kind)?];
         *slot = slot.saturating_sub(1);
         self.changed = true;
@@ -254,6 +264,14 @@ impl<'t> Writer<'t> {
             } else {
                 table.remove((*time, rid.0))?;
             }
+            let public = match index {
+                TimeIndex::PublicLastMessage => Some(0),
+                TimeIndex::PublicUpdated => Some(1),
+                _ => None,
+            };
+            if let Some(stream) = public {
+                self.touched.public_times.push((stream, (*time, rid.0), add));
+            }
         }
         if let Some(pair) = entries.pair {
             if add {
@@ -286,6 +304,9 @@ impl<'t> Writer<'t> {
         };
         let changed = if add { chunk.bitmap.insert(rid.0) } else { chunk.bitmap.remove(rid.0) };
         chunk.dirty |= changed;
+        if changed {
+            self.touched.bits.push((key.clone(), rid.0, add));
+        }
         Ok(())
     }
 }
