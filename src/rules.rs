@@ -116,7 +116,10 @@ fn check_name_and_photo(name: &Option<String>, photo: &Option<String>) -> Result
 }
 
 fn sorted_users(users: impl IntoIterator<Item = UserId>) -> Vec<u64> {
-    users.into_iter().map(|u| u.0).collect::<BTreeSet<_>>().into_iter().collect()
+    let mut out: Vec<u64> = users.into_iter().map(|u| u.0).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn check_occupant_count(count: usize) -> Result<(), Error> {
@@ -290,7 +293,7 @@ pub(crate) fn create(
         data,
         peer,
     };
-    w.insert(row.clone())?;
+    let (_, row) = w.insert(row)?;
     to_dialog(&row, None)
 }
 
@@ -308,7 +311,7 @@ fn restore_private(
     let mut new = row.clone();
     new.occupants = both;
     new.updated_at = ctx.now;
-    w.replace(rid, &row, &new)?;
+    let new = w.replace(rid, &row, new)?;
     to_dialog(&new, None)
 }
 
@@ -426,11 +429,13 @@ pub(crate) fn update(
     new.updated_at = ctx.now;
     if kind == DialogType::Group && new.occupants.is_empty() {
         // The last occupant left: nobody can see the dialog any more, so it is deleted.
+        let out = to_dialog(&new, None);
         w.delete(rid, &old)?;
+        out
     } else {
-        w.replace(rid, &old, &new)?;
+        let new = w.replace(rid, &old, new)?;
+        to_dialog(&new, None)
     }
-    to_dialog(&new, None)
 }
 
 /// Deletes dialogs for the calling user (leave) or, with `force`, for everyone (owner only).
@@ -473,7 +478,7 @@ pub(crate) fn delete(
             w.delete(rid, &old)?;
         } else {
             new.updated_at = ctx.now;
-            w.replace(rid, &old, &new)?;
+            w.replace(rid, &old, new)?;
         }
     }
     Ok(())
@@ -514,7 +519,7 @@ fn write_message(
         new.last_message_user_id = Some(sender.0);
     }
     new.updated_at = ctx.now;
-    w.replace(rid, &old, &new)?;
+    w.replace(rid, &old, new)?;
     for user in old.occupants.iter().filter(|u| **u != sender.0) {
         w.add_unread(*user, rid, 1)?;
     }
@@ -609,7 +614,7 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
         data,
         peer,
     };
-    w.insert(row.clone())?;
+    let (_, row) = w.insert(row)?;
     to_dialog(&row, None)
 }
 

@@ -15,7 +15,7 @@ use crate::query::eval::Pred;
 use crate::query::plan::{self, Plan};
 use crate::query::{exec, Explain, Page, PlanChoice, Query};
 use crate::rules::{self, Ctx};
-use crate::storage::{Durability, Snapshot, Storage, Writer};
+use crate::storage::{Durability, Snapshot, Storage, StoredRow, Writer};
 
 /// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
@@ -368,6 +368,35 @@ impl DialogStore {
     /// Rebuilds every index from the rows and compares: the report lists each difference.
     pub fn check_integrity(&self) -> Result<IntegrityReport, Error> {
         crate::index::integrity::check(&self.storage.snapshot()?)
+    }
+
+    /// Calls `f` with every live dialog, in row order (creation order), without unread counts:
+    /// for exports and migrations. Reads one snapshot; writes made meanwhile are not seen.
+    pub fn for_each_dialog(
+        &self,
+        mut f: impl FnMut(Dialog) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let snap = self.storage.snapshot()?;
+        for entry in snap.all_rows()? {
+            if let (_, StoredRow::Live(row)) = entry? {
+                f(rules::to_dialog(&row, None)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls `f` with every unread count above zero, as (user, dialog, count), in user order.
+    pub fn for_each_unread(
+        &self,
+        mut f: impl FnMut(UserId, DialogId, u32) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let snap = self.storage.snapshot()?;
+        for entry in snap.all_unread()? {
+            let ((user, rid), count) = entry?;
+            let row = snap.live_row(rid)?;
+            f(UserId(user), DialogId(row.id), count)?;
+        }
+        Ok(())
     }
 
     /// Every table's content as text, in key order, for tests that check a refused call changed

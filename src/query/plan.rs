@@ -123,6 +123,10 @@ enum Use {
     Within(Arc<RoaringBitmap>),
     /// The matches are exactly the rows outside this bitmap (subtract).
     Without(Arc<RoaringBitmap>),
+    /// Only dialogs of these types match (bit `t - 1` for type `t`), exactly.
+    Types(u8),
+    /// The matches are exactly this set of occupied dialogs: none is public.
+    Occupied(Arc<RoaringBitmap>),
     /// No bitmap helps.
     Residual,
 }
@@ -155,6 +159,8 @@ pub(crate) fn plan(
     let mut within: Vec<Arc<RoaringBitmap>> = Vec::new();
     let mut without: Vec<Arc<RoaringBitmap>> = Vec::new();
     let mut all_exact = true;
+    let mut types = ALL_TYPES;
+    let mut occupied: Vec<Arc<RoaringBitmap>> = Vec::new();
     for pred in preds {
         let key = cond_key(&pred.field, pred.op);
         match bitmap_use(snap, &pred)? {
@@ -174,6 +180,14 @@ pub(crate) fn plan(
             Use::Without(b) => {
                 notes.push(format!("{key}: minus bitmap of {} rows, exact", b.len()));
                 without.push(b);
+            }
+            Use::Types(mask) => {
+                notes.push(format!("{key}: types {}, exact", type_list(mask)));
+                types &= mask;
+            }
+            Use::Occupied(b) => {
+                notes.push(format!("{key}: bitmap of {} rows, exact, none public", b.len()));
+                occupied.push(b);
             }
             Use::Residual => {
                 notes.push(format!("{key}: tested on each candidate"));
@@ -215,6 +229,29 @@ pub(crate) fn plan(
         // bitmap condition reads its base bitmap as it is.
         let mut candidates = base;
         let mut formula = base_name;
+        match scope {
+            // Public dialogs are type 1 and have no occupants.
+            Scope::Public if types & 1 == 0 || !occupied.is_empty() => {
+                candidates = Arc::default();
+                formula.push_str(" (none can match)");
+            }
+            Scope::Public => {}
+            Scope::Own => {
+                // Subtract the excluded types: cheaper than intersecting with the union of the
+                // allowed ones, which holds most dialogs.
+                for t in DialogType::ALL.into_iter().filter(|t| types & (1 << (t.code() - 1)) == 0)
+                {
+                    candidates =
+                        Arc::new(&*candidates - &*snap.bitmap(&BitmapKey::Type(t.code()))?);
+                }
+                for b in &occupied {
+                    candidates = Arc::new(&*candidates & &**b);
+                }
+                if types != ALL_TYPES {
+                    formula.push_str(&format!(" of types {}", type_list(types)));
+                }
+            }
+        }
         for b in &within {
             candidates = Arc::new(&*candidates & &**b);
         }
@@ -232,6 +269,22 @@ pub(crate) fn plan(
         plan.parts.push(Part { scope, formula, candidates, exact: all_exact, access, estimate });
     }
     Ok(plan)
+}
+
+/// Every dialog type, as a mask (bit `t - 1` for type `t`).
+const ALL_TYPES: u8 = 0b111;
+
+fn type_list(mask: u8) -> String {
+    let types: Vec<String> = DialogType::ALL
+        .iter()
+        .filter(|t| mask & (1 << (t.code() - 1)) != 0)
+        .map(|t| t.to_string())
+        .collect();
+    if types.is_empty() {
+        "none".to_owned()
+    } else {
+        types.join(",")
+    }
 }
 
 /// The declared class a query names with `data[class_name]=X`, if declared: its custom fields
@@ -367,7 +420,8 @@ fn users(vals: &[Val]) -> impl Iterator<Item = u64> + '_ {
 fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
     Ok(match (&pred.target, pred.op) {
         (Target::Type, _) => {
-            let matching = DialogType::ALL.into_iter().filter(|t| {
+            let mut mask = 0u8;
+            for t in DialogType::ALL {
                 let keys = super::eval::RowKeys {
                     id: [0; 12],
                     created_at: 0,
@@ -375,17 +429,19 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
                     last_message_date_sent: None,
                     kind: t.code(),
                 };
-                pred.test_keys(&keys)
-            });
-            Use::Exact(union_of(snap, matching.map(|t| BitmapKey::Type(t.code())))?)
+                if pred.test_keys(&keys) {
+                    mask |= 1 << (t.code() - 1);
+                }
+            }
+            Use::Types(mask)
         }
         (Target::Occupants, Op::Eq | Op::In) => {
-            Use::Exact(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
+            Use::Occupied(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
         }
         (Target::Occupants, Op::Ne | Op::Nin) => {
             Use::Without(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
         }
-        (Target::Occupants, Op::All) => Use::Exact(
+        (Target::Occupants, Op::All) => Use::Occupied(
             intersection_of(snap, users(&pred.vals).map(BitmapKey::User))?.unwrap_or_default(),
         ),
         (Target::Id, Op::Eq | Op::In | Op::Ne | Op::Nin) => {

@@ -54,8 +54,8 @@ pub(crate) struct PublicStreams {
 pub(crate) struct Touched {
     /// New row values (`None`: deleted).
     pub rows: Vec<(u32, Option<Arc<Row>>)>,
-    /// Bitmap bits set (`true`) or cleared.
-    pub bits: Vec<(BitmapKey, u32, bool)>,
+    /// Bitmap chunks written: key, chunk number, the chunk's new content.
+    pub chunks: Vec<(BitmapKey, u16, RoaringBitmap)>,
     /// Public time entries added (`true`) or removed, by index: 0 last message, 1 updated.
     pub public_times: Vec<(u8, (i64, u32), bool)>,
     /// The meta counters after the commit.
@@ -65,7 +65,7 @@ pub(crate) struct Touched {
 impl Touched {
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
-            && self.bits.is_empty()
+            && self.chunks.is_empty()
             && self.public_times.is_empty()
             && self.meta.is_none()
     }
@@ -238,10 +238,7 @@ impl Cache {
                 removed.rows.push(*rid);
             }
         }
-        let mut keys: Vec<&BitmapKey> = touched.bits.iter().map(|(k, _, _)| k).collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for key in keys {
+        for (key, _, _) in &touched.chunks {
             if let Some(old) = self.bitmaps.remove(key) {
                 removed.bitmaps.push((key.clone(), old));
             }
@@ -266,13 +263,12 @@ impl Cache {
                 }
             }
             for (key, old) in removed.bitmaps {
+                // The new whole bitmap: the old one with each rewritten chunk's range replaced.
                 let mut new = Arc::unwrap_or_clone(old);
-                for (_, rid, set) in touched.bits.iter().filter(|(k, _, _)| *k == key) {
-                    if *set {
-                        new.insert(*rid);
-                    } else {
-                        new.remove(*rid);
-                    }
+                for (_, chunk, bits) in touched.chunks.iter().filter(|(k, _, _)| *k == key) {
+                    let lo = u32::from(*chunk) << crate::index::CHUNK_BITS;
+                    new.remove_range(lo..=lo | ((1 << crate::index::CHUNK_BITS) - 1));
+                    new |= bits;
                 }
                 self.bitmaps.insert(key, version, Arc::new(new));
             }
@@ -377,7 +373,7 @@ mod tests {
             Arc::new(PublicStreams { by_last_message: vec![(5, 1)], by_updated: vec![] }),
         );
         let touched = Touched {
-            bits: vec![(BitmapKey::Type(1), 3, true), (BitmapKey::Type(1), 1, false)],
+            chunks: vec![(BitmapKey::Type(1), 0, [2u32, 3].into_iter().collect())],
             public_times: vec![(0, (5, 1), false), (0, (9, 1), true)],
             ..Touched::default()
         };

@@ -8,13 +8,15 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
+
+use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
 
-use redb::{ReadableTable, Table, WriteTransaction};
+use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 use roaring::RoaringBitmap;
 
 use super::cache::Touched;
-use super::codec::{encode_bitmap, encode_row, Row, StoredRow};
+use super::codec::{encode_bitmap, encode_live, encode_row, Row, StoredRow};
 use super::meta::{Meta, FORMAT};
 use super::read;
 use super::tables::{self, TimeIndex};
@@ -40,10 +42,12 @@ pub(crate) struct Writer<'t> {
     classes: Table<'t, &'static str, &'static [u8]>,
     bitmaps: Table<'t, &'static [u8], &'static [u8]>,
     times: [Table<'t, (i64, u32), ()>; 4],
-    chunks: HashMap<Vec<u8>, Chunk>,
+    chunks: HashMap<(BitmapKey, u16), Chunk, FxBuildHasher>,
     changed: bool,
     /// What this transaction changed, for the read cache.
     touched: Touched,
+    /// Whether `ids` is empty, once asked.
+    ids_empty: std::cell::Cell<Option<bool>>,
 }
 
 fn time_slot(index: TimeIndex) -> usize {
@@ -81,9 +85,10 @@ impl<'t> Writer<'t> {
                 txn.open_table(TimeIndex::ALL[2].table())?,
                 txn.open_table(TimeIndex::ALL[3].table())?,
             ],
-            chunks: HashMap::new(),
+            chunks: HashMap::default(),
             changed: false,
             touched: Touched::default(),
+            ids_empty: std::cell::Cell::new(None),
         })
     }
 
@@ -112,12 +117,17 @@ impl<'t> Writer<'t> {
     /// Writes the cached bitmap chunks and the meta counters. Called once, before commit;
     /// returns what the transaction changed, for the read cache.
     pub(crate) fn finish(mut self) -> Result<Touched, Error> {
-        for (key, chunk) in self.chunks.iter().filter(|(_, c)| c.dirty) {
-            if chunk.bitmap.is_empty() {
-                self.bitmaps.remove(key.as_slice())?;
-            } else {
-                self.bitmaps.insert(key.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
+        for ((key, number), chunk) in std::mem::take(&mut self.chunks) {
+            if !chunk.dirty {
+                continue;
             }
+            let bytes = key.chunk_key(number);
+            if chunk.bitmap.is_empty() {
+                self.bitmaps.remove(bytes.as_slice())?;
+            } else {
+                self.bitmaps.insert(bytes.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
+            }
+            self.touched.chunks.push((key, number, chunk.bitmap));
         }
         if self.changed {
             self.meta.seq += 1;
@@ -153,6 +163,16 @@ impl<'t> Writer<'t> {
         read::class(&self.classes, name)
     }
 
+    /// Whether the imported-id table is empty (asked once per transaction, then kept up to date).
+    fn no_imports(&self) -> Result<bool, Error> {
+        if let Some(empty) = self.ids_empty.get() {
+            return Ok(empty);
+        }
+        let empty = self.ids.is_empty()?;
+        self.ids_empty.set(Some(empty));
+        Ok(empty)
+    }
+
     /// The row id and id the next inserted dialog gets: seconds from `created_at`, then the store
     /// tag and the row id. If an imported dialog already holds that id, the seconds move on.
     pub(crate) fn next_id(&self, created_at: i64) -> Result<(RowId, DialogId), Error> {
@@ -163,7 +183,8 @@ impl<'t> Writer<'t> {
             id[..4].copy_from_slice(&secs.to_be_bytes());
             id[4..8].copy_from_slice(&self.meta.store_tag.to_be_bytes());
             id[8..].copy_from_slice(&rid.0.to_be_bytes());
-            if self.ids.get(&id)?.is_none() {
+            // Only an imported id can collide with a generated one; most stores import nothing.
+            if self.no_imports()? || self.ids.get(&id)?.is_none() {
                 return Ok((rid, DialogId(id)));
             }
             secs = secs.wrapping_add(1);
@@ -172,18 +193,23 @@ impl<'t> Writer<'t> {
 
     // ---- changes ----
 
-    /// Appends a dialog at the next row id, with all its index entries.
-    pub(crate) fn insert(&mut self, row: Row) -> Result<RowId, Error> {
+    /// Appends a dialog at the next row id, with all its index entries; returns its row id and
+    /// the row, shared with the read cache.
+    pub(crate) fn insert(&mut self, row: Row) -> Result<(RowId, Arc<Row>), Error> {
         let rid = RowId(self.meta.next_row);
         let next = rid.0.checked_add(1).ok_or_else(|| Error::corrupted("row ids exhausted"))?;
         let id = DialogId(row.id);
         let imported = read::embedded_row(&id, self.meta.store_tag) != Some(rid);
-        if imported && self.ids.insert(&row.id, rid.0)?.is_some() {
-            return Err(Error::corrupted(format!("id {id} inserted twice")));
+        if imported {
+            if self.ids.insert(&row.id, rid.0)?.is_some() {
+                return Err(Error::corrupted(format!("id {id} inserted twice")));
+            }
+            self.ids_empty.set(Some(false));
         }
-        self.rows.insert(rid.0, encode_row(&StoredRow::Live(row.clone())).as_slice())?;
+        self.rows.insert(rid.0, encode_live(&row).as_slice())?;
         self.apply(rid, &IndexEntries::of(&row), true)?;
-        self.touched.rows.push((rid.0, Some(Arc::new(row.clone()))));
+        let row = Arc::new(row);
+        self.touched.rows.push((rid.0, Some(row.clone())));
         self.meta.next_row = next;
         self.meta.live[type_slot(row.kind)?] += 1;
         if row.created_at >= self.meta.max_created {
@@ -192,24 +218,26 @@ impl<'t> Writer<'t> {
             self.meta.created_sorted = false;
         }
         self.changed = true;
-        Ok(rid)
+        Ok((rid, row))
     }
 
-    /// Replaces a live dialog, moving only the index entries that differ.
-    pub(crate) fn replace(&mut self, rid: RowId, old: &Row, new: &Row) -> Result<(), Error> {
+    /// Replaces a live dialog, moving only the index entries that differ; returns the new row,
+    /// shared with the read cache.
+    pub(crate) fn replace(&mut self, rid: RowId, old: &Row, new: Row) -> Result<Arc<Row>, Error> {
         debug_assert_eq!(old.id, new.id);
         debug_assert_eq!(old.kind, new.kind);
-        let (before, after) = (IndexEntries::of(old), IndexEntries::of(new));
+        let (before, after) = (IndexEntries::of(old), IndexEntries::of(&new));
         self.apply(rid, &before.minus(&after), false)?;
         self.apply(rid, &after.minus(&before), true)?;
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
             self.unread.remove((*user, rid.0))?;
         }
-        self.rows.insert(rid.0, encode_row(&StoredRow::Live(new.clone())).as_slice())?;
-        self.touched.rows.push((rid.0, Some(Arc::new(new.clone()))));
+        self.rows.insert(rid.0, encode_live(&new).as_slice())?;
+        let new = Arc::new(new);
+        self.touched.rows.push((rid.0, Some(new.clone())));
         self.changed = true;
-        Ok(())
+        Ok(new)
     }
 
     /// Turns a live dialog into a tombstone and removes its index entries and counters.
@@ -294,19 +322,17 @@ impl<'t> Writer<'t> {
     }
 
     fn set_bit(&mut self, key: &BitmapKey, rid: RowId, add: bool) -> Result<(), Error> {
-        let ckey = key.chunk_key(chunk_of(rid.0));
+        let ckey = (key.clone(), chunk_of(rid.0));
         let chunk = match self.chunks.get_mut(&ckey) {
             Some(c) => c,
             None => {
-                let bitmap = read::chunk(&self.bitmaps, &ckey)?.unwrap_or_default();
+                let bitmap =
+                    read::chunk(&self.bitmaps, &key.chunk_key(ckey.1))?.unwrap_or_default();
                 self.chunks.entry(ckey).or_insert(Chunk { bitmap, dirty: false })
             }
         };
         let changed = if add { chunk.bitmap.insert(rid.0) } else { chunk.bitmap.remove(rid.0) };
         chunk.dirty |= changed;
-        if changed {
-            self.touched.bits.push((key.clone(), rid.0, add));
-        }
         Ok(())
     }
 }
