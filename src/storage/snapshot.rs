@@ -180,7 +180,9 @@ impl Snapshot {
         if let Some(bitmap) = self.view.and_then(|v| self.cache.bitmap(v, key)) {
             return Ok(bitmap);
         }
-        let bitmap = Arc::new(read::bitmap(self.bitmap_table()?, key)?);
+        let next_row = self.meta()?.next_row;
+        let last_chunk = crate::index::chunk_of(next_row.saturating_sub(1));
+        let bitmap = Arc::new(read::bitmap(self.bitmap_table()?, key, last_chunk)?);
         if let Some(view) = self.view {
             self.cache.install_bitmap(view, key.clone(), bitmap.clone());
         }
@@ -266,7 +268,8 @@ impl Snapshot {
         Ok(self.bitmap_table()?.range::<&[u8]>(..)?.map(|entry| {
             let (k, v) = entry?;
             let key = k.value().to_vec();
-            let bitmap = decode_bitmap(v.value(), &|| read::describe_key(&key))?;
+            let bitmap =
+                decode_bitmap(v.value(), read::key_chunk(&key), &|| read::describe_key(&key))?;
             Ok((key, bitmap))
         }))
     }
