@@ -101,13 +101,18 @@ fn import_stops_at_a_bad_batch_writes_none_of_it_and_resumes() {
 
     let err = dialogstore(&store, &["import", path, "--batch", "3"]).fails();
     let err_lines: Vec<&str> = err.lines().collect();
-    assert!(err_lines[0].starts_with("error VALIDATION: line 5: body: "), "{err}");
+    assert!(
+        err_lines[0].starts_with(
+            "error VALIDATION: line 5: body: EOF while parsing an object at line 1 column 42"
+        ),
+        "{err}"
+    );
     assert!(
         err_lines[1].starts_with("error VALIDATION: line 6: import of 5d75393ba28f9a17e1cb0f06"),
         "{err}"
     );
     assert!(err.contains("2 bad line(s) in lines 4 to 6"), "{err}");
-    assert!(err.contains("3 dialogs from lines 1 to 3 are imported"), "{err}");
+    assert!(err.contains("3 dialogs from lines 1 to 3 imported"), "{err}");
     assert!(err.contains("resume with --from-line 4"), "{err}");
 
     // Only the first batch is in the store: line 4, good, was rolled back with its batch.

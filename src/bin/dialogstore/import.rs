@@ -91,7 +91,7 @@ pub(crate) fn run(store_path: &Path, args: &ImportArgs) -> Result<(), Failure> {
                     imported += count;
                     first_written.get_or_insert(first);
                     last_written = last;
-                    bar.set_message(format!("{} dialogs", thousands(imported)));
+                    bar.set_message(dialogs(imported));
                 }
                 Err(refused) => {
                     bar.finish_and_clear();
@@ -110,8 +110,8 @@ pub(crate) fn run(store_path: &Path, args: &ImportArgs) -> Result<(), Failure> {
     };
     writeln!(
         std::io::stdout().lock(),
-        "imported {} dialogs ({lines} of {}) into {} in {}",
-        thousands(imported),
+        "imported {} ({lines} of {}) into {} in {}",
+        dialogs(imported),
         args.file.display(),
         store_path.display(),
         fmt_duration(started.elapsed())
@@ -119,11 +119,17 @@ pub(crate) fn run(store_path: &Path, args: &ImportArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `1 dialog`, `1,000 dialogs`.
+fn dialogs(n: u64) -> String {
+    format!("{} dialog{}", thousands(n), if n == 1 { "" } else { "s" })
+}
+
 /// One line as a dialog; `None` for a blank line.
 fn parse_line(number: u64, bytes: &[u8]) -> Option<Line> {
     let dialog = match std::str::from_utf8(bytes) {
         Ok(text) if text.trim().is_empty() => return None,
-        Ok(text) => Dialog::from_json(text),
+        // Without its line end, so a JSON error's position reads "line 1 column N".
+        Ok(text) => Dialog::from_json(text.trim_end_matches(['\n', '\r'])),
         Err(e) => Err(Error::Validation(dialogstore::ValidationError::Json {
             message: format!("not UTF-8 ({e})"),
         })),
@@ -188,14 +194,15 @@ fn report_refused(
     last_written: u64,
 ) -> Failure {
     let mut err = std::io::stderr().lock();
+    // Each bad line is its own `error CODE: line N: message` line; the failure returned
+    // closes the report.
     for (number, e) in &refused.bad {
         let _ = writeln!(err, "error {}: line {number}: {e}", e.code());
     }
     let before = match first_written {
-        Some(first) => format!(
-            "{} dialogs from lines {first} to {last_written} are imported",
-            thousands(imported)
-        ),
+        Some(first) => {
+            format!("{} from lines {first} to {last_written} imported", dialogs(imported))
+        }
         None => "nothing was imported".to_owned(),
     };
     let code = refused.bad.first().map_or("VALIDATION", |(_, e)| e.code());
