@@ -4,7 +4,7 @@
 //! snapshots and never wait for the writer; writes take turns, each in one redb transaction.
 //! [`DialogStore::write`] runs many writes in one transaction for ingest speed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use crate::query::eval::Pred;
 use crate::query::plan::{self, Plan};
 use crate::query::{exec, Explain, Page, PlanChoice, Query};
 use crate::rules::{self, Ctx};
-use crate::storage::{Durability, Snapshot, Storage, StoredRow, Writer};
+use crate::storage::{Durability, Snapshot, Storage, StoreStats, StoredRow, Writer};
 
 /// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
@@ -131,7 +131,9 @@ impl Builder {
     /// Opens the store file at `path`, creating it if it does not exist.
     pub fn open(self, path: impl AsRef<Path>) -> Result<DialogStore, Error> {
         let storage = Storage::open(path.as_ref(), self.cache_bytes, self.durability)?;
-        Ok(self.finish(storage))
+        let mut store = self.finish(storage);
+        store.path = Some(path.as_ref().to_path_buf());
+        Ok(store)
     }
 
     /// Opens a store that lives in memory and is gone when dropped.
@@ -141,7 +143,13 @@ impl Builder {
     }
 
     fn finish(self, storage: Storage) -> DialogStore {
-        DialogStore { storage, app_id: self.app_id, muc_domain: self.muc_domain, clock: self.clock }
+        DialogStore {
+            storage,
+            app_id: self.app_id,
+            muc_domain: self.muc_domain,
+            clock: self.clock,
+            path: None,
+        }
     }
 }
 
@@ -151,6 +159,8 @@ pub struct DialogStore {
     app_id: u64,
     muc_domain: String,
     clock: Arc<dyn Clock>,
+    /// The store file; `None` in memory.
+    path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for DialogStore {
@@ -397,6 +407,26 @@ impl DialogStore {
             f(UserId(user), DialogId(row.id), count)?;
         }
         Ok(())
+    }
+
+    /// What the store holds: live dialogs by type, distinct users, every table's entries and
+    /// bytes, and the file size. Reads counters, table metadata and the keys of the user
+    /// bitmaps, never the rows, so it is cheap enough for a health endpoint.
+    ///
+    /// ```
+    /// use dialogstore::{DialogStore, NewDialog, UserId};
+    /// let store = DialogStore::in_memory()?;
+    /// store.create_dialog(UserId(1), NewDialog::group("New Year party", [UserId(2), UserId(3)]))?;
+    /// store.create_dialog(UserId(1), NewDialog::private(UserId(4)))?;
+    /// let stats = store.stats()?;
+    /// assert_eq!((stats.group_dialogs, stats.private_dialogs, stats.dialogs()), (1, 1, 2));
+    /// assert_eq!(stats.users, 4);
+    /// assert!(stats.tables.iter().any(|t| t.name == "rows" && t.entries == 2));
+    /// assert_eq!(stats.file_bytes, None); // in memory
+    /// # Ok::<(), dialogstore::Error>(())
+    /// ```
+    pub fn stats(&self) -> Result<StoreStats, Error> {
+        self.storage.stats(self.path.as_deref())
     }
 
     /// Every table's content as text, in key order, for tests that check a refused call changed

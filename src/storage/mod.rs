@@ -11,6 +11,7 @@ pub(crate) mod codec;
 mod meta;
 mod read;
 mod snapshot;
+mod stats;
 pub(crate) mod tables;
 mod writer;
 
@@ -27,6 +28,7 @@ pub(crate) use codec::{Row, RowData, RowValue, StoredRow};
 pub(crate) use meta::Meta;
 pub(crate) use read::{describe_key, embedded_row};
 pub(crate) use snapshot::Snapshot;
+pub use stats::{StoreStats, TableStats};
 pub(crate) use tables::TimeIndex;
 pub(crate) use writer::Writer;
 
