@@ -115,6 +115,7 @@ storage_errors!(
     redb::StorageError,
     redb::CommitError,
     redb::SetDurabilityError,
+    redb::CompactionError,
     std::io::Error
 );
 

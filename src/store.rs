@@ -216,6 +216,14 @@ impl DialogStore {
         Ctx { now: self.clock.now(), app_id: self.app_id, muc_domain: &self.muc_domain }
     }
 
+    /// Rewrites the store file without the free pages that copy-on-write leaves behind, so a
+    /// store that was bulk-loaded or churned shrinks to what it holds. Takes a while on a large
+    /// store and needs the store to itself (`&mut`): run it after a bulk load, not while
+    /// serving. Returns whether anything was compacted.
+    pub fn compact(&mut self) -> Result<bool, Error> {
+        self.storage.compact()
+    }
+
     /// Makes every write so far durable. Only needed with [`Durability::None`] (bulk loads):
     /// its commits reach the disk with the next durable commit, which this is.
     pub fn sync(&self) -> Result<(), Error> {

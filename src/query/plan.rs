@@ -264,8 +264,18 @@ pub(crate) fn plan(
         if !without.is_empty() {
             formula.push_str(&format!(" − {} bitmap(s)", without.len()));
         }
-        let (access, estimate) =
-            choose(&plan, scope, &candidates, all_exact, has_message.as_deref(), meta, choice);
+        if choice != PlanChoice::FullScan {
+            candidates = narrow_by_time(snap, &plan, scope, candidates, &mut formula)?;
+        }
+        let sort_range =
+            match (walk_index(&plan, scope), time_range(&plan.residual, &plan.order.target)) {
+                (Some(index), (lo, hi)) if lo != i64::MIN || hi != i64::MAX => {
+                    Some(snap.estimate_range(index, lo, hi)?)
+                }
+                _ => None,
+            };
+        let stats = Stats { has_message: has_message.as_deref(), meta, sort_range };
+        let (access, estimate) = choose(&plan, scope, &candidates, all_exact, &stats, choice);
         plan.parts.push(Part { scope, formula, candidates, exact: all_exact, access, estimate });
     }
     Ok(plan)
@@ -491,6 +501,52 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
     })
 }
 
+/// The time index of a target in a part, if it has one.
+fn time_index(target: &Target, scope: Scope) -> Option<TimeIndex> {
+    match (target, scope) {
+        (Target::LastMessageDateSent, Scope::Public) => Some(TimeIndex::PublicLastMessage),
+        (Target::LastMessageDateSent, Scope::Own) => Some(TimeIndex::LastMessage),
+        (Target::UpdatedAt, Scope::Public) => Some(TimeIndex::PublicUpdated),
+        (Target::UpdatedAt, Scope::Own) => Some(TimeIndex::Updated),
+        _ => None,
+    }
+}
+
+/// The time index a part could walk in sort order.
+fn walk_index(plan: &Plan, scope: Scope) -> Option<TimeIndex> {
+    time_index(&plan.order.target, scope)
+}
+
+/// Narrows a part's candidates by the time ranges the conditions set, reading the time index
+/// over each range when the range holds fewer entries than there are candidates: cheaper than
+/// testing every candidate, and it makes the candidate count (and a count-only answer) small.
+/// The conditions stay in the residual tests, which the narrowed candidates pass.
+fn narrow_by_time(
+    snap: &Snapshot,
+    plan: &Plan,
+    scope: Scope,
+    mut candidates: Arc<RoaringBitmap>,
+    formula: &mut String,
+) -> Result<Arc<RoaringBitmap>, Error> {
+    for target in [Target::LastMessageDateSent, Target::UpdatedAt] {
+        let (lo, hi) = time_range(&plan.residual, &target);
+        let Some(index) = time_index(&target, scope) else { continue };
+        if (lo == i64::MIN && hi == i64::MAX) || candidates.is_empty() {
+            continue;
+        }
+        if snap.estimate_range(index, lo, hi)? >= candidates.len() {
+            continue;
+        }
+        let mut range = RoaringBitmap::new();
+        for entry in snap.walk(index, lo, hi, Direction::Asc)? {
+            range.insert(entry?.1 .0);
+        }
+        candidates = Arc::new(&*candidates & &range);
+        formula.push_str(&format!(" ∩ {} over [{lo}, {hi}] ({} rows)", index.name(), range.len()));
+    }
+    Ok(candidates)
+}
+
 /// The time range `[lo, hi]` the predicates allow on a target (inclusive bounds).
 pub(crate) fn time_range(preds: &[Pred], target: &Target) -> (i64, i64) {
     let (mut lo, mut hi) = (i64::MIN, i64::MAX);
@@ -513,16 +569,26 @@ pub(crate) fn time_range(preds: &[Pred], target: &Target) -> (i64, i64) {
     (lo, hi)
 }
 
+/// What the cost estimates read besides the candidates.
+#[derive(Clone, Copy)]
+struct Stats<'a> {
+    /// Dialogs with a last message (loaded when sorting by it).
+    has_message: Option<&'a RoaringBitmap>,
+    meta: &'a crate::storage::Meta,
+    /// Entries of the sort field's index within the conditions' range, if bounded.
+    sort_range: Option<u64>,
+}
+
 /// Picks the access path of one part and estimates the entries it reads.
 fn choose(
     plan: &Plan,
     scope: Scope,
     candidates: &RoaringBitmap,
     exact: bool,
-    has_message: Option<&RoaringBitmap>,
-    meta: &crate::storage::Meta,
+    stats: &Stats<'_>,
     choice: PlanChoice,
 ) -> (Access, u64) {
+    let Stats { has_message, meta, sort_range } = *stats;
     let n = candidates.len();
     if choice == PlanChoice::FullScan {
         return (Access::FullScan, meta.live_total());
@@ -541,14 +607,7 @@ fn choose(
     }
     // A count that the bitmaps cannot give needs every candidate tested anyway.
     let count_pass = if exact { 0 } else { n };
-    let walk = match (&plan.order.target, scope) {
-        (Target::LastMessageDateSent, Scope::Public) => Some(TimeIndex::PublicLastMessage),
-        (Target::LastMessageDateSent, Scope::Own) => Some(TimeIndex::LastMessage),
-        (Target::UpdatedAt, Scope::Public) => Some(TimeIndex::PublicUpdated),
-        (Target::UpdatedAt, Scope::Own) => Some(TimeIndex::Updated),
-        _ => None,
-    };
-    if let Some(index) = walk {
+    if let Some(index) = walk_index(plan, scope) {
         let (lo, hi) = time_range(&plan.residual, &plan.order.target);
         // The share of dialogs with a message: last-message trees hold only those. Candidates
         // are assumed spread like the rest (cheaper to estimate than to intersect).
@@ -564,7 +623,9 @@ fn choose(
         };
         let tree_size = (scope_size as f64 * with_message).max(1.0);
         let in_tree = (n as f64 * with_message).max(1.0);
-        let walk_cost = (needed as f64 * tree_size / in_tree).min(tree_size) as u64 + count_pass;
+        // A walk reads at most the entries of the sort field's range.
+        let walk_cost = (needed as f64 * tree_size / in_tree).min(tree_size) as u64;
+        let walk_cost = sort_range.map_or(walk_cost, |r| walk_cost.min(r)) + count_pass;
         let forced = choice == PlanChoice::Walk;
         if forced || (choice == PlanChoice::Auto && walk_cost < sort_cost) {
             return (Access::WalkTime { index, lo, hi }, walk_cost);
@@ -595,7 +656,7 @@ impl fmt::Display for Access {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bound = |t: i64, open: i64| {
             if t == open {
-                "∞".to_owned()
+                if open < 0 { "-∞" } else { "∞" }.to_owned()
             } else {
                 t.to_string()
             }

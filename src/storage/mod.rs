@@ -131,6 +131,11 @@ impl Storage {
         Ok(())
     }
 
+    /// Rewrites the file to give back free space (pages copy-on-write left behind).
+    pub(crate) fn compact(&mut self) -> Result<bool, Error> {
+        Ok(self.db.compact()?)
+    }
+
     /// A read snapshot of the last commit.
     pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
         let before = self.cache.before_read();

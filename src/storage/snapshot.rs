@@ -6,7 +6,7 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use redb::{ReadOnlyTable, ReadTransaction};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 use roaring::RoaringBitmap;
 
 use super::cache::{Cache, PublicStreams, View};
@@ -209,6 +209,40 @@ impl Snapshot {
             self.cache.install_public(view, streams.clone());
         }
         Ok(streams)
+    }
+
+    /// About how many entries of a time index fall in `[lo, hi]`: exact for the public streams
+    /// (cached), otherwise the tree's size times the share of its time span the range covers.
+    pub(crate) fn estimate_range(&self, index: TimeIndex, lo: i64, hi: i64) -> Result<u64, Error> {
+        if lo > hi {
+            return Ok(0);
+        }
+        if matches!(index, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated) {
+            let streams = self.public_streams()?;
+            let stream = if index == TimeIndex::PublicLastMessage {
+                &streams.by_last_message
+            } else {
+                &streams.by_updated
+            };
+            let from = stream.partition_point(|e| *e < (lo, 0));
+            let to = stream.partition_point(|e| *e <= (hi, u32::MAX));
+            return Ok((to - from) as u64);
+        }
+        let table = self.time_table(index)?;
+        let (Some((first, _)), Some((last, _))) = (table.first()?, table.last()?) else {
+            return Ok(0);
+        };
+        let (tmin, tmax) = (first.value().0, last.value().0);
+        let size = match index {
+            TimeIndex::LastMessage => self.bitmap(&BitmapKey::HasMessage)?.len(),
+            _ => self.meta()?.live_total(),
+        };
+        let (from, to) = (lo.max(tmin), hi.min(tmax));
+        if from > to {
+            return Ok(0);
+        }
+        let span = (tmax - tmin).max(1) as f64;
+        Ok(((to - from) as f64 / span * size as f64).ceil() as u64 + 1)
     }
 
     /// Entries `(time, row)` of a time index with `lo <= time <= hi`, ascending or descending.

@@ -44,6 +44,8 @@ pub(crate) struct Writer<'t> {
     times: [Table<'t, (i64, u32), ()>; 4],
     chunks: HashMap<(BitmapKey, u16), Chunk, FxBuildHasher>,
     changed: bool,
+    /// Unread counters changed by this transaction, written once by `finish`.
+    counters: HashMap<(u64, u32), u32, FxBuildHasher>,
     /// What this transaction changed, for the read cache.
     touched: Touched,
     /// Whether `ids` is empty, once asked.
@@ -87,6 +89,7 @@ impl<'t> Writer<'t> {
             ],
             chunks: HashMap::default(),
             changed: false,
+            counters: HashMap::default(),
             touched: Touched::default(),
             ids_empty: std::cell::Cell::new(None),
         })
@@ -129,6 +132,14 @@ impl<'t> Writer<'t> {
             }
             self.touched.chunks.push((key, number, chunk.bitmap));
         }
+        // Unread counters: zero is stored as no entry.
+        for ((user, rid), n) in std::mem::take(&mut self.counters) {
+            if n == 0 {
+                self.unread.remove((user, rid))?;
+            } else {
+                self.unread.insert((user, rid), n)?;
+            }
+        }
         if self.changed {
             self.meta.seq += 1;
             self.meta.save(&mut self.meta_table)?;
@@ -156,7 +167,10 @@ impl<'t> Writer<'t> {
     }
 
     pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
-        read::unread(&self.unread, user, rid)
+        match self.counters.get(&(user, rid.0)) {
+            Some(n) => Ok(*n),
+            None => read::unread(&self.unread, user, rid),
+        }
     }
 
     pub(crate) fn class(&self, name: &str) -> Result<Option<CustomClass>, Error> {
@@ -231,7 +245,7 @@ impl<'t> Writer<'t> {
         self.apply(rid, &after.minus(&before), true)?;
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
-            self.unread.remove((*user, rid.0))?;
+            self.counters.insert((*user, rid.0), 0);
         }
         self.rows.insert(rid.0, encode_live(&new).as_slice())?;
         let new = Arc::new(new);
@@ -244,7 +258,7 @@ impl<'t> Writer<'t> {
     pub(crate) fn delete(&mut self, rid: RowId, old: &Row) -> Result<(), Error> {
         self.apply(rid, &IndexEntries::of(old), false)?;
         for user in &old.occupants {
-            self.unread.remove((*user, rid.0))?;
+            self.counters.insert((*user, rid.0), 0);
         }
         let id = DialogId(old.id);
         if read::embedded_row(&id, self.meta.store_tag) != Some(rid) {
@@ -261,14 +275,15 @@ impl<'t> Writer<'t> {
     /// Adds `n` unread messages for `user` in a dialog.
     pub(crate) fn add_unread(&mut self, user: u64, rid: RowId, n: u32) -> Result<(), Error> {
         let now = self.unread(user, rid)?;
-        self.unread.insert((user, rid.0), now.saturating_add(n))?;
+        self.counters.insert((user, rid.0), now.saturating_add(n));
         self.changed = true;
         Ok(())
     }
 
     /// Sets `user`'s unread messages in a dialog to zero.
     pub(crate) fn clear_unread(&mut self, user: u64, rid: RowId) -> Result<(), Error> {
-        if self.unread.remove((user, rid.0))?.is_some() {
+        if self.unread(user, rid)? > 0 {
+            self.counters.insert((user, rid.0), 0);
             self.changed = true;
         }
         Ok(())
