@@ -6,6 +6,7 @@
 //! inside a batch whose other operations go on.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::dialog::{
     CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
@@ -302,13 +303,13 @@ fn restore_private(
     w: &mut Writer<'_>,
     ctx: &Ctx<'_>,
     rid: RowId,
-    row: Row,
+    row: Arc<Row>,
 ) -> Result<Dialog, Error> {
     let both = sorted_users([UserId(row.user_id), UserId(row.peer.unwrap_or(row.user_id))]);
     if row.occupants == both {
         return to_dialog(&row, None);
     }
-    let mut new = row.clone();
+    let mut new = Row::clone(&row);
     new.occupants = both;
     new.updated_at = ctx.now;
     let new = w.replace(rid, &row, new)?;
@@ -316,7 +317,7 @@ fn restore_private(
 }
 
 /// Finds a live dialog the user may see.
-fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Row), Error> {
+fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Arc<Row>), Error> {
     let (rid, row) = w.find(&id)?.ok_or(Error::NotFound { id })?;
     if !is_visible(&row, user) {
         return Err(Error::AccessDenied { id, user });
@@ -391,7 +392,7 @@ pub(crate) fn update(
         }
     }
 
-    let mut new = old.clone();
+    let mut new = Row::clone(&old);
     if kind != DialogType::Private {
         if let Some(name) = upd.name {
             new.name = Some(name);
@@ -423,7 +424,7 @@ pub(crate) fn update(
         }
         new.admins = adm.into_iter().collect();
     }
-    if new == old {
+    if new == *old {
         return to_dialog(&old, None);
     }
     new.updated_at = ctx.now;
@@ -471,7 +472,7 @@ pub(crate) fn delete(
         targets.push((rid, row));
     }
     for (rid, old) in targets {
-        let mut new = old.clone();
+        let mut new = Row::clone(&old);
         new.occupants.retain(|u| *u != user.0);
         new.admins.retain(|u| *u != user.0);
         if force || new.occupants.is_empty() {
@@ -502,11 +503,11 @@ fn write_message(
     w: &mut Writer<'_>,
     ctx: &Ctx<'_>,
     rid: RowId,
-    old: Row,
+    old: Arc<Row>,
     sender: UserId,
     msg: MessageMeta,
 ) -> Result<(), Error> {
-    let mut new = old.clone();
+    let mut new = Row::clone(&old);
     if old.last_message_date_sent.is_none_or(|t| msg.date_sent >= t) {
         let text = if msg.text.chars().count() > MAX_LAST_MESSAGE_CHARS {
             msg.text.chars().take(MAX_LAST_MESSAGE_CHARS).collect()

@@ -44,6 +44,8 @@ pub(crate) struct Writer<'t> {
     times: [Table<'t, (i64, u32), ()>; 4],
     chunks: HashMap<(BitmapKey, u16), Chunk, FxBuildHasher>,
     changed: bool,
+    /// Live rows read or written by this transaction, by row id.
+    live: std::cell::RefCell<HashMap<u32, Arc<Row>, FxBuildHasher>>,
     /// Unread counters changed by this transaction, written once by `finish`.
     counters: HashMap<(u64, u32), u32, FxBuildHasher>,
     /// What this transaction changed, for the read cache.
@@ -89,6 +91,7 @@ impl<'t> Writer<'t> {
             ],
             chunks: HashMap::default(),
             changed: false,
+            live: std::cell::RefCell::new(HashMap::default()),
             counters: HashMap::default(),
             touched: Touched::default(),
             ids_empty: std::cell::Cell::new(None),
@@ -151,19 +154,34 @@ impl<'t> Writer<'t> {
     // ---- reads inside the transaction ----
 
     /// The live dialog with this id.
-    pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Row)>, Error> {
-        read::resolve_id(&self.rows, &self.ids, self.meta.store_tag, id)
+    pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Arc<Row>)>, Error> {
+        if let Some(rid) = read::embedded_row(id, self.meta.store_tag) {
+            if let Some(row) = self.live.borrow().get(&rid.0).filter(|r| r.id == id.0) {
+                return Ok(Some((rid, row.clone())));
+            }
+        }
+        let found = read::resolve_id(&self.rows, &self.ids, self.meta.store_tag, id)?;
+        Ok(found.map(|(rid, row)| (rid, self.remember(rid, row))))
+    }
+
+    /// Keeps a row read in this transaction, so more work on it does not read and decode it
+    /// again (a busy dialog gets many messages in one batch).
+    fn remember(&self, rid: RowId, row: Row) -> Arc<Row> {
+        let row = Arc::new(row);
+        self.live.borrow_mut().insert(rid.0, row.clone());
+        row
     }
 
     /// The live private dialog between two users.
-    pub(crate) fn private_pair(&self, a: u64, b: u64) -> Result<Option<(RowId, Row)>, Error> {
-        match self.pairs.get((a.min(b), a.max(b)))? {
-            Some(g) => {
-                let rid = RowId(g.value());
-                read::live_row(&self.rows, rid).map(|row| Some((rid, row)))
-            }
-            None => Ok(None),
+    pub(crate) fn private_pair(&self, a: u64, b: u64) -> Result<Option<(RowId, Arc<Row>)>, Error> {
+        let Some(rid) = self.pairs.get((a.min(b), a.max(b)))?.map(|g| RowId(g.value())) else {
+            return Ok(None);
+        };
+        if let Some(row) = self.live.borrow().get(&rid.0) {
+            return Ok(Some((rid, row.clone())));
         }
+        let row = read::live_row(&self.rows, rid)?;
+        Ok(Some((rid, self.remember(rid, row))))
     }
 
     pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
@@ -223,6 +241,7 @@ impl<'t> Writer<'t> {
         self.rows.insert(rid.0, encode_live(&row).as_slice())?;
         self.apply(rid, &IndexEntries::of(&row), true)?;
         let row = Arc::new(row);
+        self.live.borrow_mut().insert(rid.0, row.clone());
         self.touched.rows.push((rid.0, Some(row.clone())));
         self.meta.next_row = next;
         self.meta.live[type_slot(row.kind)?] += 1;
@@ -240,15 +259,16 @@ impl<'t> Writer<'t> {
     pub(crate) fn replace(&mut self, rid: RowId, old: &Row, new: Row) -> Result<Arc<Row>, Error> {
         debug_assert_eq!(old.id, new.id);
         debug_assert_eq!(old.kind, new.kind);
-        let (before, after) = (IndexEntries::of(old), IndexEntries::of(&new));
-        self.apply(rid, &before.minus(&after), false)?;
-        self.apply(rid, &after.minus(&before), true)?;
+        let (removed, added) = IndexEntries::change(old, &new);
+        self.apply(rid, &removed, false)?;
+        self.apply(rid, &added, true)?;
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
             self.counters.insert((*user, rid.0), 0);
         }
         self.rows.insert(rid.0, encode_live(&new).as_slice())?;
         let new = Arc::new(new);
+        self.live.borrow_mut().insert(rid.0, new.clone());
         self.touched.rows.push((rid.0, Some(new.clone())));
         self.changed = true;
         Ok(new)
@@ -265,6 +285,7 @@ impl<'t> Writer<'t> {
             self.ids.remove(&old.id)?;
         }
         self.rows.insert(rid.0, encode_row(&StoredRow::Deleted { id: old.id }).as_slice())?;
+        self.live.borrow_mut().remove(&rid.0);
         self.touched.rows.push((rid.0, None));
         let slot = &mut self.meta.live[type_slot(old.kind)?];
         *slot = slot.saturating_sub(1);
