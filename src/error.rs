@@ -124,7 +124,8 @@ storage_errors!(
     redb::TableError,
     redb::StorageError,
     redb::CommitError,
-    redb::SetDurabilityError
+    redb::SetDurabilityError,
+    redb::CompactionError
 );
 
 impl From<std::io::Error> for Error {

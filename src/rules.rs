@@ -6,6 +6,7 @@
 //! inside a batch whose other operations go on.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use crate::dialog::{
     CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
@@ -42,27 +43,27 @@ pub(crate) fn kind_of(code: u8) -> Result<DialogType, Error> {
 }
 
 /// The public form of a row, with the viewer's unread count if asked for.
-pub(crate) fn to_dialog(row: Row, unread: Option<u32>) -> Result<Dialog, Error> {
+pub(crate) fn to_dialog(row: &Row, unread: Option<u32>) -> Result<Dialog, Error> {
     Ok(Dialog {
         id: DialogId(row.id),
         user_id: UserId(row.user_id),
         created_at: row.created_at,
         updated_at: row.updated_at,
         dialog_type: kind_of(row.kind)?,
-        name: row.name,
-        photo: row.photo,
-        xmpp_room_jid: row.xmpp_room_jid,
-        occupants_ids: row.occupants.into_iter().map(UserId).collect(),
-        admin_ids: row.admins.into_iter().map(UserId).collect(),
-        last_message: row.last_message,
-        last_message_id: row.last_message_id,
+        name: row.name.clone(),
+        photo: row.photo.clone(),
+        xmpp_room_jid: row.xmpp_room_jid.clone(),
+        occupants_ids: row.occupants.iter().copied().map(UserId).collect(),
+        admin_ids: row.admins.iter().copied().map(UserId).collect(),
+        last_message: row.last_message.clone(),
+        last_message_id: row.last_message_id.clone(),
         last_message_date_sent: row.last_message_date_sent,
         last_message_user_id: row.last_message_user_id.map(UserId),
         unread_messages_count: unread,
         is_join_required: row.is_join_required,
-        data: row.data.map(|d| CustomData {
-            class_name: d.class_name,
-            fields: d.fields.into_iter().map(|(k, v)| (k, data_value(v))).collect(),
+        data: row.data.as_ref().map(|d| CustomData {
+            class_name: d.class_name.clone(),
+            fields: d.fields.iter().map(|(k, v)| (k.clone(), data_value(v.clone()))).collect(),
         }),
     })
 }
@@ -116,7 +117,10 @@ fn check_name_and_photo(name: &Option<String>, photo: &Option<String>) -> Result
 }
 
 fn sorted_users(users: impl IntoIterator<Item = UserId>) -> Vec<u64> {
-    users.into_iter().map(|u| u.0).collect::<BTreeSet<_>>().into_iter().collect()
+    let mut out: Vec<u64> = users.into_iter().map(|u| u.0).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn check_occupant_count(count: usize) -> Result<(), Error> {
@@ -290,8 +294,8 @@ pub(crate) fn create(
         data,
         peer,
     };
-    w.insert(row.clone())?;
-    to_dialog(row, None)
+    let (_, row) = w.insert(row)?;
+    to_dialog(&row, None)
 }
 
 /// The existing private dialog between two users, with whichever of them had left back in it.
@@ -299,21 +303,21 @@ fn restore_private(
     w: &mut Writer<'_>,
     ctx: &Ctx<'_>,
     rid: RowId,
-    row: Row,
+    row: Arc<Row>,
 ) -> Result<Dialog, Error> {
     let both = sorted_users([UserId(row.user_id), UserId(row.peer.unwrap_or(row.user_id))]);
     if row.occupants == both {
-        return to_dialog(row, None);
+        return to_dialog(&row, None);
     }
-    let mut new = row.clone();
+    let mut new = Row::clone(&row);
     new.occupants = both;
     new.updated_at = ctx.now;
-    w.replace(rid, &row, &new)?;
-    to_dialog(new, None)
+    let new = w.replace(rid, &row, new)?;
+    to_dialog(&new, None)
 }
 
 /// Finds a live dialog the user may see.
-fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Row), Error> {
+fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Arc<Row>), Error> {
     let (rid, row) = w.find(&id)?.ok_or(Error::NotFound { id })?;
     if !is_visible(&row, user) {
         return Err(Error::AccessDenied { id, user });
@@ -373,7 +377,7 @@ pub(crate) fn update(
                 } else if admins_change {
                     Action::ChangeAdmins
                 } else {
-                    return to_dialog(old, None);
+                    return to_dialog(&old, None);
                 };
                 return refuse(action);
             }
@@ -388,7 +392,7 @@ pub(crate) fn update(
         }
     }
 
-    let mut new = old.clone();
+    let mut new = Row::clone(&old);
     if kind != DialogType::Private {
         if let Some(name) = upd.name {
             new.name = Some(name);
@@ -420,17 +424,19 @@ pub(crate) fn update(
         }
         new.admins = adm.into_iter().collect();
     }
-    if new == old {
-        return to_dialog(old, None);
+    if new == *old {
+        return to_dialog(&old, None);
     }
     new.updated_at = ctx.now;
     if kind == DialogType::Group && new.occupants.is_empty() {
         // The last occupant left: nobody can see the dialog any more, so it is deleted.
+        let out = to_dialog(&new, None);
         w.delete(rid, &old)?;
+        out
     } else {
-        w.replace(rid, &old, &new)?;
+        let new = w.replace(rid, &old, new)?;
+        to_dialog(&new, None)
     }
-    to_dialog(new, None)
 }
 
 /// Deletes dialogs for the calling user (leave) or, with `force`, for everyone (owner only).
@@ -466,14 +472,14 @@ pub(crate) fn delete(
         targets.push((rid, row));
     }
     for (rid, old) in targets {
-        let mut new = old.clone();
+        let mut new = Row::clone(&old);
         new.occupants.retain(|u| *u != user.0);
         new.admins.retain(|u| *u != user.0);
         if force || new.occupants.is_empty() {
             w.delete(rid, &old)?;
         } else {
             new.updated_at = ctx.now;
-            w.replace(rid, &old, &new)?;
+            w.replace(rid, &old, new)?;
         }
     }
     Ok(())
@@ -497,11 +503,11 @@ fn write_message(
     w: &mut Writer<'_>,
     ctx: &Ctx<'_>,
     rid: RowId,
-    old: Row,
+    old: Arc<Row>,
     sender: UserId,
     msg: MessageMeta,
 ) -> Result<(), Error> {
-    let mut new = old.clone();
+    let mut new = Row::clone(&old);
     if old.last_message_date_sent.is_none_or(|t| msg.date_sent >= t) {
         let text = if msg.text.chars().count() > MAX_LAST_MESSAGE_CHARS {
             msg.text.chars().take(MAX_LAST_MESSAGE_CHARS).collect()
@@ -514,7 +520,7 @@ fn write_message(
         new.last_message_user_id = Some(sender.0);
     }
     new.updated_at = ctx.now;
-    w.replace(rid, &old, &new)?;
+    w.replace(rid, &old, new)?;
     for user in old.occupants.iter().filter(|u| **u != sender.0) {
         w.add_unread(*user, rid, 1)?;
     }
@@ -535,7 +541,7 @@ pub(crate) fn record_private_message(
     let (rid, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
     write_message(w, ctx, rid, row, sender, msg)?;
     let (_, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
-    to_dialog(row, None)
+    to_dialog(&row, None)
 }
 
 /// Sets a user's unread count in a dialog to zero.
@@ -609,8 +615,8 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
         data,
         peer,
     };
-    w.insert(row.clone())?;
-    to_dialog(row, None)
+    let (_, row) = w.insert(row)?;
+    to_dialog(&row, None)
 }
 
 /// Declares a custom-object class; declaring the same class again is allowed, changing it is not.

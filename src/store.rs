@@ -9,7 +9,7 @@
 //! [`Error::Corrupted`], and no damaged file panics a caller.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use crate::query::eval::Pred;
 use crate::query::plan::{self, Plan};
 use crate::query::{exec, Explain, Page, PlanChoice, Query};
 use crate::rules::{self, Ctx};
-use crate::storage::{shield, Durability, Snapshot, Storage, Writer};
+use crate::storage::{shield, Durability, Snapshot, Storage, StoreStats, StoredRow, Writer};
 
 /// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
@@ -155,7 +155,9 @@ impl Builder {
         let path = path.as_ref();
         let storage =
             shield(|| Storage::open(path, self.cache_bytes, self.durability, self.verify))?;
-        Ok(self.finish(storage))
+        let mut store = self.finish(storage);
+        store.path = Some(path.to_path_buf());
+        Ok(store)
     }
 
     /// Opens a store that lives in memory and is gone when dropped.
@@ -165,7 +167,13 @@ impl Builder {
     }
 
     fn finish(self, storage: Storage) -> DialogStore {
-        DialogStore { storage, app_id: self.app_id, muc_domain: self.muc_domain, clock: self.clock }
+        DialogStore {
+            storage,
+            app_id: self.app_id,
+            muc_domain: self.muc_domain,
+            clock: self.clock,
+            path: None,
+        }
     }
 }
 
@@ -175,6 +183,8 @@ pub struct DialogStore {
     app_id: u64,
     muc_domain: String,
     clock: Arc<dyn Clock>,
+    /// The store file; `None` in memory.
+    path: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for DialogStore {
@@ -223,29 +233,28 @@ impl DialogStore {
     ) -> Result<R, Error> {
         // A panic in `f` is the caller's: it aborts the transaction and is resumed past the
         // shield. The batch's own calls into the engine are shielded one by one.
-        let mut caller_panic = None;
-        let out = shield(|| {
+        shield_calling(|caller| {
             self.storage.write(|w| {
                 let mut batch = WriteBatch { store: self, w, broken: None };
-                let out =
-                    catch_unwind(AssertUnwindSafe(|| f(&mut batch))).unwrap_or_else(|payload| {
-                        caller_panic = Some(payload);
-                        Err(Error::corrupted("the closure given to write panicked"))
-                    });
+                let out = caller.call(|| f(&mut batch));
                 match batch.broken {
                     Some(failure) => Err(failure),
                     None => out,
                 }
             })
-        });
-        if let Some(payload) = caller_panic {
-            resume_unwind(payload);
-        }
-        out
+        })
     }
 
     fn ctx(&self) -> Ctx<'_> {
         Ctx { now: self.clock.now(), app_id: self.app_id, muc_domain: &self.muc_domain }
+    }
+
+    /// Rewrites the store file without the free pages that copy-on-write leaves behind, so a
+    /// store that was bulk-loaded or churned shrinks to what it holds. Takes a while on a large
+    /// store and needs the store to itself (`&mut`): run it after a bulk load, not while
+    /// serving. Returns whether anything was compacted.
+    pub fn compact(&mut self) -> Result<bool, Error> {
+        shield(|| self.storage.compact())
     }
 
     /// Makes every write so far durable. Only needed with [`Durability::None`] (bulk loads):
@@ -276,7 +285,7 @@ impl DialogStore {
             return Err(Error::AccessDenied { id, user });
         }
         let unread = snap.unread(user.0, rid)?;
-        rules::to_dialog(row, Some(unread))
+        rules::to_dialog(&row, Some(unread))
     }
 
     /// Changes a dialog as `user`, under the permission rules of the crate docs.
@@ -372,7 +381,7 @@ impl DialogStore {
             } else {
                 Some(snap.unread(user.0, rid)?)
             };
-            items.push(rules::to_dialog(row, unread)?);
+            items.push(rules::to_dialog(&row, unread)?);
         }
         Ok(Page {
             total_entries: outcome.total,
@@ -429,6 +438,60 @@ impl DialogStore {
         shield(|| crate::index::integrity::check(&self.storage.snapshot()?))
     }
 
+    /// Calls `f` with every live dialog, in row order (creation order), without unread counts:
+    /// for exports and migrations. Reads one snapshot; writes made meanwhile are not seen.
+    pub fn for_each_dialog(
+        &self,
+        mut f: impl FnMut(Dialog) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        shield_calling(|caller| {
+            let snap = self.storage.snapshot()?;
+            for entry in snap.all_rows()? {
+                if let (_, StoredRow::Live(row)) = entry? {
+                    let dialog = rules::to_dialog(&row, None)?;
+                    caller.call(|| f(dialog))?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Calls `f` with every unread count above zero, as (user, dialog, count), in user order.
+    pub fn for_each_unread(
+        &self,
+        mut f: impl FnMut(UserId, DialogId, u32) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        shield_calling(|caller| {
+            let snap = self.storage.snapshot()?;
+            for entry in snap.all_unread()? {
+                let ((user, rid), count) = entry?;
+                let row = snap.live_row(rid)?;
+                caller.call(|| f(UserId(user), DialogId(row.id), count))?;
+            }
+            Ok(())
+        })
+    }
+
+    /// What the store holds: live dialogs by type, distinct users, every table's entries and
+    /// bytes, and the file size. Reads counters, table metadata and the keys of the user
+    /// bitmaps, never the rows, so it is cheap enough for a health endpoint.
+    ///
+    /// ```
+    /// use dialogstore::{DialogStore, NewDialog, UserId};
+    /// let store = DialogStore::in_memory()?;
+    /// store.create_dialog(UserId(1), NewDialog::group("New Year party", [UserId(2), UserId(3)]))?;
+    /// store.create_dialog(UserId(1), NewDialog::private(UserId(4)))?;
+    /// let stats = store.stats()?;
+    /// assert_eq!((stats.group_dialogs, stats.private_dialogs, stats.dialogs()), (1, 1, 2));
+    /// assert_eq!(stats.users, 4);
+    /// assert!(stats.tables.iter().any(|t| t.name == "rows" && t.entries == 2));
+    /// assert_eq!(stats.file_bytes, None); // in memory
+    /// # Ok::<(), dialogstore::Error>(())
+    /// ```
+    pub fn stats(&self) -> Result<StoreStats, Error> {
+        shield(|| self.storage.stats(self.path.as_deref()))
+    }
+
     /// Every table's content as text, in key order, for tests that check a refused call changed
     /// nothing. Not a stable format.
     #[doc(hidden)]
@@ -440,7 +503,7 @@ impl DialogStore {
         use std::fmt::Write;
         let snap = self.storage.snapshot()?;
         let mut out = String::new();
-        let meta = snap.meta();
+        let meta = snap.meta()?;
         let _ = writeln!(
             out,
             "meta next_row={} live={:?} created_sorted={}",
@@ -568,5 +631,32 @@ impl WriteBatch<'_, '_> {
     /// See [`DialogStore::declare_class`].
     pub fn declare_class(&mut self, class: &CustomClass) -> Result<(), Error> {
         self.op(|w, _| rules::declare_class(w, class))
+    }
+}
+
+/// Runs `f` inside [`shield`] where `f` calls back into the caller's code (the closure given to
+/// [`DialogStore::write`] or `for_each_*`) through [`Caller::call`]: a panic there is the
+/// caller's, so it ends what `f` was doing (a write transaction aborts) and is resumed past the
+/// shield instead of becoming `CORRUPTED`.
+fn shield_calling<R>(f: impl FnOnce(&mut Caller) -> Result<R, Error>) -> Result<R, Error> {
+    let mut caller = Caller { panic: None };
+    let out = shield(|| f(&mut caller));
+    if let Some(payload) = caller.panic {
+        resume_unwind(payload);
+    }
+    out
+}
+
+/// The caller's code as [`shield_calling`] runs it.
+struct Caller {
+    panic: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl Caller {
+    fn call<T>(&mut self, g: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
+        catch_unwind(AssertUnwindSafe(g)).unwrap_or_else(|payload| {
+            self.panic = Some(payload);
+            Err(Error::corrupted("the caller's closure panicked"))
+        })
     }
 }

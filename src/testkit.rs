@@ -9,6 +9,7 @@
 //! a few per private dialog, interleaved in time, with some readers catching up. The same seed
 //! gives the same events, whatever the machine.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use rand::{RngExt, SeedableRng};
@@ -119,6 +120,8 @@ pub struct Generator {
     created: u64,
     /// Users of each dialog (private: the two users; group: occupants; public: empty).
     members: Vec<Vec<u32>>,
+    /// The user pairs that have a private dialog (lower id first).
+    pairs: HashSet<(u32, u32)>,
     /// Message counts drawn at creation.
     planned: Vec<u32>,
     /// Messages to emit, by dialog index, shuffled; built when creates are done.
@@ -140,6 +143,7 @@ impl Generator {
             zipf,
             created: 0,
             members: Vec::with_capacity(n),
+            pairs: HashSet::new(),
             planned: Vec::with_capacity(n),
             schedule: None,
             next_message: 0,
@@ -204,12 +208,28 @@ impl Generator {
             };
             (new, occ, busy)
         } else {
+            // Creating a private dialog again returns the existing one, so a pair that has one
+            // is drawn again (Zipf a few times, then uniformly), or the store would hold fewer
+            // than `dialogs` dialogs. Only a tiny spec can run out of pairs: then the repeat
+            // stands.
             let mut other = self.user();
+            let mut tries = 0;
+            while tries < 64
+                && (other == creator || self.pairs.contains(&sorted_pair(creator, other)))
+            {
+                other = if tries < 8 {
+                    self.user()
+                } else {
+                    self.rng.random_range(1..=self.spec.users as u32)
+                };
+                tries += 1;
+            }
             while other == creator {
                 other = self.rng.random_range(1..=self.spec.users as u32);
             }
-            let mut pair = vec![creator, other];
-            pair.sort_unstable();
+            let (lo, hi) = sorted_pair(creator, other);
+            self.pairs.insert((lo, hi));
+            let pair = vec![lo, hi];
             let count = if self.rng.random_bool(0.3) { 0 } else { self.rng.random_range(1..=4) };
             (NewDialog::private(UserId(u64::from(other))), pair, count)
         };
@@ -256,6 +276,10 @@ impl Generator {
             },
         }
     }
+}
+
+fn sorted_pair(a: u32, b: u32) -> (u32, u32) {
+    (a.min(b), a.max(b))
 }
 
 fn unreachable_zipf() -> Zipf<f64> {
@@ -358,5 +382,28 @@ pub fn kind(event: &Event) -> Option<DialogType> {
     match event {
         Event::Create { new, .. } => Some(new.dialog_type),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_private_create_is_a_new_pair() {
+        // A repeated pair would return the existing dialog, leaving fewer dialogs than asked.
+        let mut pairs = HashSet::new();
+        let mut private = 0;
+        for event in Generator::new(Spec::with_dialogs(20_000)) {
+            if let Event::Create { user, new, .. } = event {
+                if new.dialog_type == DialogType::Private {
+                    private += 1;
+                    let other = new.occupants_ids[0];
+                    pairs.insert((user.min(other), user.max(other)));
+                }
+            }
+        }
+        assert!(private > 18_000, "{private}");
+        assert_eq!(pairs.len(), private);
     }
 }

@@ -19,18 +19,40 @@ pub(crate) struct IndexEntries {
 impl IndexEntries {
     /// The entries of a live row.
     pub(crate) fn of(row: &Row) -> IndexEntries {
-        let mut bitmaps = Vec::with_capacity(row.occupants.len() + 4);
-        bitmaps.extend(row.occupants.iter().map(|u| BitmapKey::User(*u)));
+        IndexEntries::of_parts(row, Parts::ALL)
+    }
+
+    /// The entries that differ between two versions of a row: (to remove, to add). Parts whose
+    /// fields are equal (occupants, name, data) are not computed at all, so a message, which
+    /// moves only times, does not lowercase and split the name into n-grams twice.
+    pub(crate) fn change(old: &Row, new: &Row) -> (IndexEntries, IndexEntries) {
+        let parts = Parts {
+            occupants: old.occupants != new.occupants,
+            name: old.name != new.name || old.kind != new.kind,
+            data: old.data != new.data,
+        };
+        let (before, after) =
+            (IndexEntries::of_parts(old, parts), IndexEntries::of_parts(new, parts));
+        (before.minus(&after), after.minus(&before))
+    }
+
+    /// The entries of a row, leaving out the parts not asked for.
+    fn of_parts(row: &Row, parts: Parts) -> IndexEntries {
+        let mut bitmaps =
+            Vec::with_capacity(if parts.occupants { row.occupants.len() } else { 0 } + 4);
+        if parts.occupants {
+            bitmaps.extend(row.occupants.iter().map(|u| BitmapKey::User(*u)));
+        }
         bitmaps.push(BitmapKey::Type(row.kind));
         if row.last_message_date_sent.is_some() {
             bitmaps.push(BitmapKey::HasMessage);
         }
-        if row.kind != DialogType::Private.code() {
+        if parts.name && row.kind != DialogType::Private.code() {
             if let Some(name) = &row.name {
                 bitmaps.extend(ngram::name_grams(name).into_iter().map(BitmapKey::Gram));
             }
         }
-        if let Some(data) = &row.data {
+        if let (true, Some(data)) = (parts.data, &row.data) {
             bitmaps.push(BitmapKey::Class(data.class_name.as_str().into()));
             bitmaps
                 .extend(data.fields.iter().map(|(f, _)| BitmapKey::DataField(f.as_str().into())));
@@ -69,6 +91,18 @@ impl IndexEntries {
     }
 }
 
+/// Which parts of a row's entries to compute.
+#[derive(Clone, Copy)]
+struct Parts {
+    occupants: bool,
+    name: bool,
+    data: bool,
+}
+
+impl Parts {
+    const ALL: Parts = Parts { occupants: true, name: true, data: true };
+}
+
 fn sorted_minus<T: Ord + Clone>(a: &[T], b: &[T]) -> Vec<T> {
     a.iter().filter(|x| b.binary_search(x).is_err()).cloned().collect()
 }
@@ -96,6 +130,34 @@ mod tests {
             is_join_required: None,
             data: None,
             peer: if kind == 3 { Some(2) } else { None },
+        }
+    }
+
+    #[test]
+    fn change_equals_the_difference_of_the_full_entries() {
+        let base = {
+            let mut r = row(2);
+            r.data = Some(crate::storage::RowData { class_name: "C".into(), fields: vec![] });
+            r
+        };
+        let variants: [fn(&mut Row); 7] = [
+            |_| {},
+            |r| r.name = Some("New name".into()),
+            |r| r.name = None,
+            |r| r.occupants = vec![1, 3],
+            |r| r.data = None,
+            |r| r.last_message_date_sent = Some(99),
+            |r| r.updated_at = 77,
+        ];
+        for (i, a) in variants.iter().enumerate() {
+            for (j, b) in variants.iter().enumerate() {
+                let (mut old, mut new) = (base.clone(), base.clone());
+                a(&mut old);
+                b(&mut new);
+                let (full_old, full_new) = (IndexEntries::of(&old), IndexEntries::of(&new));
+                let want = (full_old.minus(&full_new), full_new.minus(&full_old));
+                assert_eq!(IndexEntries::change(&old, &new), want, "variant {i} -> {j}");
+            }
         }
     }
 

@@ -46,7 +46,7 @@ impl fmt::Display for IntegrityReport {
 /// Rebuilds the indexes from the rows of `snap` and reports every difference.
 pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
     let mut report = IntegrityReport::default();
-    let meta = snap.meta().clone();
+    let meta = snap.meta()?.clone();
     let mut bitmaps: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
     let mut times: BTreeMap<TimeIndex, BTreeSet<(i64, u32)>> = BTreeMap::new();
     let mut pairs: BTreeMap<(u64, u64), u32> = BTreeMap::new();

@@ -13,4 +13,4 @@ pub(crate) mod ngram;
 
 pub(crate) use entries::IndexEntries;
 pub use integrity::IntegrityReport;
-pub(crate) use keys::{chunk_of, BitmapKey};
+pub(crate) use keys::{chunk_of, BitmapKey, CHUNK_BITS};

@@ -328,16 +328,6 @@ pub(crate) struct Order {
 }
 
 impl Order {
-    /// Whether the sort key is known from [`RowKeys`] alone.
-    pub(crate) fn needs_row(&self) -> bool {
-        !self.target.is_key()
-    }
-
-    pub(crate) fn key_from_keys(&self, keys: &RowKeys) -> SortKey {
-        let primary = self.target.key_value(keys);
-        self.finish(primary, keys.created_at, keys.id)
-    }
-
     pub(crate) fn key_from_row(&self, row: &Row) -> SortKey {
         let primary = self.target.value(row);
         self.finish(primary, row.created_at, row.id)
@@ -388,16 +378,29 @@ mod tests {
     fn dialogs_without_messages_sort_last_newest_first() {
         let order =
             Order { target: Target::LastMessageDateSent, dir: Direction::Desc, default: true };
-        let keys = |lmds: Option<i64>, created: i64, id: u8| {
-            order.key_from_keys(&RowKeys {
+        let key = |lmds: Option<i64>, created: i64, id: u8| {
+            let row = Row {
                 id: [id; 12],
+                user_id: 1,
                 created_at: created,
                 updated_at: created,
-                last_message_date_sent: lmds,
                 kind: 2,
-            })
+                name: None,
+                photo: None,
+                xmpp_room_jid: None,
+                occupants: vec![],
+                admins: vec![],
+                last_message: None,
+                last_message_id: None,
+                last_message_date_sent: lmds,
+                last_message_user_id: None,
+                is_join_required: None,
+                data: None,
+                peer: None,
+            };
+            order.key_from_row(&row)
         };
-        let mut v = [keys(None, 5, 1), keys(Some(1), 1, 2), keys(None, 9, 3), keys(Some(7), 1, 4)];
+        let mut v = [key(None, 5, 1), key(Some(1), 1, 2), key(None, 9, 3), key(Some(7), 1, 4)];
         v.sort_by(|a, b| a.cmp_in(b, Direction::Desc));
         let ids: Vec<u8> = v.iter().map(|k| k.id[0]).collect();
         assert_eq!(ids, [4, 2, 3, 1]);

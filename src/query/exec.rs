@@ -7,11 +7,12 @@
 //! candidates' cardinality when they are exact, otherwise from testing every candidate.
 
 use std::fmt;
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
 use super::ast::{Direction, Op};
-use super::eval::{Pred, SortKey, Target};
+use super::eval::{Pred, RowKeys, SortKey, Target};
 use super::plan::{Access, Part, Plan, Scope};
 use crate::dialog::DialogType;
 use crate::error::Error;
@@ -22,7 +23,6 @@ use crate::storage::{Row, RowId, Snapshot, StoredRow, TimeIndex};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PartStats {
     pub entries_walked: u64,
-    pub keys_read: u64,
     pub rows_read: u64,
     pub matched: u64,
 }
@@ -30,11 +30,18 @@ pub(crate) struct PartStats {
 /// The result of executing a plan: the total and the page's rows in order.
 pub(crate) struct Outcome {
     pub total: u64,
-    pub page: Vec<(RowId, Row)>,
+    pub page: Vec<(RowId, Arc<Row>)>,
     pub stats: Vec<PartStats>,
 }
 
-/// Candidate evaluation: reads a row at most once per candidate and counts what it read.
+/// A matching row: its sort key, its id, and the row itself (kept for the page).
+pub(crate) struct Hit {
+    key: SortKey,
+    rid: RowId,
+    row: Arc<Row>,
+}
+
+/// Candidate evaluation: reads each candidate's row once and counts what it read.
 struct Eval<'a> {
     snap: &'a Snapshot,
     preds: &'a [Pred],
@@ -43,40 +50,41 @@ struct Eval<'a> {
 }
 
 impl Eval<'_> {
-    /// Tests a candidate; on a match returns its sort key. Key conditions are tested on the
-    /// row's keys first; the row is read only when a condition or the sort needs it.
-    fn test(&mut self, rid: RowId) -> Result<Option<SortKey>, Error> {
-        let keys = self.snap.keys(rid)?;
-        self.stats.keys_read += 1;
-        if !self.preds.iter().filter(|p| !p.needs_row()).all(|p| p.test_keys(&keys)) {
-            return Ok(None);
-        }
-        let needs_row = self.plan.order.needs_row() || self.preds.iter().any(Pred::needs_row);
-        let key = if needs_row {
-            let row = self.snap.live_row(rid)?;
-            self.stats.rows_read += 1;
-            if !self.preds.iter().filter(|p| p.needs_row()).all(|p| p.test_row(&row)) {
-                return Ok(None);
+    /// Tests a candidate; on a match returns its hit.
+    fn test(&mut self, rid: RowId) -> Result<Option<Hit>, Error> {
+        let row = self.snap.live_row(rid)?;
+        self.stats.rows_read += 1;
+        Ok(self.test_row(rid, row))
+    }
+
+    /// Tests a row already read: key conditions first, then the others.
+    fn test_row(&mut self, rid: RowId, row: Arc<Row>) -> Option<Hit> {
+        let keys = RowKeys::of(&row);
+        let pass = self.preds.iter().all(|p| {
+            if p.needs_row() {
+                p.test_row(&row)
+            } else {
+                p.test_keys(&keys)
             }
-            self.plan.order.key_from_row(&row)
-        } else {
-            self.plan.order.key_from_keys(&keys)
-        };
+        });
+        if !pass {
+            return None;
+        }
         self.stats.matched += 1;
-        Ok(Some(key))
+        Some(Hit { key: self.plan.order.key_from_row(&row), rid, row })
     }
 
     /// Tests every row of `rows`, collecting matches.
     fn test_all(
         &mut self,
         rows: impl Iterator<Item = u32>,
-        hits: &mut Vec<(SortKey, RowId)>,
+        hits: &mut Vec<Hit>,
     ) -> Result<u64, Error> {
         let mut total = 0;
         for rid in rows {
-            if let Some(key) = self.test(RowId(rid))? {
+            if let Some(hit) = self.test(RowId(rid))? {
                 total += 1;
-                hits.push((key, RowId(rid)));
+                hits.push(hit);
             }
         }
         Ok(total)
@@ -93,38 +101,63 @@ impl Eval<'_> {
 }
 
 /// Keeps the first `n` of `hits` in result order.
-fn top(hits: &mut Vec<(SortKey, RowId)>, n: usize, dir: Direction) {
-    let cmp = |a: &(SortKey, RowId), b: &(SortKey, RowId)| a.0.cmp_in(&b.0, dir);
+fn top(hits: &mut Vec<Hit>, n: usize, dir: Direction) {
+    let cmp = |a: &Hit, b: &Hit| a.key.cmp_in(&b.key, dir);
     if hits.len() > n && n > 0 {
         hits.select_nth_unstable_by(n - 1, cmp);
         hits.truncate(n);
     } else if n == 0 {
         hits.clear();
     }
-    hits.sort_by(cmp);
+    // Keys are unique (ties break by _id), so an unstable sort gives the one order, without the
+    // stable sort's scratch buffer.
+    hits.sort_unstable_by(cmp);
+}
+
+/// Merges two runs in result order, keeping the first `n`.
+fn merge(a: Vec<Hit>, b: Vec<Hit>, n: usize, dir: Direction) -> Vec<Hit> {
+    if a.is_empty() || b.is_empty() {
+        let mut out = if a.is_empty() { b } else { a };
+        out.truncate(n);
+        return out;
+    }
+    let mut out = Vec::with_capacity(n.min(a.len() + b.len()));
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    while out.len() < n {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.key.cmp_in(&y.key, dir).is_le(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
+    }
+    out
 }
 
 /// Runs a plan.
 pub(crate) fn execute(snap: &Snapshot, plan: &Plan, all_preds: &[Pred]) -> Result<Outcome, Error> {
     let need = plan.needed();
-    let mut hits = Vec::new();
+    let mut hits: Vec<Hit> = Vec::new();
     let mut total = 0;
     let mut stats = Vec::with_capacity(plan.parts.len());
     for part in &plan.parts {
         let preds = if part.access == Access::FullScan { all_preds } else { &plan.residual[..] };
         let mut eval = Eval { snap, preds, plan, stats: PartStats::default() };
-        let mut part_hits = Vec::new();
+        let mut part_hits = Vec::with_capacity(need.min(part.candidates.len() as usize) + 8);
         total += run_part(&mut eval, part, need, &mut part_hits)?;
         top(&mut part_hits, need, plan.order.dir);
-        hits.extend(part_hits);
+        // Each part is in order: merge them, keeping the first `need`.
+        hits = merge(hits, part_hits, need, plan.order.dir);
         stats.push(eval.stats);
     }
-    top(&mut hits, need, plan.order.dir);
-    let mut page = Vec::with_capacity(plan.limit as usize);
-    for (_, rid) in hits.into_iter().skip(plan.skip as usize) {
-        page.push((rid, snap.live_row(rid)?));
-    }
+    let page = hits.into_iter().skip(plan.skip as usize).map(|h| (h.rid, h.row)).collect();
     Ok(Outcome { total, page, stats })
+}
+
+/// The candidates without a message: they sort below every message date.
+fn without_message(eval: &Eval<'_>, part: &Part) -> Result<RoaringBitmap, Error> {
+    Ok(&*part.candidates - &*eval.snap.bitmap(&BitmapKey::HasMessage)?)
 }
 
 /// Produces a part's matches (at least its first `need` in order) and returns its total.
@@ -132,7 +165,7 @@ fn run_part(
     eval: &mut Eval<'_>,
     part: &Part,
     need: usize,
-    hits: &mut Vec<(SortKey, RowId)>,
+    hits: &mut Vec<Hit>,
 ) -> Result<u64, Error> {
     let dir = eval.plan.order.dir;
     if need == 0 && !part.exact && !matches!(part.access, Access::Empty | Access::FullScan) {
@@ -155,15 +188,17 @@ fn run_part(
             let mut boundary: Option<i64> = None;
             let mut counted = 0;
             for rid in rows {
-                let created_at = eval.snap.keys(RowId(rid))?.created_at;
+                let row = eval.snap.live_row(RowId(rid))?;
+                eval.stats.rows_read += 1;
+                let created_at = row.created_at;
                 if boundary.is_some_and(|b| b != created_at) {
                     complete = false;
                     break;
                 }
                 eval.stats.entries_walked += 1;
-                if let Some(key) = eval.test(RowId(rid))? {
+                if let Some(hit) = eval.test_row(RowId(rid), row) {
                     counted += 1;
-                    hits.push((key, RowId(rid)));
+                    hits.push(hit);
                     if hits.len() >= need && boundary.is_none() {
                         boundary = Some(created_at);
                     }
@@ -173,19 +208,13 @@ fn run_part(
         }
         Access::WalkTime { index, lo, hi } => {
             let lmds_tree = matches!(index, TimeIndex::LastMessage | TimeIndex::PublicLastMessage);
-            let mut counted = 0;
             // Candidates without a message sort below every message date: before the tree in
             // ascending order, after it in descending order. They can only match when no
             // condition bounds the last message date.
-            let nulls = if lmds_tree && *lo == i64::MIN && *hi == i64::MAX {
-                Some(&part.candidates - eval.snap.bitmap(&BitmapKey::HasMessage)?)
-            } else {
-                None
-            };
-            if dir == Direction::Asc {
-                if let Some(nulls) = &nulls {
-                    counted += eval.test_all(nulls.iter(), hits)?;
-                }
+            let nulls_possible = lmds_tree && *lo == i64::MIN && *hi == i64::MAX;
+            let mut counted = 0;
+            if dir == Direction::Asc && nulls_possible {
+                counted += eval.test_all(without_message(eval, part)?.iter(), hits)?;
             }
             let mut complete = true;
             let mut boundary: Option<i64> = None;
@@ -200,9 +229,9 @@ fn run_part(
                     if !part.candidates.contains(rid.0) {
                         continue;
                     }
-                    if let Some(key) = eval.test(rid)? {
+                    if let Some(hit) = eval.test(rid)? {
                         counted += 1;
-                        hits.push((key, rid));
+                        hits.push(hit);
                         if hits.len() >= need && boundary.is_none() {
                             boundary = Some(t);
                         }
@@ -211,10 +240,8 @@ fn run_part(
             } else {
                 complete = false;
             }
-            if dir == Direction::Desc && complete {
-                if let Some(nulls) = &nulls {
-                    counted += eval.test_all(nulls.iter(), hits)?;
-                }
+            if dir == Direction::Desc && complete && nulls_possible {
+                counted += eval.test_all(without_message(eval, part)?.iter(), hits)?;
             }
             finish_total(eval, part, complete, counted)
         }
@@ -253,11 +280,7 @@ fn walk_skips_rows(plan: &Plan, part: &Part) -> bool {
     }
 }
 
-fn full_scan(
-    eval: &mut Eval<'_>,
-    scope: Scope,
-    hits: &mut Vec<(SortKey, RowId)>,
-) -> Result<u64, Error> {
+fn full_scan(eval: &mut Eval<'_>, scope: Scope, hits: &mut Vec<Hit>) -> Result<u64, Error> {
     let viewer = eval.plan.viewer.0;
     let mut total = 0;
     let rows: Vec<_> = eval.snap.all_rows()?.collect::<Result<_, _>>()?;
@@ -270,10 +293,11 @@ fn full_scan(
             Scope::Own => row.occupants.binary_search(&viewer).is_ok(),
             Scope::Public => row.kind == DialogType::PublicGroup.code(),
         };
-        if in_scope && eval.preds.iter().all(|p| p.test_row(&row)) {
-            eval.stats.matched += 1;
-            total += 1;
-            hits.push((eval.plan.order.key_from_row(&row), rid));
+        if in_scope {
+            if let Some(hit) = eval.test_row(rid, Arc::new(row)) {
+                total += 1;
+                hits.push(hit);
+            }
         }
     }
     Ok(total)
@@ -307,7 +331,8 @@ impl Explain {
 impl fmt::Display for Explain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = &self.plan;
-        writeln!(f, "query: {}", if p.query.is_empty() { "(all)" } else { &p.query })?;
+        let query = p.query.to_string();
+        writeln!(f, "query: {}", if query.is_empty() { "(all)" } else { &query })?;
         writeln!(f, "viewer: {}", p.viewer)?;
         let field = match &p.order.target {
             Target::LastMessageDateSent => "last_message_date_sent".to_owned(),
@@ -344,8 +369,8 @@ impl fmt::Display for Explain {
             writeln!(f, "  access: {} (estimate {} reads)", part.access, part.estimate)?;
             writeln!(
                 f,
-                "  read: {} index entries walked, {} keys read, {} rows read, {} matched",
-                stats.entries_walked, stats.keys_read, stats.rows_read, stats.matched
+                "  read: {} index entries walked, {} rows read, {} matched",
+                stats.entries_walked, stats.rows_read, stats.matched
             )?;
         }
         write!(f, "total_entries: {}", self.total)

@@ -20,6 +20,8 @@
 
 use std::fmt;
 
+use std::sync::Arc;
+
 use roaring::RoaringBitmap;
 
 use super::ast::{Direction, Field, Op, Query, Scalar, Span, Value};
@@ -76,7 +78,7 @@ pub(crate) enum Access {
 pub(crate) struct Part {
     pub scope: Scope,
     pub formula: String,
-    pub candidates: RoaringBitmap,
+    pub candidates: Arc<RoaringBitmap>,
     /// Every candidate matches: no residual test is needed.
     pub exact: bool,
     pub access: Access,
@@ -88,7 +90,8 @@ pub(crate) struct Part {
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
     pub viewer: UserId,
-    pub query: String,
+    /// The query, kept for explain (printed only there).
+    pub query: Query,
     pub order: Order,
     pub skip: u32,
     pub limit: u32,
@@ -115,11 +118,15 @@ impl Plan {
 /// A condition turned into bitmap work.
 enum Use {
     /// The matches are exactly this bitmap's rows (intersect).
-    Exact(RoaringBitmap),
+    Exact(Arc<RoaringBitmap>),
     /// The matches lie within this bitmap (intersect), but still need testing.
-    Within(RoaringBitmap),
+    Within(Arc<RoaringBitmap>),
     /// The matches are exactly the rows outside this bitmap (subtract).
-    Without(RoaringBitmap),
+    Without(Arc<RoaringBitmap>),
+    /// Only dialogs of these types match (bit `t - 1` for type `t`), exactly.
+    Types(u8),
+    /// The matches are exactly this set of occupied dialogs: none is public.
+    Occupied(Arc<RoaringBitmap>),
     /// No bitmap helps.
     Residual,
 }
@@ -149,9 +156,11 @@ pub(crate) fn plan(
 
     let mut residual = Vec::new();
     let mut notes = Vec::new();
-    let mut within: Vec<RoaringBitmap> = Vec::new();
-    let mut without: Vec<RoaringBitmap> = Vec::new();
+    let mut within: Vec<Arc<RoaringBitmap>> = Vec::new();
+    let mut without: Vec<Arc<RoaringBitmap>> = Vec::new();
     let mut all_exact = true;
+    let mut types = ALL_TYPES;
+    let mut occupied: Vec<Arc<RoaringBitmap>> = Vec::new();
     for pred in preds {
         let key = cond_key(&pred.field, pred.op);
         match bitmap_use(snap, &pred)? {
@@ -172,6 +181,14 @@ pub(crate) fn plan(
                 notes.push(format!("{key}: minus bitmap of {} rows, exact", b.len()));
                 without.push(b);
             }
+            Use::Types(mask) => {
+                notes.push(format!("{key}: types {}, exact", type_list(mask)));
+                types &= mask;
+            }
+            Use::Occupied(b) => {
+                notes.push(format!("{key}: bitmap of {} rows, exact, none public", b.len()));
+                occupied.push(b);
+            }
             Use::Residual => {
                 notes.push(format!("{key}: tested on each candidate"));
                 residual.push(pred);
@@ -184,7 +201,7 @@ pub(crate) fn plan(
 
     let mut plan = Plan {
         viewer,
-        query: query.to_string(),
+        query: query.clone(),
         order,
         skip: query.skip,
         limit: query.limit,
@@ -194,7 +211,7 @@ pub(crate) fn plan(
         notes,
         parts: Vec::with_capacity(2),
     };
-    let meta = snap.meta();
+    let meta = snap.meta()?;
     let has_message = if plan.order.target == Target::LastMessageDateSent {
         Some(snap.bitmap(&BitmapKey::HasMessage)?)
     } else {
@@ -208,13 +225,38 @@ pub(crate) fn plan(
                 "public".to_owned(),
             ),
         };
+        // Bitmaps are shared with the read cache: combining makes new ones, and a part with no
+        // bitmap condition reads its base bitmap as it is.
         let mut candidates = base;
         let mut formula = base_name;
+        match scope {
+            // Public dialogs are type 1 and have no occupants.
+            Scope::Public if types & 1 == 0 || !occupied.is_empty() => {
+                candidates = Arc::default();
+                formula.push_str(" (none can match)");
+            }
+            Scope::Public => {}
+            Scope::Own => {
+                // Subtract the excluded types: cheaper than intersecting with the union of the
+                // allowed ones, which holds most dialogs.
+                for t in DialogType::ALL.into_iter().filter(|t| types & (1 << (t.code() - 1)) == 0)
+                {
+                    candidates =
+                        Arc::new(&*candidates - &*snap.bitmap(&BitmapKey::Type(t.code()))?);
+                }
+                for b in &occupied {
+                    candidates = Arc::new(&*candidates & &**b);
+                }
+                if types != ALL_TYPES {
+                    formula.push_str(&format!(" of types {}", type_list(types)));
+                }
+            }
+        }
         for b in &within {
-            candidates &= b;
+            candidates = Arc::new(&*candidates & &**b);
         }
         for b in &without {
-            candidates -= b;
+            candidates = Arc::new(&*candidates - &**b);
         }
         if !within.is_empty() {
             formula.push_str(&format!(" ∩ {} bitmap(s)", within.len()));
@@ -222,11 +264,37 @@ pub(crate) fn plan(
         if !without.is_empty() {
             formula.push_str(&format!(" − {} bitmap(s)", without.len()));
         }
-        let (access, estimate) =
-            choose(&plan, scope, &candidates, all_exact, has_message.as_ref(), meta, choice);
+        if choice != PlanChoice::FullScan {
+            candidates = narrow_by_time(snap, &plan, scope, candidates, &mut formula)?;
+        }
+        let sort_range =
+            match (walk_index(&plan, scope), time_range(&plan.residual, &plan.order.target)) {
+                (Some(index), (lo, hi)) if lo != i64::MIN || hi != i64::MAX => {
+                    Some(snap.estimate_range(index, lo, hi)?)
+                }
+                _ => None,
+            };
+        let stats = Stats { has_message: has_message.as_deref(), meta, sort_range };
+        let (access, estimate) = choose(&plan, scope, &candidates, all_exact, &stats, choice);
         plan.parts.push(Part { scope, formula, candidates, exact: all_exact, access, estimate });
     }
     Ok(plan)
+}
+
+/// Every dialog type, as a mask (bit `t - 1` for type `t`).
+const ALL_TYPES: u8 = 0b111;
+
+fn type_list(mask: u8) -> String {
+    let types: Vec<String> = DialogType::ALL
+        .iter()
+        .filter(|t| mask & (1 << (t.code() - 1)) != 0)
+        .map(|t| t.to_string())
+        .collect();
+    if types.is_empty() {
+        "none".to_owned()
+    } else {
+        types.join(",")
+    }
 }
 
 /// The declared class a query names with `data[class_name]=X`, if declared: its custom fields
@@ -321,13 +389,32 @@ fn typed_data(field: &Field, ty: FieldType, text: &str) -> Result<Val, QueryErro
     }
 }
 
+/// The union of some bitmaps; a single bitmap is shared as it is, not copied.
 fn union_of(
     snap: &Snapshot,
     keys: impl IntoIterator<Item = BitmapKey>,
-) -> Result<RoaringBitmap, Error> {
-    let mut out = RoaringBitmap::new();
+) -> Result<Arc<RoaringBitmap>, Error> {
+    let mut keys = keys.into_iter();
+    let Some(first) = keys.next() else { return Ok(Arc::default()) };
+    let mut out = snap.bitmap(&first)?;
     for key in keys {
-        out |= snap.bitmap(&key)?;
+        out = Arc::new(&*out | &*snap.bitmap(&key)?);
+    }
+    Ok(out)
+}
+
+/// The intersection of some bitmaps; `None` for none.
+fn intersection_of(
+    snap: &Snapshot,
+    keys: impl IntoIterator<Item = BitmapKey>,
+) -> Result<Option<Arc<RoaringBitmap>>, Error> {
+    let mut out: Option<Arc<RoaringBitmap>> = None;
+    for key in keys {
+        let b = snap.bitmap(&key)?;
+        out = Some(match out {
+            Some(acc) => Arc::new(&*acc & &*b),
+            None => b,
+        });
     }
     Ok(out)
 }
@@ -343,7 +430,8 @@ fn users(vals: &[Val]) -> impl Iterator<Item = u64> + '_ {
 fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
     Ok(match (&pred.target, pred.op) {
         (Target::Type, _) => {
-            let matching = DialogType::ALL.into_iter().filter(|t| {
+            let mut mask = 0u8;
+            for t in DialogType::ALL {
                 let keys = super::eval::RowKeys {
                     id: [0; 12],
                     created_at: 0,
@@ -351,27 +439,21 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
                     last_message_date_sent: None,
                     kind: t.code(),
                 };
-                pred.test_keys(&keys)
-            });
-            Use::Exact(union_of(snap, matching.map(|t| BitmapKey::Type(t.code())))?)
+                if pred.test_keys(&keys) {
+                    mask |= 1 << (t.code() - 1);
+                }
+            }
+            Use::Types(mask)
         }
         (Target::Occupants, Op::Eq | Op::In) => {
-            Use::Exact(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
+            Use::Occupied(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
         }
         (Target::Occupants, Op::Ne | Op::Nin) => {
             Use::Without(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
         }
-        (Target::Occupants, Op::All) => {
-            let mut out: Option<RoaringBitmap> = None;
-            for u in users(&pred.vals) {
-                let b = snap.bitmap(&BitmapKey::User(u))?;
-                out = Some(match out {
-                    Some(acc) => acc & b,
-                    None => b,
-                });
-            }
-            Use::Exact(out.unwrap_or_default())
-        }
+        (Target::Occupants, Op::All) => Use::Occupied(
+            intersection_of(snap, users(&pred.vals).map(BitmapKey::User))?.unwrap_or_default(),
+        ),
         (Target::Id, Op::Eq | Op::In | Op::Ne | Op::Nin) => {
             let mut rows = RoaringBitmap::new();
             for v in &pred.vals {
@@ -382,9 +464,9 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
                 }
             }
             if matches!(pred.op, Op::Eq | Op::In) {
-                Use::Exact(rows)
+                Use::Exact(Arc::new(rows))
             } else {
-                Use::Without(rows)
+                Use::Without(Arc::new(rows))
             }
         }
         (Target::Name, Op::Ctn) => {
@@ -393,15 +475,8 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
                 _ => return Ok(Use::Residual),
             };
             let (grams, exact) = ngram::pattern_grams(pattern);
-            let mut out: Option<RoaringBitmap> = None;
-            for g in grams {
-                let b = snap.bitmap(&BitmapKey::Gram(g))?;
-                out = Some(match out {
-                    Some(acc) => acc & b,
-                    None => b,
-                });
-            }
-            let b = out.unwrap_or_default();
+            let b =
+                intersection_of(snap, grams.into_iter().map(BitmapKey::Gram))?.unwrap_or_default();
             if exact {
                 Use::Exact(b)
             } else {
@@ -426,6 +501,52 @@ fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
     })
 }
 
+/// The time index of a target in a part, if it has one.
+fn time_index(target: &Target, scope: Scope) -> Option<TimeIndex> {
+    match (target, scope) {
+        (Target::LastMessageDateSent, Scope::Public) => Some(TimeIndex::PublicLastMessage),
+        (Target::LastMessageDateSent, Scope::Own) => Some(TimeIndex::LastMessage),
+        (Target::UpdatedAt, Scope::Public) => Some(TimeIndex::PublicUpdated),
+        (Target::UpdatedAt, Scope::Own) => Some(TimeIndex::Updated),
+        _ => None,
+    }
+}
+
+/// The time index a part could walk in sort order.
+fn walk_index(plan: &Plan, scope: Scope) -> Option<TimeIndex> {
+    time_index(&plan.order.target, scope)
+}
+
+/// Narrows a part's candidates by the time ranges the conditions set, reading the time index
+/// over each range when the range holds fewer entries than there are candidates: cheaper than
+/// testing every candidate, and it makes the candidate count (and a count-only answer) small.
+/// The conditions stay in the residual tests, which the narrowed candidates pass.
+fn narrow_by_time(
+    snap: &Snapshot,
+    plan: &Plan,
+    scope: Scope,
+    mut candidates: Arc<RoaringBitmap>,
+    formula: &mut String,
+) -> Result<Arc<RoaringBitmap>, Error> {
+    for target in [Target::LastMessageDateSent, Target::UpdatedAt] {
+        let (lo, hi) = time_range(&plan.residual, &target);
+        let Some(index) = time_index(&target, scope) else { continue };
+        if (lo == i64::MIN && hi == i64::MAX) || candidates.is_empty() {
+            continue;
+        }
+        if snap.estimate_range(index, lo, hi)? >= candidates.len() {
+            continue;
+        }
+        let mut range = RoaringBitmap::new();
+        for entry in snap.walk(index, lo, hi, Direction::Asc)? {
+            range.insert(entry?.1 .0);
+        }
+        candidates = Arc::new(&*candidates & &range);
+        formula.push_str(&format!(" ∩ {} over [{lo}, {hi}] ({} rows)", index.name(), range.len()));
+    }
+    Ok(candidates)
+}
+
 /// The time range `[lo, hi]` the predicates allow on a target (inclusive bounds).
 pub(crate) fn time_range(preds: &[Pred], target: &Target) -> (i64, i64) {
     let (mut lo, mut hi) = (i64::MIN, i64::MAX);
@@ -448,16 +569,26 @@ pub(crate) fn time_range(preds: &[Pred], target: &Target) -> (i64, i64) {
     (lo, hi)
 }
 
+/// What the cost estimates read besides the candidates.
+#[derive(Clone, Copy)]
+struct Stats<'a> {
+    /// Dialogs with a last message (loaded when sorting by it).
+    has_message: Option<&'a RoaringBitmap>,
+    meta: &'a crate::storage::Meta,
+    /// Entries of the sort field's index within the conditions' range, if bounded.
+    sort_range: Option<u64>,
+}
+
 /// Picks the access path of one part and estimates the entries it reads.
 fn choose(
     plan: &Plan,
     scope: Scope,
     candidates: &RoaringBitmap,
     exact: bool,
-    has_message: Option<&RoaringBitmap>,
-    meta: &crate::storage::Meta,
+    stats: &Stats<'_>,
     choice: PlanChoice,
 ) -> (Access, u64) {
+    let Stats { has_message, meta, sort_range } = *stats;
     let n = candidates.len();
     if choice == PlanChoice::FullScan {
         return (Access::FullScan, meta.live_total());
@@ -470,30 +601,31 @@ fn choose(
     }
     let needed = plan.needed() as u64;
     let sort_cost = n;
+    if n <= needed && choice == PlanChoice::Auto {
+        // Reading every candidate is no more than a page: nothing beats it.
+        return (Access::SortCandidates, sort_cost);
+    }
     // A count that the bitmaps cannot give needs every candidate tested anyway.
     let count_pass = if exact { 0 } else { n };
-    let walk = match (&plan.order.target, scope) {
-        (Target::LastMessageDateSent, Scope::Public) => Some(TimeIndex::PublicLastMessage),
-        (Target::LastMessageDateSent, Scope::Own) => Some(TimeIndex::LastMessage),
-        (Target::UpdatedAt, Scope::Public) => Some(TimeIndex::PublicUpdated),
-        (Target::UpdatedAt, Scope::Own) => Some(TimeIndex::Updated),
-        _ => None,
-    };
-    if let Some(index) = walk {
+    if let Some(index) = walk_index(plan, scope) {
         let (lo, hi) = time_range(&plan.residual, &plan.order.target);
-        let tree_size = match index {
+        // The share of dialogs with a message: last-message trees hold only those. Candidates
+        // are assumed spread like the rest (cheaper to estimate than to intersect).
+        let with_message = match (index, has_message) {
+            (TimeIndex::LastMessage | TimeIndex::PublicLastMessage, Some(h)) => {
+                h.len() as f64 / meta.live_total().max(1) as f64
+            }
+            _ => 1.0,
+        };
+        let scope_size = match index {
             TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated => meta.live[0],
             _ => meta.live_total(),
         };
-        // Candidates that are in the tree: those with a message for the last-message trees.
-        let in_tree = match (index, has_message) {
-            (TimeIndex::LastMessage | TimeIndex::PublicLastMessage, Some(h)) => {
-                candidates.intersection_len(h)
-            }
-            _ => n,
-        }
-        .max(1);
-        let walk_cost = (needed.saturating_mul(tree_size) / in_tree).min(tree_size) + count_pass;
+        let tree_size = (scope_size as f64 * with_message).max(1.0);
+        let in_tree = (n as f64 * with_message).max(1.0);
+        // A walk reads at most the entries of the sort field's range.
+        let walk_cost = (needed as f64 * tree_size / in_tree).min(tree_size) as u64;
+        let walk_cost = sort_range.map_or(walk_cost, |r| walk_cost.min(r)) + count_pass;
         let forced = choice == PlanChoice::Walk;
         if forced || (choice == PlanChoice::Auto && walk_cost < sort_cost) {
             return (Access::WalkTime { index, lo, hi }, walk_cost);
@@ -524,7 +656,7 @@ impl fmt::Display for Access {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let bound = |t: i64, open: i64| {
             if t == open {
-                "∞".to_owned()
+                if open < 0 { "-∞" } else { "∞" }.to_owned()
             } else {
                 t.to_string()
             }

@@ -14,6 +14,11 @@ use crate::error::Error;
 
 /// The current format of rows, bitmaps and classes.
 pub(crate) const FORMAT_V1: u8 = 1;
+/// A bitmap chunk of at most [`SMALL_CHUNK`] rows: their low 16 bits, little-endian, ascending
+/// (the chunk number, in the key, gives the high 16). Most users' chunks hold one or two rows,
+/// and roaring's own format spends about 18 bytes on a one-row bitmap.
+pub(crate) const FORMAT_SMALL_CHUNK: u8 = 2;
+const SMALL_CHUNK: u64 = 16;
 const HEADER: usize = 5;
 
 /// A dialog as stored: the public [`Dialog`](crate::Dialog) without the per-viewer unread count.
@@ -67,8 +72,12 @@ pub(crate) enum StoredRow {
 }
 
 fn frame(payload: &[u8]) -> Vec<u8> {
+    frame_as(FORMAT_V1, payload)
+}
+
+fn frame_as(format: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER + payload.len());
-    out.push(FORMAT_V1);
+    out.push(format);
     out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
     out.extend_from_slice(payload);
     out
@@ -76,10 +85,19 @@ fn frame(payload: &[u8]) -> Vec<u8> {
 
 /// Checks the format byte and checksum and returns the payload.
 fn unframe<'a>(bytes: &'a [u8], what: &dyn Fn() -> String) -> Result<&'a [u8], Error> {
+    unframe_any(bytes, &[FORMAT_V1], what).map(|(_, payload)| payload)
+}
+
+/// Checks the checksum and that the format is one of `formats`; returns format and payload.
+fn unframe_any<'a>(
+    bytes: &'a [u8],
+    formats: &[u8],
+    what: &dyn Fn() -> String,
+) -> Result<(u8, &'a [u8]), Error> {
     if bytes.len() < HEADER {
         return Err(Error::corrupted(format!("{}: value of {} bytes", what(), bytes.len())));
     }
-    if bytes[0] != FORMAT_V1 {
+    if !formats.contains(&bytes[0]) {
         return Err(Error::corrupted(format!("{}: unknown format {}", what(), bytes[0])));
     }
     let payload = &bytes[HEADER..];
@@ -87,7 +105,7 @@ fn unframe<'a>(bytes: &'a [u8], what: &dyn Fn() -> String) -> Result<&'a [u8], E
     if crc32fast::hash(payload) != stored {
         return Err(Error::corrupted(format!("{}: checksum mismatch", what())));
     }
-    Ok(payload)
+    Ok((bytes[0], payload))
 }
 
 fn config() -> bincode::config::Configuration {
@@ -112,26 +130,61 @@ pub(crate) fn encode_row(row: &StoredRow) -> Vec<u8> {
     encode(row)
 }
 
+/// [`StoredRow`] borrowed, so a live row is encoded without cloning it; bincode writes both the
+/// same way (variant index, then fields).
+#[derive(Encode)]
+enum StoredRowRef<'a> {
+    Live(&'a Row),
+}
+
+/// Encodes a live row exactly as `encode_row(&StoredRow::Live(row.clone()))` would.
+pub(crate) fn encode_live(row: &Row) -> Vec<u8> {
+    encode(&StoredRowRef::Live(row))
+}
+
 pub(crate) fn decode_row(row_id: u32, bytes: &[u8]) -> Result<StoredRow, Error> {
     decode(bytes, &|| format!("row {row_id}"))
 }
 
+/// Encodes one chunk of a bitmap (every row id in it has the same high 16 bits).
 pub(crate) fn encode_bitmap(bitmap: &RoaringBitmap) -> Vec<u8> {
+    if bitmap.len() <= SMALL_CHUNK {
+        let payload: Vec<u8> = bitmap.iter().flat_map(|rid| (rid as u16).to_le_bytes()).collect();
+        return frame_as(FORMAT_SMALL_CHUNK, &payload);
+    }
     let mut payload = Vec::with_capacity(bitmap.serialized_size());
     // Writing into a Vec cannot fail.
     let _ = bitmap.serialize_into(&mut payload);
     frame(&payload)
 }
 
+/// Decodes one chunk of a bitmap, chunk number `chunk`.
 pub(crate) fn decode_bitmap(
     bytes: &[u8],
+    chunk: u16,
     what: &dyn Fn() -> String,
 ) -> Result<RoaringBitmap, Error> {
-    let payload = unframe(bytes, what)?;
-    // The checked reader: a checksum that collides on damaged bytes still cannot make roaring
-    // build an invalid bitmap.
-    RoaringBitmap::deserialize_from(payload)
-        .map_err(|e| Error::corrupted(format!("{}: {e}", what())))
+    let (format, payload) = unframe_any(bytes, &[FORMAT_V1, FORMAT_SMALL_CHUNK], what)?;
+    let bad = |why: &str| Error::corrupted(format!("{}: {why}", what()));
+    let high = u32::from(chunk) << crate::index::CHUNK_BITS;
+    let bitmap = if format == FORMAT_SMALL_CHUNK {
+        if payload.len() % 2 != 0 || payload.len() as u64 > 2 * SMALL_CHUNK {
+            return Err(bad("small chunk of odd length"));
+        }
+        let rows =
+            payload.chunks_exact(2).map(|p| high | u32::from(u16::from_le_bytes([p[0], p[1]])));
+        RoaringBitmap::from_sorted_iter(rows).map_err(|_| bad("small chunk not ascending"))?
+    } else {
+        // The checked reader: a checksum that collides on damaged bytes still cannot make
+        // roaring build an invalid bitmap.
+        RoaringBitmap::deserialize_from(payload).map_err(|e| bad(&e.to_string()))?
+    };
+    if bitmap.min().is_some_and(|m| m >> crate::index::CHUNK_BITS != u32::from(chunk))
+        || bitmap.max().is_some_and(|m| m >> crate::index::CHUNK_BITS != u32::from(chunk))
+    {
+        return Err(bad("rows outside the chunk"));
+    }
+    Ok(bitmap)
 }
 
 #[cfg(test)]
@@ -167,6 +220,7 @@ mod tests {
     fn rows_round_trip_and_damage_is_caught() {
         let stored = StoredRow::Live(row());
         let bytes = encode_row(&stored);
+        assert_eq!(encode_live(&row()), bytes);
         assert_eq!(decode_row(3, &bytes).unwrap(), stored);
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
@@ -181,11 +235,19 @@ mod tests {
 
     #[test]
     fn bitmaps_round_trip() {
-        let b: RoaringBitmap = [1u32, 5, 70_000].into_iter().collect();
-        let bytes = encode_bitmap(&b);
-        assert_eq!(decode_bitmap(&bytes, &|| "x".into()).unwrap(), b);
+        let small: RoaringBitmap = [65_537u32, 65_540, 131_071].into_iter().collect();
+        let bytes = encode_bitmap(&small);
+        assert_eq!(bytes[0], FORMAT_SMALL_CHUNK);
+        assert_eq!(bytes.len(), 5 + 6);
+        assert_eq!(decode_bitmap(&bytes, 1, &|| "x".into()).unwrap(), small);
+        let big: RoaringBitmap = (0..1000u32).map(|i| i * 3).collect();
+        let bytes = encode_bitmap(&big);
+        assert_eq!(bytes[0], FORMAT_V1);
+        assert_eq!(decode_bitmap(&bytes, 0, &|| "x".into()).unwrap(), big);
+        // A roaring chunk carries its rows' high bits: stored under another chunk, it is damage.
+        assert!(decode_bitmap(&bytes, 1, &|| "x".into()).is_err(), "rows outside the chunk");
         let mut bad = bytes.clone();
         bad[6] ^= 1;
-        assert!(decode_bitmap(&bad, &|| "x".into()).is_err());
+        assert!(decode_bitmap(&bad, 0, &|| "x".into()).is_err());
     }
 }

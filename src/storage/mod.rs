@@ -6,18 +6,23 @@
 //! applying the difference between the old row's and the new row's
 //! [`IndexEntries`](crate::index::IndexEntries). [`Snapshot`] reads one committed state.
 
+mod cache;
 pub(crate) mod codec;
 mod meta;
 mod read;
 mod snapshot;
+mod stats;
 pub(crate) mod tables;
 mod writer;
 
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase};
+
+use cache::Cache;
 
 use crate::error::Error;
 
@@ -25,6 +30,7 @@ pub(crate) use codec::{Row, RowData, RowValue, StoredRow};
 pub(crate) use meta::Meta;
 pub(crate) use read::{describe_key, embedded_row};
 pub(crate) use snapshot::Snapshot;
+pub use stats::{StoreStats, TableStats};
 pub(crate) use tables::TimeIndex;
 pub(crate) use writer::Writer;
 
@@ -93,6 +99,13 @@ impl std::ops::Deref for Engine {
     }
 }
 
+impl std::ops::DerefMut for Engine {
+    fn deref_mut(&mut self) -> &mut Database {
+        // As for `deref`.
+        self.0.as_mut().expect("the database is open until dropped")
+    }
+}
+
 impl Drop for Engine {
     fn drop(&mut self) {
         if let Some(db) = self.0.take() {
@@ -106,6 +119,7 @@ impl Drop for Engine {
 pub(crate) struct Storage {
     db: Engine,
     durability: Durability,
+    cache: Arc<Cache>,
 }
 
 impl Storage {
@@ -120,7 +134,7 @@ impl Storage {
         builder.set_cache_size(cache_bytes);
         builder.set_check_integrity_on_open(verify);
         let db = builder.create(path)?;
-        Storage::init(db, durability)
+        Storage::init(db, durability, cache_bytes)
     }
 
     /// A store that lives in memory only.
@@ -128,11 +142,14 @@ impl Storage {
         let mut builder = Database::builder();
         builder.set_cache_size(cache_bytes);
         let db = builder.create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Storage::init(db, Durability::Immediate)
+        Storage::init(db, Durability::Immediate, cache_bytes)
     }
 
-    fn init(db: Database, durability: Durability) -> Result<Storage, Error> {
-        let storage = Storage { db: Engine(Some(db)), durability };
+    fn init(db: Database, durability: Durability, cache_bytes: usize) -> Result<Storage, Error> {
+        // The read cache is sized like redb's page cache: a decoded row is about 400 bytes, a
+        // cached bitmap a few hundred on average.
+        let cache = Arc::new(Cache::new(cache_bytes / 400, cache_bytes / 2048));
+        let storage = Storage { db: Engine(Some(db)), durability, cache };
         // Creates the tables and the meta record on first open, and checks the format after.
         storage.write(|w| w.check_format())?;
         Ok(storage)
@@ -146,13 +163,21 @@ impl Storage {
     ) -> Result<R, Error> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(self.durability.to_redb())?;
-        let out = {
+        let (out, touched) = {
             let mut writer = Writer::new(&txn)?;
             let out = f(&mut writer)?;
-            writer.finish()?;
-            out
+            (out, writer.finish()?)
         };
-        txn.commit()?;
+        if touched.is_empty() {
+            txn.commit()?;
+            return Ok(out);
+        }
+        // The read cache's commit protocol (storage/cache.rs): nothing this commit touches stays
+        // cached while it becomes visible.
+        let removed = self.cache.begin_commit(&touched);
+        let committed = txn.commit();
+        self.cache.end_commit(touched, removed, committed.is_ok());
+        committed?;
         Ok(out)
     }
 
@@ -165,8 +190,16 @@ impl Storage {
         Ok(())
     }
 
+    /// Rewrites the file to give back free space (pages copy-on-write left behind).
+    pub(crate) fn compact(&mut self) -> Result<bool, Error> {
+        Ok(self.db.compact()?)
+    }
+
     /// A read snapshot of the last commit.
     pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
-        Snapshot::new(self.db.begin_read()?)
+        let before = self.cache.before_read();
+        let txn = self.db.begin_read()?;
+        let view = self.cache.view(before);
+        Ok(Snapshot::new(txn, self.cache.clone(), view))
     }
 }

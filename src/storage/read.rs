@@ -73,25 +73,32 @@ pub(crate) fn chunk(
     key: &[u8],
 ) -> Result<Option<RoaringBitmap>, Error> {
     match bitmaps.get(key)? {
-        Some(v) => decode_bitmap(v.value(), &|| describe_key(key)).map(Some),
+        Some(v) => decode_bitmap(v.value(), key_chunk(key), &|| describe_key(key)).map(Some),
         None => Ok(None),
     }
 }
 
-/// A whole bitmap: the union of its chunks, read as one key range.
+/// A whole bitmap: the union of its chunks `0..=last_chunk`, one point read each.
 pub(crate) fn bitmap(
     bitmaps: &impl ReadableTable<&'static [u8], &'static [u8]>,
     key: &BitmapKey,
+    last_chunk: u16,
 ) -> Result<RoaringBitmap, Error> {
-    let lo = key.chunk_key(0);
-    let hi = key.chunk_key(u16::MAX);
     let mut out = RoaringBitmap::new();
-    for entry in bitmaps.range(lo.as_slice()..=hi.as_slice())? {
-        let (k, v) = entry?;
-        let part = decode_bitmap(v.value(), &|| describe_key(k.value()))?;
-        out |= part;
+    for number in 0..=last_chunk {
+        if let Some(part) = chunk(bitmaps, &key.chunk_key(number))? {
+            out |= part;
+        }
     }
     Ok(out)
+}
+
+/// The chunk number at the front of a bitmap key.
+pub(crate) fn key_chunk(key: &[u8]) -> u16 {
+    match key {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => 0,
+    }
 }
 
 pub(crate) fn describe_key(key: &[u8]) -> String {

@@ -3,9 +3,13 @@
 //! Readers never block the writer and see the last commit made before the snapshot began, so a
 //! dialog is in an index result if and only if it is in the table at that snapshot.
 
-use redb::{ReadOnlyTable, ReadTransaction};
+use std::cell::OnceCell;
+use std::sync::Arc;
+
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
 use roaring::RoaringBitmap;
 
+use super::cache::{Cache, PublicStreams, View};
 use super::codec::{decode_bitmap, decode_row, Row, StoredRow};
 use super::meta::Meta;
 use super::read;
@@ -14,7 +18,7 @@ use super::RowId;
 use crate::dialog::{CustomClass, DialogId};
 use crate::error::Error;
 use crate::index::BitmapKey;
-use crate::query::eval::RowKeys;
+use crate::query::Direction;
 
 /// A boxed iterator of decoded entries that may fail.
 pub(crate) type Entries<'a, T> = Box<dyn Iterator<Item = Result<T, Error>> + 'a>;
@@ -24,69 +28,221 @@ type TimeEntry<'a> =
 type PairEntry = ((u64, u64), RowId);
 type UnreadEntry = ((u64, RowId), u32);
 
-/// One committed state, open for reading.
+/// One committed state, open for reading. Tables open on first use, and reads go through the
+/// store's read cache when the snapshot knows its version (see `storage/cache.rs`).
 pub(crate) struct Snapshot {
-    meta: Meta,
-    rows: ReadOnlyTable<u32, &'static [u8]>,
-    ids: ReadOnlyTable<&'static [u8; 12], u32>,
-    pairs: ReadOnlyTable<(u64, u64), u32>,
-    unread: ReadOnlyTable<(u64, u32), u32>,
-    classes: ReadOnlyTable<&'static str, &'static [u8]>,
-    bitmaps: ReadOnlyTable<&'static [u8], &'static [u8]>,
-    times: [ReadOnlyTable<(i64, u32), ()>; 4],
-    // Keeps the snapshot alive as long as the tables are read.
-    _txn: ReadTransaction,
+    txn: ReadTransaction,
+    cache: Arc<Cache>,
+    view: Option<View>,
+    meta: OnceCell<Meta>,
+    rows: OnceCell<ReadOnlyTable<u32, &'static [u8]>>,
+    ids: OnceCell<ReadOnlyTable<&'static [u8; 12], u32>>,
+    pairs: OnceCell<ReadOnlyTable<(u64, u64), u32>>,
+    unread: OnceCell<ReadOnlyTable<(u64, u32), u32>>,
+    classes: OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>,
+    bitmaps: OnceCell<ReadOnlyTable<&'static [u8], &'static [u8]>>,
+    times: [OnceCell<ReadOnlyTable<(i64, u32), ()>>; 4],
+}
+
+/// Opens a table on first use.
+fn open<'s, K: redb::Key + 'static, V: redb::Value + 'static>(
+    txn: &ReadTransaction,
+    cell: &'s OnceCell<ReadOnlyTable<K, V>>,
+    def: redb::TableDefinition<'static, K, V>,
+) -> Result<&'s ReadOnlyTable<K, V>, Error> {
+    if let Some(table) = cell.get() {
+        return Ok(table);
+    }
+    let table = txn.open_table(def)?;
+    Ok(cell.get_or_init(|| table))
+}
+
+fn time_slot(index: TimeIndex) -> usize {
+    TimeIndex::ALL.iter().position(|t| *t == index).unwrap_or(0)
 }
 
 impl Snapshot {
-    pub(crate) fn new(txn: ReadTransaction) -> Result<Snapshot, Error> {
-        let meta = Meta::load(&txn.open_table(tables::META)?)?;
-        Ok(Snapshot {
-            meta,
-            rows: txn.open_table(tables::ROWS)?,
-            ids: txn.open_table(tables::IDS)?,
-            pairs: txn.open_table(tables::PAIRS)?,
-            unread: txn.open_table(tables::UNREAD)?,
-            classes: txn.open_table(tables::CLASSES)?,
-            bitmaps: txn.open_table(tables::BITMAPS)?,
-            times: [
-                txn.open_table(TimeIndex::ALL[0].table())?,
-                txn.open_table(TimeIndex::ALL[1].table())?,
-                txn.open_table(TimeIndex::ALL[2].table())?,
-                txn.open_table(TimeIndex::ALL[3].table())?,
-            ],
-            _txn: txn,
+    pub(crate) fn new(txn: ReadTransaction, cache: Arc<Cache>, view: Option<View>) -> Snapshot {
+        Snapshot {
+            txn,
+            cache,
+            view,
+            meta: OnceCell::new(),
+            rows: OnceCell::new(),
+            ids: OnceCell::new(),
+            pairs: OnceCell::new(),
+            unread: OnceCell::new(),
+            classes: OnceCell::new(),
+            bitmaps: OnceCell::new(),
+            times: Default::default(),
+        }
+    }
+
+    fn rows(&self) -> Result<&ReadOnlyTable<u32, &'static [u8]>, Error> {
+        open(&self.txn, &self.rows, tables::ROWS)
+    }
+
+    fn ids(&self) -> Result<&ReadOnlyTable<&'static [u8; 12], u32>, Error> {
+        open(&self.txn, &self.ids, tables::IDS)
+    }
+
+    fn pairs(&self) -> Result<&ReadOnlyTable<(u64, u64), u32>, Error> {
+        open(&self.txn, &self.pairs, tables::PAIRS)
+    }
+
+    fn unread_table(&self) -> Result<&ReadOnlyTable<(u64, u32), u32>, Error> {
+        open(&self.txn, &self.unread, tables::UNREAD)
+    }
+
+    fn classes(&self) -> Result<&ReadOnlyTable<&'static str, &'static [u8]>, Error> {
+        open(&self.txn, &self.classes, tables::CLASSES)
+    }
+
+    fn bitmap_table(&self) -> Result<&ReadOnlyTable<&'static [u8], &'static [u8]>, Error> {
+        open(&self.txn, &self.bitmaps, tables::BITMAPS)
+    }
+
+    fn time_table(&self, index: TimeIndex) -> Result<&ReadOnlyTable<(i64, u32), ()>, Error> {
+        open(&self.txn, &self.times[time_slot(index)], index.table())
+    }
+
+    /// The meta counters of this snapshot.
+    pub(crate) fn meta(&self) -> Result<&Meta, Error> {
+        if let Some(meta) = self.meta.get() {
+            return Ok(meta);
+        }
+        let cached = self.view.and_then(|v| self.cache.meta(v));
+        let meta = match cached {
+            Some(meta) => meta,
+            None => {
+                let meta = Meta::load(&self.txn.open_table(tables::META)?)?;
+                if let Some(view) = self.view {
+                    self.cache.install_meta(view, meta.clone());
+                }
+                meta
+            }
+        };
+        Ok(self.meta.get_or_init(|| meta))
+    }
+
+    /// The live row an index pointed to; an error if it is not live.
+    pub(crate) fn live_row(&self, rid: RowId) -> Result<Arc<Row>, Error> {
+        self.row_if_live(rid)?.ok_or_else(|| {
+            Error::corrupted(format!(
+                "an index points to row {}, which is not a live dialog",
+                rid.0
+            ))
         })
     }
 
-    pub(crate) fn meta(&self) -> &Meta {
-        &self.meta
+    /// The row at `rid` if it is a live dialog, from the cache or redb.
+    fn row_if_live(&self, rid: RowId) -> Result<Option<Arc<Row>>, Error> {
+        if let Some(row) = self.view.and_then(|v| self.cache.row(v, rid.0)) {
+            return Ok(Some(row));
+        }
+        let Some(StoredRow::Live(row)) = read::row(self.rows()?, rid)? else { return Ok(None) };
+        let row = Arc::new(row);
+        if let Some(view) = self.view {
+            self.cache.install_row(view, rid.0, row.clone());
+        }
+        Ok(Some(row))
     }
 
-    /// The live row an index pointed to.
-    pub(crate) fn live_row(&self, rid: RowId) -> Result<Row, Error> {
-        read::live_row(&self.rows, rid)
-    }
-
-    /// The sort and filter keys of a live row.
-    pub(crate) fn keys(&self, rid: RowId) -> Result<RowKeys, Error> {
-        self.live_row(rid).map(|row| RowKeys::of(&row))
-    }
-
-    pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Row)>, Error> {
-        read::resolve_id(&self.rows, &self.ids, self.meta.store_tag, id)
+    /// The live dialog with this id: a generated id names its row; an imported one is looked up.
+    pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Arc<Row>)>, Error> {
+        if let Some(rid) = read::embedded_row(id, self.meta()?.store_tag) {
+            if let Some(row) = self.row_if_live(rid)?.filter(|row| row.id == id.0) {
+                return Ok(Some((rid, row)));
+            }
+        }
+        let Some(rid) = self.ids()?.get(id.as_bytes())?.map(|g| RowId(g.value())) else {
+            return Ok(None);
+        };
+        match self.row_if_live(rid)? {
+            Some(row) if row.id == id.0 => Ok(Some((rid, row))),
+            _ => Err(Error::corrupted(format!(
+                "ids entry {id} points to row {} that is not it",
+                rid.0
+            ))),
+        }
     }
 
     pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
-        read::unread(&self.unread, user, rid)
+        read::unread(self.unread_table()?, user, rid)
     }
 
     pub(crate) fn class(&self, name: &str) -> Result<Option<CustomClass>, Error> {
-        read::class(&self.classes, name)
+        read::class(self.classes()?, name)
     }
 
-    pub(crate) fn bitmap(&self, key: &BitmapKey) -> Result<RoaringBitmap, Error> {
-        read::bitmap(&self.bitmaps, key)
+    /// A whole bitmap (every chunk).
+    pub(crate) fn bitmap(&self, key: &BitmapKey) -> Result<Arc<RoaringBitmap>, Error> {
+        if let Some(bitmap) = self.view.and_then(|v| self.cache.bitmap(v, key)) {
+            return Ok(bitmap);
+        }
+        let next_row = self.meta()?.next_row;
+        let last_chunk = crate::index::chunk_of(next_row.saturating_sub(1));
+        let bitmap = Arc::new(read::bitmap(self.bitmap_table()?, key, last_chunk)?);
+        if let Some(view) = self.view {
+            self.cache.install_bitmap(view, key.clone(), bitmap.clone());
+        }
+        Ok(bitmap)
+    }
+
+    /// The public time streams, from the cache or read whole.
+    fn public_streams(&self) -> Result<Arc<PublicStreams>, Error> {
+        if let Some(streams) = self.view.and_then(|v| self.cache.public(v)) {
+            return Ok(streams);
+        }
+        let mut streams = PublicStreams::default();
+        for (index, out) in [
+            (TimeIndex::PublicLastMessage, &mut streams.by_last_message),
+            (TimeIndex::PublicUpdated, &mut streams.by_updated),
+        ] {
+            for entry in self.time_table(index)?.range::<(i64, u32)>(..)? {
+                let (k, _) = entry?;
+                out.push(k.value());
+            }
+        }
+        let streams = Arc::new(streams);
+        if let Some(view) = self.view {
+            self.cache.install_public(view, streams.clone());
+        }
+        Ok(streams)
+    }
+
+    /// About how many entries of a time index fall in `[lo, hi]`: exact for the public streams
+    /// (cached), otherwise the tree's size times the share of its time span the range covers.
+    pub(crate) fn estimate_range(&self, index: TimeIndex, lo: i64, hi: i64) -> Result<u64, Error> {
+        if lo > hi {
+            return Ok(0);
+        }
+        if matches!(index, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated) {
+            let streams = self.public_streams()?;
+            let stream = if index == TimeIndex::PublicLastMessage {
+                &streams.by_last_message
+            } else {
+                &streams.by_updated
+            };
+            let from = stream.partition_point(|e| *e < (lo, 0));
+            let to = stream.partition_point(|e| *e <= (hi, u32::MAX));
+            return Ok((to - from) as u64);
+        }
+        let table = self.time_table(index)?;
+        let (Some((first, _)), Some((last, _))) = (table.first()?, table.last()?) else {
+            return Ok(0);
+        };
+        let (tmin, tmax) = (first.value().0, last.value().0);
+        let size = match index {
+            TimeIndex::LastMessage => self.bitmap(&BitmapKey::HasMessage)?.len(),
+            _ => self.meta()?.live_total(),
+        };
+        let (from, to) = (lo.max(tmin), hi.min(tmax));
+        if from > to {
+            return Ok(0);
+        }
+        let span = (tmax - tmin).max(1) as f64;
+        Ok(((to - from) as f64 / span * size as f64).ceil() as u64 + 1)
     }
 
     /// Entries `(time, row)` of a time index with `lo <= time <= hi`, ascending or descending.
@@ -95,21 +251,36 @@ impl Snapshot {
         index: TimeIndex,
         lo: i64,
         hi: i64,
-        dir: crate::query::Direction,
+        dir: Direction,
     ) -> Result<Entries<'_, (i64, RowId)>, Error> {
         if lo > hi {
             return Ok(Box::new(std::iter::empty()));
         }
-        let table = &self.times[TimeIndex::ALL.iter().position(|t| *t == index).unwrap_or(0)];
-        let range = table.range((lo, 0u32)..=(hi, u32::MAX))?;
+        if matches!(index, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated) {
+            let streams = self.public_streams()?;
+            let stream = if index == TimeIndex::PublicLastMessage {
+                &streams.by_last_message
+            } else {
+                &streams.by_updated
+            };
+            let from = stream.partition_point(|e| *e < (lo, 0));
+            let to = stream.partition_point(|e| *e <= (hi, u32::MAX));
+            let range = from..to;
+            let walk = ArcSlice { streams: streams.clone(), public_index: index, range };
+            return Ok(match dir {
+                Direction::Asc => Box::new(walk.map(|(t, r)| Ok((t, RowId(r))))),
+                Direction::Desc => Box::new(walk.rev().map(|(t, r)| Ok((t, RowId(r))))),
+            });
+        }
+        let range = self.time_table(index)?.range((lo, 0u32)..=(hi, u32::MAX))?;
         let map = |entry: TimeEntry<'_>| {
             let (k, _) = entry?;
             let (t, r) = k.value();
             Ok((t, RowId(r)))
         };
         Ok(match dir {
-            crate::query::Direction::Asc => Box::new(range.map(map)),
-            crate::query::Direction::Desc => Box::new(range.rev().map(map)),
+            Direction::Asc => Box::new(range.map(map)),
+            Direction::Desc => Box::new(range.rev().map(map)),
         })
     }
 
@@ -117,7 +288,7 @@ impl Snapshot {
     pub(crate) fn all_rows(
         &self,
     ) -> Result<impl Iterator<Item = Result<(RowId, StoredRow), Error>> + '_, Error> {
-        Ok(self.rows.range::<u32>(..)?.map(|entry| {
+        Ok(self.rows()?.range::<u32>(..)?.map(|entry| {
             let (k, v) = entry?;
             let rid = k.value();
             Ok((RowId(rid), decode_row(rid, v.value())?))
@@ -128,10 +299,11 @@ impl Snapshot {
     pub(crate) fn all_bitmaps(
         &self,
     ) -> Result<impl Iterator<Item = Result<(Vec<u8>, RoaringBitmap), Error>> + '_, Error> {
-        Ok(self.bitmaps.range::<&[u8]>(..)?.map(|entry| {
+        Ok(self.bitmap_table()?.range::<&[u8]>(..)?.map(|entry| {
             let (k, v) = entry?;
             let key = k.value().to_vec();
-            let bitmap = decode_bitmap(v.value(), &|| read::describe_key(&key))?;
+            let bitmap =
+                decode_bitmap(v.value(), read::key_chunk(&key), &|| read::describe_key(&key))?;
             Ok((key, bitmap))
         }))
     }
@@ -141,8 +313,7 @@ impl Snapshot {
         &self,
         index: TimeIndex,
     ) -> Result<impl Iterator<Item = Result<(i64, RowId), Error>> + '_, Error> {
-        let table = &self.times[TimeIndex::ALL.iter().position(|t| *t == index).unwrap_or(0)];
-        Ok(table.range::<(i64, u32)>(..)?.map(|entry| {
+        Ok(self.time_table(index)?.range::<(i64, u32)>(..)?.map(|entry| {
             let (k, _) = entry?;
             let (t, r) = k.value();
             Ok((t, RowId(r)))
@@ -153,7 +324,7 @@ impl Snapshot {
     pub(crate) fn all_pairs(
         &self,
     ) -> Result<impl Iterator<Item = Result<PairEntry, Error>> + '_, Error> {
-        Ok(self.pairs.range::<(u64, u64)>(..)?.map(|entry| {
+        Ok(self.pairs()?.range::<(u64, u64)>(..)?.map(|entry| {
             let (k, v) = entry?;
             Ok((k.value(), RowId(v.value())))
         }))
@@ -163,7 +334,7 @@ impl Snapshot {
     pub(crate) fn all_unread(
         &self,
     ) -> Result<impl Iterator<Item = Result<UnreadEntry, Error>> + '_, Error> {
-        Ok(self.unread.range::<(u64, u32)>(..)?.map(|entry| {
+        Ok(self.unread_table()?.range::<(u64, u32)>(..)?.map(|entry| {
             let (k, v) = entry?;
             let (u, r) = k.value();
             Ok(((u, RowId(r)), v.value()))
@@ -173,7 +344,7 @@ impl Snapshot {
     /// Every declared class name with its encoded declaration.
     pub(crate) fn all_classes(&self) -> Result<Vec<CustomClass>, Error> {
         let mut out = Vec::new();
-        for entry in self.classes.range::<&str>(..)? {
+        for entry in self.classes()?.range::<&str>(..)? {
             let (k, _) = entry?;
             if let Some(class) = self.class(k.value())? {
                 out.push(class);
@@ -186,9 +357,43 @@ impl Snapshot {
     pub(crate) fn all_ids(
         &self,
     ) -> Result<impl Iterator<Item = Result<([u8; 12], RowId), Error>> + '_, Error> {
-        Ok(self.ids.range::<&[u8; 12]>(..)?.map(|entry| {
+        Ok(self.ids()?.range::<&[u8; 12]>(..)?.map(|entry| {
             let (k, v) = entry?;
             Ok((*k.value(), RowId(v.value())))
         }))
+    }
+}
+
+/// A range of a cached public stream, iterated without copying it.
+struct ArcSlice {
+    streams: Arc<PublicStreams>,
+    public_index: TimeIndex,
+    range: std::ops::Range<usize>,
+}
+
+impl ArcSlice {
+    fn at(&self, i: usize) -> (i64, u32) {
+        let stream = if self.public_index == TimeIndex::PublicLastMessage {
+            &self.streams.by_last_message
+        } else {
+            &self.streams.by_updated
+        };
+        stream[i]
+    }
+}
+
+impl Iterator for ArcSlice {
+    type Item = (i64, u32);
+
+    fn next(&mut self) -> Option<(i64, u32)> {
+        let i = self.range.next()?;
+        Some(self.at(i))
+    }
+}
+
+impl DoubleEndedIterator for ArcSlice {
+    fn next_back(&mut self) -> Option<(i64, u32)> {
+        let i = self.range.next_back()?;
+        Some(self.at(i))
     }
 }

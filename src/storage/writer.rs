@@ -9,10 +9,14 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
-use redb::{ReadableTable, Table, WriteTransaction};
+use rustc_hash::FxBuildHasher;
+use std::sync::Arc;
+
+use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 use roaring::RoaringBitmap;
 
-use super::codec::{encode_bitmap, encode_row, Row, StoredRow};
+use super::cache::Touched;
+use super::codec::{encode_bitmap, encode_live, encode_row, Row, StoredRow};
 use super::meta::{Meta, FORMAT};
 use super::read;
 use super::tables::{self, TimeIndex};
@@ -38,8 +42,16 @@ pub(crate) struct Writer<'t> {
     classes: Table<'t, &'static str, &'static [u8]>,
     bitmaps: Table<'t, &'static [u8], &'static [u8]>,
     times: [Table<'t, (i64, u32), ()>; 4],
-    chunks: HashMap<Vec<u8>, Chunk>,
+    chunks: HashMap<(BitmapKey, u16), Chunk, FxBuildHasher>,
     changed: bool,
+    /// Live rows read or written by this transaction, by row id.
+    live: std::cell::RefCell<HashMap<u32, Arc<Row>, FxBuildHasher>>,
+    /// Unread counters changed by this transaction, written once by `finish`.
+    counters: HashMap<(u64, u32), u32, FxBuildHasher>,
+    /// What this transaction changed, for the read cache.
+    touched: Touched,
+    /// Whether `ids` is empty, once asked.
+    ids_empty: std::cell::Cell<Option<bool>>,
 }
 
 fn time_slot(index: TimeIndex) -> usize {
@@ -116,8 +128,12 @@ impl<'t> Writer<'t> {
             classes: classes.keep(),
             bitmaps: bitmaps.keep(),
             times: times.map(Opened::keep),
-            chunks: HashMap::new(),
+            chunks: HashMap::default(),
             changed: false,
+            live: std::cell::RefCell::new(HashMap::default()),
+            counters: HashMap::default(),
+            touched: Touched::default(),
+            ids_empty: std::cell::Cell::new(None),
         })
     }
 
@@ -143,46 +159,89 @@ impl<'t> Writer<'t> {
         }
     }
 
-    /// Writes the cached bitmap chunks and the meta counters. Called once, before commit.
-    pub(crate) fn finish(mut self) -> Result<(), Error> {
-        for (key, chunk) in self.chunks.iter().filter(|(_, c)| c.dirty) {
+    /// Writes the cached bitmap chunks and the meta counters. Called once, before commit;
+    /// returns what the transaction changed, for the read cache.
+    pub(crate) fn finish(mut self) -> Result<Touched, Error> {
+        for ((key, number), chunk) in std::mem::take(&mut self.chunks) {
+            if !chunk.dirty {
+                continue;
+            }
+            let bytes = key.chunk_key(number);
             if chunk.bitmap.is_empty() {
-                self.bitmaps.remove(key.as_slice())?;
+                self.bitmaps.remove(bytes.as_slice())?;
             } else {
-                self.bitmaps.insert(key.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
+                self.bitmaps.insert(bytes.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
+            }
+            self.touched.chunks.push((key, number, chunk.bitmap));
+        }
+        // Unread counters: zero is stored as no entry.
+        for ((user, rid), n) in std::mem::take(&mut self.counters) {
+            if n == 0 {
+                self.unread.remove((user, rid))?;
+            } else {
+                self.unread.insert((user, rid), n)?;
             }
         }
         if self.changed {
             self.meta.seq += 1;
             self.meta.save(&mut self.meta_table)?;
+            self.touched.meta = Some(self.meta.clone());
         }
-        Ok(())
+        Ok(self.touched)
     }
 
     // ---- reads inside the transaction ----
 
     /// The live dialog with this id.
-    pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Row)>, Error> {
-        read::resolve_id(&self.rows, &self.ids, self.meta.store_tag, id)
+    pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Arc<Row>)>, Error> {
+        if let Some(rid) = read::embedded_row(id, self.meta.store_tag) {
+            if let Some(row) = self.live.borrow().get(&rid.0).filter(|r| r.id == id.0) {
+                return Ok(Some((rid, row.clone())));
+            }
+        }
+        let found = read::resolve_id(&self.rows, &self.ids, self.meta.store_tag, id)?;
+        Ok(found.map(|(rid, row)| (rid, self.remember(rid, row))))
+    }
+
+    /// Keeps a row read in this transaction, so more work on it does not read and decode it
+    /// again (a busy dialog gets many messages in one batch).
+    fn remember(&self, rid: RowId, row: Row) -> Arc<Row> {
+        let row = Arc::new(row);
+        self.live.borrow_mut().insert(rid.0, row.clone());
+        row
     }
 
     /// The live private dialog between two users.
-    pub(crate) fn private_pair(&self, a: u64, b: u64) -> Result<Option<(RowId, Row)>, Error> {
-        match self.pairs.get((a.min(b), a.max(b)))? {
-            Some(g) => {
-                let rid = RowId(g.value());
-                read::live_row(&self.rows, rid).map(|row| Some((rid, row)))
-            }
-            None => Ok(None),
+    pub(crate) fn private_pair(&self, a: u64, b: u64) -> Result<Option<(RowId, Arc<Row>)>, Error> {
+        let Some(rid) = self.pairs.get((a.min(b), a.max(b)))?.map(|g| RowId(g.value())) else {
+            return Ok(None);
+        };
+        if let Some(row) = self.live.borrow().get(&rid.0) {
+            return Ok(Some((rid, row.clone())));
         }
+        let row = read::live_row(&self.rows, rid)?;
+        Ok(Some((rid, self.remember(rid, row))))
     }
 
     pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
-        read::unread(&self.unread, user, rid)
+        match self.counters.get(&(user, rid.0)) {
+            Some(n) => Ok(*n),
+            None => read::unread(&self.unread, user, rid),
+        }
     }
 
     pub(crate) fn class(&self, name: &str) -> Result<Option<CustomClass>, Error> {
         read::class(&self.classes, name)
+    }
+
+    /// Whether the imported-id table is empty (asked once per transaction, then kept up to date).
+    fn no_imports(&self) -> Result<bool, Error> {
+        if let Some(empty) = self.ids_empty.get() {
+            return Ok(empty);
+        }
+        let empty = self.ids.is_empty()?;
+        self.ids_empty.set(Some(empty));
+        Ok(empty)
     }
 
     /// The row id and id the next inserted dialog gets: seconds from `created_at`, then the store
@@ -195,7 +254,8 @@ impl<'t> Writer<'t> {
             id[..4].copy_from_slice(&secs.to_be_bytes());
             id[4..8].copy_from_slice(&self.meta.store_tag.to_be_bytes());
             id[8..].copy_from_slice(&rid.0.to_be_bytes());
-            if self.ids.get(&id)?.is_none() {
+            // Only an imported id can collide with a generated one; most stores import nothing.
+            if self.no_imports()? || self.ids.get(&id)?.is_none() {
                 return Ok((rid, DialogId(id)));
             }
             secs = secs.wrapping_add(1);
@@ -204,17 +264,24 @@ impl<'t> Writer<'t> {
 
     // ---- changes ----
 
-    /// Appends a dialog at the next row id, with all its index entries.
-    pub(crate) fn insert(&mut self, row: Row) -> Result<RowId, Error> {
+    /// Appends a dialog at the next row id, with all its index entries; returns its row id and
+    /// the row, shared with the read cache.
+    pub(crate) fn insert(&mut self, row: Row) -> Result<(RowId, Arc<Row>), Error> {
         let rid = RowId(self.meta.next_row);
         let next = rid.0.checked_add(1).ok_or_else(|| Error::corrupted("row ids exhausted"))?;
         let id = DialogId(row.id);
         let imported = read::embedded_row(&id, self.meta.store_tag) != Some(rid);
-        if imported && self.ids.insert(&row.id, rid.0)?.is_some() {
-            return Err(Error::corrupted(format!("id {id} inserted twice")));
+        if imported {
+            if self.ids.insert(&row.id, rid.0)?.is_some() {
+                return Err(Error::corrupted(format!("id {id} inserted twice")));
+            }
+            self.ids_empty.set(Some(false));
         }
-        self.rows.insert(rid.0, encode_row(&StoredRow::Live(row.clone())).as_slice())?;
+        self.rows.insert(rid.0, encode_live(&row).as_slice())?;
         self.apply(rid, &IndexEntries::of(&row), true)?;
+        let row = Arc::new(row);
+        self.live.borrow_mut().insert(rid.0, row.clone());
+        self.touched.rows.push((rid.0, Some(row.clone())));
         self.meta.next_row = next;
         self.meta.live[type_slot(row.kind)?] += 1;
         if row.created_at >= self.meta.max_created {
@@ -223,36 +290,42 @@ impl<'t> Writer<'t> {
             self.meta.created_sorted = false;
         }
         self.changed = true;
-        Ok(rid)
+        Ok((rid, row))
     }
 
-    /// Replaces a live dialog, moving only the index entries that differ.
-    pub(crate) fn replace(&mut self, rid: RowId, old: &Row, new: &Row) -> Result<(), Error> {
+    /// Replaces a live dialog, moving only the index entries that differ; returns the new row,
+    /// shared with the read cache.
+    pub(crate) fn replace(&mut self, rid: RowId, old: &Row, new: Row) -> Result<Arc<Row>, Error> {
         debug_assert_eq!(old.id, new.id);
         debug_assert_eq!(old.kind, new.kind);
-        let (before, after) = (IndexEntries::of(old), IndexEntries::of(new));
-        self.apply(rid, &before.minus(&after), false)?;
-        self.apply(rid, &after.minus(&before), true)?;
+        let (removed, added) = IndexEntries::change(old, &new);
+        self.apply(rid, &removed, false)?;
+        self.apply(rid, &added, true)?;
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
-            self.unread.remove((*user, rid.0))?;
+            self.counters.insert((*user, rid.0), 0);
         }
-        self.rows.insert(rid.0, encode_row(&StoredRow::Live(new.clone())).as_slice())?;
+        self.rows.insert(rid.0, encode_live(&new).as_slice())?;
+        let new = Arc::new(new);
+        self.live.borrow_mut().insert(rid.0, new.clone());
+        self.touched.rows.push((rid.0, Some(new.clone())));
         self.changed = true;
-        Ok(())
+        Ok(new)
     }
 
     /// Turns a live dialog into a tombstone and removes its index entries and counters.
     pub(crate) fn delete(&mut self, rid: RowId, old: &Row) -> Result<(), Error> {
         self.apply(rid, &IndexEntries::of(old), false)?;
         for user in &old.occupants {
-            self.unread.remove((*user, rid.0))?;
+            self.counters.insert((*user, rid.0), 0);
         }
         let id = DialogId(old.id);
         if read::embedded_row(&id, self.meta.store_tag) != Some(rid) {
             self.ids.remove(&old.id)?;
         }
         self.rows.insert(rid.0, encode_row(&StoredRow::Deleted { id: old.id }).as_slice())?;
+        self.live.borrow_mut().remove(&rid.0);
+        self.touched.rows.push((rid.0, None));
         let slot = &mut self.meta.live[type_slot(old.kind)?];
         *slot = slot.saturating_sub(1);
         self.changed = true;
@@ -262,14 +335,15 @@ impl<'t> Writer<'t> {
     /// Adds `n` unread messages for `user` in a dialog.
     pub(crate) fn add_unread(&mut self, user: u64, rid: RowId, n: u32) -> Result<(), Error> {
         let now = self.unread(user, rid)?;
-        self.unread.insert((user, rid.0), now.saturating_add(n))?;
+        self.counters.insert((user, rid.0), now.saturating_add(n));
         self.changed = true;
         Ok(())
     }
 
     /// Sets `user`'s unread messages in a dialog to zero.
     pub(crate) fn clear_unread(&mut self, user: u64, rid: RowId) -> Result<(), Error> {
-        if self.unread.remove((user, rid.0))?.is_some() {
+        if self.unread(user, rid)? > 0 {
+            self.counters.insert((user, rid.0), 0);
             self.changed = true;
         }
         Ok(())
@@ -293,6 +367,14 @@ impl<'t> Writer<'t> {
             } else {
                 table.remove((*time, rid.0))?;
             }
+            let public = match index {
+                TimeIndex::PublicLastMessage => Some(0),
+                TimeIndex::PublicUpdated => Some(1),
+                _ => None,
+            };
+            if let Some(stream) = public {
+                self.touched.public_times.push((stream, (*time, rid.0), add));
+            }
         }
         if let Some(pair) = entries.pair {
             if add {
@@ -315,11 +397,12 @@ impl<'t> Writer<'t> {
     }
 
     fn set_bit(&mut self, key: &BitmapKey, rid: RowId, add: bool) -> Result<(), Error> {
-        let ckey = key.chunk_key(chunk_of(rid.0));
+        let ckey = (key.clone(), chunk_of(rid.0));
         let chunk = match self.chunks.get_mut(&ckey) {
             Some(c) => c,
             None => {
-                let bitmap = read::chunk(&self.bitmaps, &ckey)?.unwrap_or_default();
+                let bitmap =
+                    read::chunk(&self.bitmaps, &key.chunk_key(ckey.1))?.unwrap_or_default();
                 self.chunks.entry(ckey).or_insert(Chunk { bitmap, dirty: false })
             }
         };

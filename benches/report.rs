@@ -1,0 +1,112 @@
+//! Prints the README's benchmark table from `benches/results/queries.json` and `writes.json`
+//! (written by `cargo bench --bench queries` and `--bench writes`): p50 per query class for both
+//! systems with the ratio and the SPEC section 6 target, the best in bold; then ingest, write
+//! latencies, open time and file sizes. `cargo bench --bench report`.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+fn load(name: &str) -> Option<Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results");
+    let dir = match std::env::var("DIALOGSTORE_BENCH_DIALOGS") {
+        Ok(n) if n != "1000000" => dir.join(format!("size-{n}")),
+        _ => dir,
+    };
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+}
+
+fn us(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{:.2} ms", v / 1000.0)
+    } else {
+        format!("{v:.1} µs")
+    }
+}
+
+fn bold_lower(a: f64, b: f64, fmt: impl Fn(f64) -> String) -> (String, String) {
+    if a <= b {
+        (format!("**{}**", fmt(a)), fmt(b))
+    } else {
+        (fmt(a), format!("**{}**", fmt(b)))
+    }
+}
+
+/// The SPEC section 6 target of each class.
+fn target(class: &str) -> &'static str {
+    match class {
+        "inbox" => "≤ 20 µs, ≥ 10x",
+        "count_type" => "≤ 10 µs",
+        "filter_type_in" | "filter_time_range" | "filter_occupants_all" | "filter_data" => {
+            "≤ 100 µs, ≥ 5x"
+        }
+        "name_ctn_2" | "name_ctn_5" => "≤ 1 ms, ≥ 5x",
+        _ => "",
+    }
+}
+
+fn main() {
+    let Some(q) = load("queries.json") else {
+        eprintln!("no benches/results/queries.json: run `cargo bench --bench queries` first");
+        return;
+    };
+    println!("Machine: {}; {} dialogs.\n", q["machine"].as_str().unwrap_or("?"), q["dialogs"]);
+    println!("| query class | query | dialogstore p50 | SQLite p50 | ratio | target |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    let rows = q["queries"].as_array().cloned().unwrap_or_default();
+    for pair in rows.chunks(2) {
+        let (s, l) = (&pair[0], &pair[pair.len() - 1]);
+        let (a, b) = (s["p50_us"].as_f64().unwrap_or(0.0), l["p50_us"].as_f64().unwrap_or(0.0));
+        let (x, y) = bold_lower(a, b, us);
+        let class = s["class"].as_str().unwrap_or("");
+        println!(
+            "| {class} | `{}` | {x} | {y} | {:.1}x | {} |",
+            s["query"].as_str().unwrap_or(""),
+            b / a.max(1e-9),
+            target(class)
+        );
+    }
+    let build = &q["build"];
+    println!();
+    if let Some(w) = load("writes.json") {
+        let pair = |key: &str| {
+            (
+                w[key]["dialogstore"].as_f64().unwrap_or(0.0),
+                w[key]["sqlite"].as_f64().unwrap_or(0.0),
+            )
+        };
+        println!("| write path | dialogstore | SQLite | target |");
+        println!("| --- | --- | --- | --- |");
+        let (a, b) = pair("ingest_dialogs_per_sec");
+        let (x, y) = if a >= b {
+            (format!("**{a:.0}/s**"), format!("{b:.0}/s"))
+        } else {
+            (format!("{a:.0}/s"), format!("**{b:.0}/s**"))
+        };
+        println!(
+            "| batched ingest (1,000 creates a transaction, durable) | {x} | {y} | ≥ 100,000/s |"
+        );
+        let (a, b) = pair("single_durable_create_p50_us");
+        let (x, y) = bold_lower(a, b, us);
+        println!("| single durable create, p50 | {x} | {y} | |");
+        let (a, b) = pair("record_message_p50_us");
+        let (x, y) = bold_lower(a, b, us);
+        println!("| record_message (durable), p50 | {x} | {y} | |");
+        let (a, b) = pair("open_p50_ms");
+        let (x, y) = bold_lower(a, b, |v| format!("{v:.1} ms"));
+        println!("| open a {}-dialog store, p50 | {x} | {y} | ≤ 50 ms |", q["dialogs"]);
+    }
+    let (a, b) = (
+        build["store_bytes"].as_f64().unwrap_or(0.0),
+        build["sqlite_bytes"].as_f64().unwrap_or(0.0),
+    );
+    let (x, y) = bold_lower(a, b, |v| format!("{:.0} MiB", v / 1048576.0));
+    println!("| file size | {x} | {y} | ≤ SQLite's |");
+    println!(
+        "\nBuilding the data set: dialogstore created {:.0} dialogs/s and recorded {:.0} messages and reads/s \
+         (Durability::None, 1,000 a transaction); SQLite loaded the exported data in {:.0} s.",
+        build["store_create_per_sec"].as_f64().unwrap_or(0.0),
+        build["store_message_per_sec"].as_f64().unwrap_or(0.0),
+        build["sqlite_load_secs"].as_f64().unwrap_or(0.0)
+    );
+}

@@ -1,0 +1,399 @@
+//! Write paths, dialogstore against SQLite: batched ingest, a single durable create,
+//! `record_message`, and opening a store of the section 6 size.
+//!
+//! Ingest: dialogs from `dialogstore::testkit` (fixed seed), 1,000 creates a transaction, into a
+//! store that grows over the iterations; SQLite gets the same dialogs into the same schema and
+//! indexes as `benches/queries.rs` (and checks its private-pair table first, as the store does).
+//! The single create and `record_message` run on copies of the `DIALOGSTORE_BENCH_DIALOGS` data
+//! set (default 1,000,000) so the query data set is left as it was. Every commit is durable on
+//! both sides: redb's immediate durability, SQLite's WAL with `synchronous = FULL`.
+//! `benches/results/writes.json` gets rates and p50 latencies.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Dataset;
+use criterion::Criterion;
+use dialogstore::testkit::{self, Event, Generator, Spec};
+use dialogstore::{
+    Dialog, DialogId, DialogStore, DialogType, ManualClock, MessageMeta, NewDialog, UserId,
+};
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// Records each call's duration inside a criterion `iter_custom`.
+#[derive(Default)]
+struct Timings(Mutex<Vec<f64>>);
+
+impl Timings {
+    fn run(&self, iters: u64, mut f: impl FnMut(u64)) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut seen = Vec::with_capacity(iters as usize);
+        for i in 0..iters {
+            let started = Instant::now();
+            f(i);
+            let took = started.elapsed();
+            total += took;
+            seen.push(took.as_secs_f64() * 1e6);
+        }
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend(seen);
+        total
+    }
+
+    fn p50_us(&self) -> f64 {
+        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+
+    fn mean_us(&self) -> f64 {
+        let v = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        v.iter().sum::<f64>() / v.len().max(1) as f64
+    }
+}
+
+/// An endless stream of generated creates, 1,000 at a time.
+struct Creates {
+    events: Box<dyn Iterator<Item = Event>>,
+}
+
+impl Creates {
+    fn new() -> Creates {
+        let mut spec = Spec::with_dialogs(10_000_000);
+        spec.message_scale = 0.0;
+        Creates { events: Box::new(Generator::new(spec)) }
+    }
+
+    fn batch(&mut self) -> Vec<(UserId, i64, NewDialog)> {
+        self.events
+            .by_ref()
+            .filter_map(|e| match e {
+                Event::Create { user, at, new } => Some((user, at, new)),
+                _ => None,
+            })
+            .take(1000)
+            .collect()
+    }
+}
+
+/// The dialog the store would make of a create, for SQLite (ids from a counter).
+fn as_dialog(n: u64, user: UserId, at: i64, new: &NewDialog) -> Dialog {
+    let mut id = [0u8; 12];
+    id[..4].copy_from_slice(&(at as u32).to_be_bytes());
+    id[4..].copy_from_slice(&n.to_be_bytes());
+    let mut occupants: Vec<UserId> = new.occupants_ids.iter().copied().chain([user]).collect();
+    occupants.sort();
+    occupants.dedup();
+    let public = new.dialog_type == DialogType::PublicGroup;
+    Dialog {
+        id: DialogId(id),
+        user_id: user,
+        created_at: at,
+        updated_at: at,
+        dialog_type: new.dialog_type,
+        name: if new.dialog_type == DialogType::Private { None } else { new.name.clone() },
+        photo: new.photo.clone(),
+        xmpp_room_jid: (new.dialog_type != DialogType::Private)
+            .then(|| format!("0_{}@muc", DialogId(id))),
+        occupants_ids: if public { Vec::new() } else { occupants },
+        admin_ids: if public { vec![user] } else { Vec::new() },
+        last_message: None,
+        last_message_id: None,
+        last_message_date_sent: None,
+        last_message_user_id: None,
+        unread_messages_count: None,
+        is_join_required: (new.dialog_type == DialogType::Group).then_some(false),
+        data: new.data.clone(),
+    }
+}
+
+fn sqlite_fresh(path: &std::path::Path) -> Connection {
+    let conn = Connection::open(path).expect("sqlite");
+    conn.execute_batch(common::SCHEMA).expect("schema");
+    conn.execute_batch(common::INDEXES).expect("indexes");
+    conn.execute_batch("PRAGMA synchronous = FULL;").expect("durable");
+    conn
+}
+
+/// Inserts a dialog into SQLite unless it is a private one whose pair already has a dialog.
+fn sqlite_create(tx: &rusqlite::Transaction<'_>, rid: i64, d: &Dialog) {
+    if d.dialog_type == DialogType::Private {
+        if let [a, b] = d.occupants_ids[..] {
+            let existing: Option<i64> = tx
+                .prepare_cached("SELECT rid FROM private_pairs WHERE lo = ?1 AND hi = ?2")
+                .expect("stmt")
+                .query_row(params![a.0 as i64, b.0 as i64], |r| r.get(0))
+                .optional()
+                .expect("pair");
+            if existing.is_some() {
+                return;
+            }
+        }
+    }
+    common::sqlite_insert(tx, rid, d).expect("insert");
+}
+
+fn sqlite_message(conn: &mut Connection, rid: i64, sender: UserId, meta: &MessageMeta, now: i64) {
+    let tx = conn.transaction().expect("tx");
+    let occupants: String = tx
+        .prepare_cached("SELECT occupants FROM dialogs WHERE rid = ?1")
+        .expect("stmt")
+        .query_row(params![rid], |r| r.get(0))
+        .expect("dialog");
+    tx.prepare_cached(
+        "UPDATE dialogs SET last_message = ?2, last_message_id = ?3, lmds = ?4, last_message_user_id = ?5,
+         updated_at = ?6, ord = ?4 WHERE rid = ?1 AND (lmds IS NULL OR lmds <= ?4)",
+    )
+    .expect("stmt")
+    .execute(params![rid, meta.text, meta.id, meta.date_sent, sender.0 as i64, now])
+    .expect("update");
+    let mut unread = tx
+        .prepare_cached(
+            "INSERT INTO unread (user_id, rid, count) VALUES (?1, ?2, 1)
+             ON CONFLICT (user_id, rid) DO UPDATE SET count = count + 1",
+        )
+        .expect("stmt");
+    for u in occupants.split(',').filter_map(|s| s.parse::<i64>().ok()) {
+        if u as u64 != sender.0 {
+            unread.execute(params![u, rid]).expect("unread");
+        }
+    }
+    drop(unread);
+    tx.commit().expect("commit");
+}
+
+/// Group dialogs of the data set with their occupants (for messages), by row order.
+fn groups(store: &DialogStore, n: usize) -> Vec<(usize, DialogId, Vec<UserId>)> {
+    let mut out = Vec::new();
+    let mut rid = 0usize;
+    store
+        .for_each_dialog(|d| {
+            if d.dialog_type == DialogType::Group && out.len() < n {
+                out.push((rid, d.id, d.occupants_ids.clone()));
+            }
+            rid += 1;
+            Ok(())
+        })
+        .expect("scan");
+    out
+}
+
+fn main() {
+    let ds: Dataset = common::dataset();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut c = Criterion::default().configure_from_args();
+    let mut results = serde_json::Map::new();
+
+    // ---- batched ingest ----
+    let ingest_store = Timings::default();
+    let ingest_sqlite = Timings::default();
+    {
+        let clock = Arc::new(ManualClock::new(testkit::T0));
+        let store = DialogStore::builder()
+            .clock(clock.clone())
+            .cache_size(256 << 20)
+            .open(scratch.path().join("ingest.redb"))
+            .expect("store");
+        store.declare_class(&testkit::score_table()).expect("class");
+        let mut conn = sqlite_fresh(&scratch.path().join("ingest.sqlite"));
+        let mut group = c.benchmark_group("ingest_1000_creates");
+        group.sample_size(10);
+        let mut creates = Creates::new();
+        group.bench_function("dialogstore", |b| {
+            b.iter_custom(|iters| {
+                let batches: Vec<_> = (0..iters).map(|_| creates.batch()).collect();
+                ingest_store.run(iters, |i| {
+                    store
+                        .write(|w| {
+                            for (user, at, new) in &batches[i as usize] {
+                                clock.set(*at);
+                                w.create_dialog(*user, new.clone())?;
+                            }
+                            Ok(())
+                        })
+                        .expect("batch");
+                })
+            })
+        });
+        let mut creates = Creates::new();
+        let mut n = 0u64;
+        group.bench_function("sqlite", |b| {
+            b.iter_custom(|iters| {
+                let batches: Vec<_> = (0..iters).map(|_| creates.batch()).collect();
+                ingest_sqlite.run(iters, |i| {
+                    let tx = conn.transaction().expect("tx");
+                    for (user, at, new) in &batches[i as usize] {
+                        let d = as_dialog(n, *user, *at, new);
+                        sqlite_create(&tx, n as i64, &d);
+                        n += 1;
+                    }
+                    tx.commit().expect("commit");
+                })
+            })
+        });
+        group.finish();
+    }
+    let rate = |t: &Timings| 1000.0 / (t.mean_us() / 1e6);
+    results.insert(
+        "ingest_dialogs_per_sec".into(),
+        serde_json::json!({"dialogstore": rate(&ingest_store), "sqlite": rate(&ingest_sqlite)}),
+    );
+
+    // ---- single create and record_message on copies of the data set ----
+    let store_copy = scratch.path().join("copy.redb");
+    let sqlite_copy = scratch.path().join("copy.sqlite");
+    std::fs::copy(ds.store_path(), &store_copy).expect("copy store");
+    std::fs::copy(ds.sqlite_path(), &sqlite_copy).expect("copy sqlite");
+    let clock = Arc::new(ManualClock::new(testkit::T0 + 70 * 86_400));
+    let store = DialogStore::builder()
+        .clock(clock.clone())
+        .cache_size(512 << 20)
+        .open(&store_copy)
+        .expect("store");
+    let mut conn = Connection::open(&sqlite_copy).expect("sqlite");
+    conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA cache_size = -524288;").expect("pragmas");
+    let targets = groups(&store, 2000);
+    let next_rid: i64 =
+        conn.query_row("SELECT max(rid) + 1 FROM dialogs", [], |r| r.get(0)).expect("max rid");
+
+    let create_store = Timings::default();
+    let create_sqlite = Timings::default();
+    let message_store = Timings::default();
+    let message_sqlite = Timings::default();
+    {
+        let mut group = c.benchmark_group("single_durable_create");
+        group.sample_size(20);
+        let mut k = 0u64;
+        group.bench_function("dialogstore", |b| {
+            b.iter_custom(|iters| {
+                create_store.run(iters, |_| {
+                    k += 1;
+                    clock.advance(1);
+                    let new = NewDialog::group(
+                        format!("bench group {k}"),
+                        [UserId(k % 1000 + 2), UserId(7)],
+                    );
+                    store.create_dialog(UserId(k % 5000 + 1), new).expect("create");
+                })
+            })
+        });
+        let mut n = 0i64;
+        group.bench_function("sqlite", |b| {
+            b.iter_custom(|iters| {
+                create_sqlite.run(iters, |_| {
+                    n += 1;
+                    let new = NewDialog::group(
+                        format!("bench group {n}"),
+                        [UserId(n as u64 % 1000 + 2), UserId(7)],
+                    );
+                    let d = as_dialog(
+                        1 << 40 | n as u64,
+                        UserId(n as u64 % 5000 + 1),
+                        testkit::T0 + n,
+                        &new,
+                    );
+                    let tx = conn.transaction().expect("tx");
+                    sqlite_create(&tx, next_rid + n, &d);
+                    tx.commit().expect("commit");
+                })
+            })
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("record_message");
+        group.sample_size(20);
+        let mut k = 0usize;
+        group.bench_function("dialogstore", |b| {
+            b.iter_custom(|iters| {
+                message_store.run(iters, |_| {
+                    k += 1;
+                    clock.advance(1);
+                    let (_, id, occupants) = &targets[k % targets.len()];
+                    let meta = MessageMeta {
+                        id: format!("bench{k}"),
+                        text: format!("hello {k}"),
+                        date_sent: clock_now(&clock),
+                    };
+                    store
+                        .record_message(*id, occupants[k % occupants.len()], meta)
+                        .expect("message");
+                })
+            })
+        });
+        let mut k = 0usize;
+        group.bench_function("sqlite", |b| {
+            b.iter_custom(|iters| {
+                message_sqlite.run(iters, |_| {
+                    k += 1;
+                    let (rid, _, occupants) = &targets[k % targets.len()];
+                    let now = testkit::T0 + 70 * 86_400 + k as i64;
+                    let meta = MessageMeta {
+                        id: format!("bench{k}"),
+                        text: format!("hello {k}"),
+                        date_sent: now,
+                    };
+                    sqlite_message(
+                        &mut conn,
+                        *rid as i64,
+                        occupants[k % occupants.len()],
+                        &meta,
+                        now,
+                    );
+                })
+            })
+        });
+        group.finish();
+    }
+    results.insert(
+        "single_durable_create_p50_us".into(),
+        serde_json::json!({"dialogstore": create_store.p50_us(), "sqlite": create_sqlite.p50_us()}),
+    );
+    results.insert(
+        "record_message_p50_us".into(),
+        serde_json::json!({"dialogstore": message_store.p50_us(), "sqlite": message_sqlite.p50_us()}),
+    );
+    drop(store);
+    drop(conn);
+
+    // ---- open ----
+    let open_store = Timings::default();
+    let open_sqlite = Timings::default();
+    {
+        let mut group = c.benchmark_group("open");
+        group.sample_size(20);
+        group.bench_function("dialogstore", |b| {
+            b.iter_custom(|iters| {
+                open_store.run(iters, |_| {
+                    let store = DialogStore::open(ds.store_path()).expect("open");
+                    std::hint::black_box(&store);
+                })
+            })
+        });
+        group.bench_function("sqlite", |b| {
+            b.iter_custom(|iters| {
+                open_sqlite.run(iters, |_| {
+                    let conn = Connection::open(ds.sqlite_path()).expect("open");
+                    let n: i64 = conn
+                        .query_row("SELECT count(*) FROM dialogs WHERE rid < 1", [], |r| r.get(0))
+                        .expect("q");
+                    std::hint::black_box(n);
+                })
+            })
+        });
+        group.finish();
+    }
+    results.insert(
+        "open_p50_ms".into(),
+        serde_json::json!({"dialogstore": open_store.p50_us() / 1000.0, "sqlite": open_sqlite.p50_us() / 1000.0}),
+    );
+    c.final_summary();
+    results.insert("machine".into(), common::machine().into());
+    results.insert("dialogs".into(), ds.build.dialogs.into());
+    common::write_result("writes.json", &serde_json::Value::Object(results));
+}
+
+fn clock_now(clock: &ManualClock) -> i64 {
+    use dialogstore::Clock;
+    clock.now()
+}

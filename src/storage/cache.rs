@@ -1,0 +1,400 @@
+//! A read cache over redb that never shows a reader anything but its own snapshot.
+//!
+//! Redb's own page cache still costs about a microsecond per point read and a tenth of one per
+//! B-tree entry walked, which is more than an inbox page of a hundred dialogs can spend. So the
+//! decoded values queries read most (rows, whole bitmaps, the public time streams, the meta
+//! counters) are kept here as immutable `Arc`s, each tagged with the **version** at which it
+//! became current.
+//!
+//! # Versions and snapshots
+//!
+//! `epoch` is a seqlock over commits: even while no commit is in flight, odd while one is. The
+//! writer, for every commit that changes data:
+//!
+//! 1. takes the lock, makes `epoch` odd and removes every entry the commit touches;
+//! 2. commits to redb;
+//! 3. takes the lock, installs the new values of touched entries that were cached (so hot data
+//!    stays hot) tagged with the new version, and makes `epoch` even again.
+//!
+//! A reader reads `epoch`, begins its redb read transaction, and reads `epoch` again. Equal and
+//! even means no commit started or ended in between, so its snapshot is version `epoch / 2`; it
+//! may then use any entry tagged at or below that version. An entry tagged `v` holds the value of
+//! every snapshot from `v` until the next commit that touches it, because that commit removes it
+//! before it becomes visible. Otherwise (a commit was in flight) the reader does not know its
+//! version and reads redb directly for this query. A reader that read a value from redb installs
+//! it only if `epoch` still equals its own, under the lock, so it can never install a value an
+//! in-flight or later commit has made stale.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash};
+
+use rustc_hash::FxBuildHasher;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use roaring::RoaringBitmap;
+
+use super::codec::Row;
+use super::meta::Meta;
+use crate::index::BitmapKey;
+
+const SHARDS: usize = 64;
+
+/// The time streams of the public dialogs, ascending.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PublicStreams {
+    /// `(last_message_date_sent, row)` of public dialogs with a message.
+    pub by_last_message: Vec<(i64, u32)>,
+    /// `(updated_at, row)` of public dialogs.
+    pub by_updated: Vec<(i64, u32)>,
+}
+
+/// Changes one commit made, for invalidation and for installing new values.
+#[derive(Debug, Default)]
+pub(crate) struct Touched {
+    /// New row values (`None`: deleted).
+    pub rows: Vec<(u32, Option<Arc<Row>>)>,
+    /// Bitmap chunks written: key, chunk number, the chunk's new content.
+    pub chunks: Vec<(BitmapKey, u16, RoaringBitmap)>,
+    /// Public time entries added (`true`) or removed, by index: 0 last message, 1 updated.
+    pub public_times: Vec<(u8, (i64, u32), bool)>,
+    /// The meta counters after the commit.
+    pub meta: Option<Meta>,
+}
+
+impl Touched {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+            && self.chunks.is_empty()
+            && self.public_times.is_empty()
+            && self.meta.is_none()
+    }
+}
+
+struct Versioned<T> {
+    version: u64,
+    value: T,
+}
+
+// FxHash: the keys are row ids and short bitmap keys made by the store, not by an attacker, and
+// SipHash showed up at 3% of an inbox query.
+type Shard<K, V> = RwLock<HashMap<K, Versioned<V>, FxBuildHasher>>;
+
+struct Map<K, V> {
+    shards: Vec<Shard<K, V>>,
+    hasher: FxBuildHasher,
+    len: AtomicUsize,
+    capacity: usize,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
+    fn new(capacity: usize) -> Map<K, V> {
+        Map {
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
+            hasher: FxBuildHasher,
+            len: AtomicUsize::new(0),
+            capacity: capacity.max(SHARDS),
+        }
+    }
+
+    fn shard(&self, key: &K) -> &Shard<K, V> {
+        // The high bits: FxHash mixes into them, and the map itself uses the low ones.
+        &self.shards[(self.hasher.hash_one(key) >> 58) as usize % SHARDS]
+    }
+
+    fn get(&self, key: &K, version: u64) -> Option<V> {
+        let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());
+        shard.get(key).filter(|e| e.version <= version).map(|e| e.value.clone())
+    }
+
+    #[cfg(test)]
+    fn contains(&self, key: &K) -> bool {
+        self.shard(key).read().unwrap_or_else(|e| e.into_inner()).contains_key(key)
+    }
+
+    fn insert(&self, key: K, version: u64, value: V) {
+        let mut shard = self.shard(&key).write().unwrap_or_else(|e| e.into_inner());
+        // A shard over its share of the capacity drops everything it holds: crude, but it
+        // bounds memory without per-entry bookkeeping on the read path, and hot entries come
+        // straight back.
+        if shard.len() >= self.capacity / SHARDS && !shard.contains_key(&key) {
+            self.len.fetch_sub(shard.len(), Ordering::Relaxed);
+            shard.clear();
+        }
+        if shard.insert(key, Versioned { version, value }).is_none() {
+            self.len.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn remove(&self, key: &K) -> Option<V> {
+        let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
+        let out = shard.remove(key).map(|e| e.value);
+        if out.is_some() {
+            self.len.fetch_sub(1, Ordering::Relaxed);
+        }
+        out
+    }
+}
+
+/// The read cache of one store.
+pub(crate) struct Cache {
+    epoch: AtomicU64,
+    /// Serializes installs against the writer's commit protocol.
+    lock: Mutex<()>,
+    rows: Map<u32, Arc<Row>>,
+    bitmaps: Map<BitmapKey, Arc<RoaringBitmap>>,
+    public: RwLock<Option<Versioned<Arc<PublicStreams>>>>,
+    meta: RwLock<Option<Versioned<Meta>>>,
+}
+
+/// What a reader knows of the cache: the version of its snapshot, if it could tell.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct View {
+    version: u64,
+}
+
+impl Cache {
+    /// A cache for about `rows` rows and `bitmaps` bitmaps.
+    pub(crate) fn new(rows: usize, bitmaps: usize) -> Cache {
+        Cache {
+            epoch: AtomicU64::new(0),
+            lock: Mutex::new(()),
+            rows: Map::new(rows),
+            bitmaps: Map::new(bitmaps),
+            public: RwLock::new(None),
+            meta: RwLock::new(None),
+        }
+    }
+
+    /// Call before beginning a read transaction: the epoch to hand to [`Cache::view`].
+    pub(crate) fn before_read(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
+    /// Call after beginning the read transaction: the reader's version, if no commit started or
+    /// ended since [`Cache::before_read`].
+    pub(crate) fn view(&self, before: u64) -> Option<View> {
+        let after = self.epoch.load(Ordering::Acquire);
+        (before == after && before.is_multiple_of(2)).then_some(View { version: before / 2 })
+    }
+
+    fn installable(&self, view: View) -> Option<std::sync::MutexGuard<'_, ()>> {
+        let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        (self.epoch.load(Ordering::Acquire) == view.version * 2).then_some(guard)
+    }
+
+    pub(crate) fn row(&self, view: View, rid: u32) -> Option<Arc<Row>> {
+        self.rows.get(&rid, view.version)
+    }
+
+    pub(crate) fn install_row(&self, view: View, rid: u32, row: Arc<Row>) {
+        if let Some(_guard) = self.installable(view) {
+            self.rows.insert(rid, view.version, row);
+        }
+    }
+
+    pub(crate) fn bitmap(&self, view: View, key: &BitmapKey) -> Option<Arc<RoaringBitmap>> {
+        self.bitmaps.get(key, view.version)
+    }
+
+    pub(crate) fn install_bitmap(&self, view: View, key: BitmapKey, bitmap: Arc<RoaringBitmap>) {
+        if let Some(_guard) = self.installable(view) {
+            self.bitmaps.insert(key, view.version, bitmap);
+        }
+    }
+
+    pub(crate) fn public(&self, view: View) -> Option<Arc<PublicStreams>> {
+        let public = self.public.read().unwrap_or_else(|e| e.into_inner());
+        public.as_ref().filter(|p| p.version <= view.version).map(|p| p.value.clone())
+    }
+
+    pub(crate) fn install_public(&self, view: View, streams: Arc<PublicStreams>) {
+        if let Some(_guard) = self.installable(view) {
+            *self.public.write().unwrap_or_else(|e| e.into_inner()) =
+                Some(Versioned { version: view.version, value: streams });
+        }
+    }
+
+    pub(crate) fn meta(&self, view: View) -> Option<Meta> {
+        let meta = self.meta.read().unwrap_or_else(|e| e.into_inner());
+        meta.as_ref().filter(|m| m.version <= view.version).map(|m| m.value.clone())
+    }
+
+    pub(crate) fn install_meta(&self, view: View, meta: Meta) {
+        if let Some(_guard) = self.installable(view) {
+            *self.meta.write().unwrap_or_else(|e| e.into_inner()) =
+                Some(Versioned { version: view.version, value: meta });
+        }
+    }
+
+    /// Step 1 of a commit: marks it in flight and removes what it touches. Returns what was
+    /// cached of it, for [`Cache::end_commit`] to update.
+    pub(crate) fn begin_commit(&self, touched: &Touched) -> Removed {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut removed = Removed::default();
+        for (rid, _) in &touched.rows {
+            if self.rows.remove(rid).is_some() {
+                removed.rows.push(*rid);
+            }
+        }
+        for (key, _, _) in &touched.chunks {
+            if let Some(old) = self.bitmaps.remove(key) {
+                removed.bitmaps.push((key.clone(), old));
+            }
+        }
+        if !touched.public_times.is_empty() {
+            removed.public =
+                self.public.write().unwrap_or_else(|e| e.into_inner()).take().map(|p| p.value);
+        }
+        *self.meta.write().unwrap_or_else(|e| e.into_inner()) = None;
+        removed
+    }
+
+    /// Step 3 of a commit: installs the new values of what was cached, if the commit succeeded,
+    /// and ends the commit.
+    pub(crate) fn end_commit(&self, touched: Touched, removed: Removed, committed: bool) {
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let version = self.epoch.load(Ordering::Acquire).div_ceil(2);
+        if committed {
+            for (rid, row) in touched.rows {
+                if let (true, Some(row)) = (removed.rows.contains(&rid), row) {
+                    self.rows.insert(rid, version, row);
+                }
+            }
+            for (key, old) in removed.bitmaps {
+                // The new whole bitmap: the old one with each rewritten chunk's range replaced.
+                let mut new = Arc::unwrap_or_clone(old);
+                for (_, chunk, bits) in touched.chunks.iter().filter(|(k, _, _)| *k == key) {
+                    let lo = u32::from(*chunk) << crate::index::CHUNK_BITS;
+                    new.remove_range(lo..=lo | ((1 << crate::index::CHUNK_BITS) - 1));
+                    new |= bits;
+                }
+                self.bitmaps.insert(key, version, Arc::new(new));
+            }
+            if let Some(old) = removed.public {
+                let mut new = Arc::unwrap_or_clone(old);
+                for (index, entry, add) in &touched.public_times {
+                    let stream =
+                        if *index == 0 { &mut new.by_last_message } else { &mut new.by_updated };
+                    match (stream.binary_search(entry), add) {
+                        (Err(at), true) => stream.insert(at, *entry),
+                        (Ok(at), false) => {
+                            stream.remove(at);
+                        }
+                        _ => {}
+                    }
+                }
+                *self.public.write().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Versioned { version, value: Arc::new(new) });
+            }
+            if let Some(meta) = touched.meta {
+                *self.meta.write().unwrap_or_else(|e| e.into_inner()) =
+                    Some(Versioned { version, value: meta });
+            }
+        }
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Whether a row is cached (for tests).
+    #[cfg(test)]
+    pub(crate) fn has_row(&self, rid: u32) -> bool {
+        self.rows.contains(&rid)
+    }
+}
+
+/// What [`Cache::begin_commit`] took out of the cache.
+#[derive(Default)]
+pub(crate) struct Removed {
+    rows: Vec<u32>,
+    bitmaps: Vec<(BitmapKey, Arc<RoaringBitmap>)>,
+    public: Option<Arc<PublicStreams>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str) -> Arc<Row> {
+        Arc::new(Row {
+            id: [0; 12],
+            user_id: 1,
+            created_at: 0,
+            updated_at: 0,
+            kind: 2,
+            name: Some(name.into()),
+            photo: None,
+            xmpp_room_jid: None,
+            occupants: vec![1],
+            admins: vec![],
+            last_message: None,
+            last_message_id: None,
+            last_message_date_sent: None,
+            last_message_user_id: None,
+            is_join_required: None,
+            data: None,
+            peer: None,
+        })
+    }
+
+    #[test]
+    fn readers_see_only_their_snapshot() {
+        let cache = Cache::new(1000, 1000);
+        let e = cache.before_read();
+        let old = cache.view(e).unwrap();
+        cache.install_row(old, 7, row("a"));
+        assert_eq!(cache.row(old, 7).unwrap().name.as_deref(), Some("a"));
+
+        // A commit changes row 7: during the commit nobody sees a cached row 7, and a reader
+        // that began before the commit never sees the new value.
+        let touched = Touched { rows: vec![(7, Some(row("b")))], ..Touched::default() };
+        let removed = cache.begin_commit(&touched);
+        assert!(cache.row(old, 7).is_none());
+        assert!(
+            cache.view(cache.before_read()).is_none(),
+            "no version while a commit is in flight"
+        );
+        // A reader that read row 7 from redb before the commit cannot install it now.
+        cache.install_row(old, 7, row("a"));
+        assert!(!cache.has_row(7));
+        cache.end_commit(touched, removed, true);
+        let new = cache.view(cache.before_read()).unwrap();
+        assert_eq!(cache.row(new, 7).unwrap().name.as_deref(), Some("b"));
+        assert!(cache.row(old, 7).is_none(), "the old snapshot must read redb");
+    }
+
+    #[test]
+    fn bitmaps_and_streams_follow_commits() {
+        let cache = Cache::new(10, 10);
+        let v = cache.view(cache.before_read()).unwrap();
+        cache.install_bitmap(v, BitmapKey::Type(1), Arc::new([1u32, 2].into_iter().collect()));
+        cache.install_public(
+            v,
+            Arc::new(PublicStreams { by_last_message: vec![(5, 1)], by_updated: vec![] }),
+        );
+        let touched = Touched {
+            chunks: vec![(BitmapKey::Type(1), 0, [2u32, 3].into_iter().collect())],
+            public_times: vec![(0, (5, 1), false), (0, (9, 1), true)],
+            ..Touched::default()
+        };
+        let removed = cache.begin_commit(&touched);
+        cache.end_commit(touched, removed, true);
+        let w = cache.view(cache.before_read()).unwrap();
+        let b = cache.bitmap(w, &BitmapKey::Type(1)).unwrap();
+        assert_eq!(b.iter().collect::<Vec<_>>(), [2, 3]);
+        assert_eq!(cache.public(w).unwrap().by_last_message, [(9, 1)]);
+        assert!(cache.bitmap(v, &BitmapKey::Type(1)).is_none());
+    }
+
+    #[test]
+    fn a_failed_commit_leaves_nothing_stale() {
+        let cache = Cache::new(10, 10);
+        let v = cache.view(cache.before_read()).unwrap();
+        cache.install_row(v, 1, row("a"));
+        let touched = Touched { rows: vec![(1, Some(row("b")))], ..Touched::default() };
+        let removed = cache.begin_commit(&touched);
+        cache.end_commit(touched, removed, false);
+        let w = cache.view(cache.before_read()).unwrap();
+        assert!(cache.row(w, 1).is_none());
+    }
+}
