@@ -640,7 +640,7 @@ fn loose_time(v: &Loose) -> Option<i64> {
     }
 }
 
-struct Iso(i64);
+pub(crate) struct Iso(pub(crate) i64);
 
 impl Serialize for Iso {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -648,7 +648,7 @@ impl Serialize for Iso {
     }
 }
 
-struct JoinFlag(Option<bool>);
+pub(crate) struct JoinFlag(pub(crate) Option<bool>);
 
 impl Serialize for JoinFlag {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

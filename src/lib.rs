@@ -138,7 +138,7 @@ pub use dialog::{
 };
 pub use error::{Action, Error, ValidationError};
 pub use index::IntegrityReport;
-pub use query::{Explain, Page, Query, QueryBuilder, QueryError};
+pub use query::{DialogView, Explain, Page, PageView, Query, QueryBuilder, QueryError};
 pub use rules::{MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
 pub use storage::{Durability, StoreStats, TableStats};
 pub use store::{Builder, Clock, DialogStore, ManualClock, SystemClock, WriteBatch};

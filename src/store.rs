@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::index::IntegrityReport;
 use crate::query::eval::Pred;
 use crate::query::plan::{self, Plan};
-use crate::query::{exec, Explain, Page, PlanChoice, Query};
+use crate::query::{exec, DialogView, Explain, Page, PageView, PlanChoice, Query};
 use crate::rules::{self, Ctx};
 use crate::storage::{shield, Durability, Snapshot, Storage, StoreStats, StoredRow, Writer};
 
@@ -365,10 +365,50 @@ impl DialogStore {
         query: &Query,
         choice: PlanChoice,
     ) -> Result<Page, Error> {
-        shield(|| self.list_page(user, query, choice))
+        let view = self.list_dialogs_view_with(user, query, choice)?;
+        Ok(Page {
+            total_entries: view.total_entries,
+            skip: view.skip,
+            limit: view.limit,
+            items: view.items.into_iter().map(|d| d.to_dialog()).collect(),
+            count_only: view.count_only,
+        })
     }
 
-    fn list_page(&self, user: UserId, query: &Query, choice: PlanChoice) -> Result<Page, Error> {
+    /// [`list_dialogs`](Self::list_dialogs) without copying the dialogs: the page's items share
+    /// the store's cached rows and are read through accessors. It serializes to exactly the
+    /// same JSON as the [`Page`], so a service that answers with JSON should use this.
+    ///
+    /// ```
+    /// use dialogstore::{DialogStore, NewDialog, Query, UserId};
+    /// let store = DialogStore::in_memory()?;
+    /// store.create_dialog(UserId(1), NewDialog::group("New Year party", [UserId(2)]))?;
+    /// let q: Query = "limit=10".parse()?;
+    /// let view = store.list_dialogs_view(UserId(2), &q)?;
+    /// assert_eq!(view.items()[0].name(), Some("New Year party"));
+    /// let page = store.list_dialogs(UserId(2), &q)?;
+    /// assert_eq!(serde_json::to_string(&view).unwrap(), serde_json::to_string(&page).unwrap());
+    /// # Ok::<(), dialogstore::Error>(())
+    /// ```
+    pub fn list_dialogs_view(&self, user: UserId, query: &Query) -> Result<PageView, Error> {
+        self.list_dialogs_view_with(user, query, PlanChoice::Auto)
+    }
+
+    fn list_dialogs_view_with(
+        &self,
+        user: UserId,
+        query: &Query,
+        choice: PlanChoice,
+    ) -> Result<PageView, Error> {
+        shield(|| self.list_view(user, query, choice))
+    }
+
+    fn list_view(
+        &self,
+        user: UserId,
+        query: &Query,
+        choice: PlanChoice,
+    ) -> Result<PageView, Error> {
         let snap = self.storage.snapshot()?;
         let (plan, preds) = self.plan(&snap, user, query, choice)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
@@ -381,14 +421,14 @@ impl DialogStore {
             } else {
                 Some(snap.unread(user.0, rid)?)
             };
-            items.push(rules::to_dialog(&row, unread)?);
+            items.push(DialogView::new(row, unread)?);
         }
-        Ok(Page {
+        Ok(PageView {
             total_entries: outcome.total,
             skip: query.skip,
             limit: query.limit,
-            items,
             count_only: query.count,
+            items,
         })
     }
 

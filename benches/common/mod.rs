@@ -82,7 +82,7 @@ impl Dataset {
     }
 }
 
-const FORMAT: &str = "bench-data-v1";
+const FORMAT: &str = "bench-data-v2";
 
 /// The data set for [`size`], built if it is not on disk yet.
 pub fn dataset() -> Dataset {

@@ -15,6 +15,7 @@ mod parse;
 pub(crate) mod plan;
 mod print;
 mod validate;
+mod view;
 
 pub use ast::{
     Condition, Direction, Field, Op, Query, Scalar, Sort, Span, Value, ValueKind, MAX_LIMIT,
@@ -25,3 +26,4 @@ pub use error::{QueryError, QueryErrorKind};
 pub use exec::Explain;
 pub use page::Page;
 pub use plan::PlanChoice;
+pub use view::{DialogView, PageView};
