@@ -51,18 +51,36 @@ fn main() {
         return;
     };
     println!("Machine: {}; {} dialogs.\n", q["machine"].as_str().unwrap_or("?"), q["dialogs"]);
-    println!("| query class | query | dialogstore p50 | SQLite p50 | ratio | target |");
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| query class | query | dialogstore p50 (`list_dialogs`) | dialogstore p50 (`list_dialogs_view`) | SQLite p50 | ratio (best of the store) | target |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     let rows = q["queries"].as_array().cloned().unwrap_or_default();
-    for pair in rows.chunks(2) {
-        let (s, l) = (&pair[0], &pair[pair.len() - 1]);
-        let (a, b) = (s["p50_us"].as_f64().unwrap_or(0.0), l["p50_us"].as_f64().unwrap_or(0.0));
-        let (x, y) = bold_lower(a, b, us);
-        let class = s["class"].as_str().unwrap_or("");
+    let p50 = |class: &str, backend: &str| {
+        rows.iter()
+            .find(|r| r["class"] == class && r["backend"] == backend)
+            .and_then(|r| r["p50_us"].as_f64())
+    };
+    let mut classes: Vec<&str> = rows.iter().filter_map(|r| r["class"].as_str()).collect();
+    classes.dedup();
+    for class in classes {
+        let query = rows.iter().find(|r| r["class"] == class).map(|r| &r["query"]);
+        let figures =
+            [p50(class, "dialogstore"), p50(class, "dialogstore_view"), p50(class, "sqlite")];
+        let best = figures.iter().flatten().copied().fold(f64::INFINITY, f64::min);
+        let cell = |v: Option<f64>| match v {
+            Some(v) if v == best => format!("**{}**", us(v)),
+            Some(v) => us(v),
+            None => "-".to_owned(),
+        };
+        let store_best = figures[0].into_iter().chain(figures[1]).fold(f64::INFINITY, f64::min);
+        let ratio = figures[2].map_or("-".to_owned(), |b| format!("{:.1}x", b / store_best));
         println!(
-            "| {class} | `{}` | {x} | {y} | {:.1}x | {} |",
-            s["query"].as_str().unwrap_or(""),
-            b / a.max(1e-9),
+            "| {class} | `{}` | {} | {} | {} | {ratio} | {} |",
+            query.and_then(|q| q.as_str()).unwrap_or(""),
+            cell(figures[0]),
+            cell(figures[1]),
+            cell(figures[2]),
             target(class)
         );
     }

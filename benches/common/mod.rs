@@ -20,7 +20,7 @@ use std::time::Instant;
 use dialogstore::testkit::{self, Spec};
 use dialogstore::{
     CustomData, DataValue, Dialog, DialogId, DialogStore, DialogType, Durability, ManualClock,
-    Query, UserId,
+    PageView, Query, UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -276,16 +276,28 @@ fn build_sqlite(ds: &mut Dataset) {
     ds.build.sqlite_bytes = std::fs::metadata(ds.sqlite_path()).map(|m| m.len()).unwrap_or(0);
 }
 
-/// The answer both backends give: the total and the page.
-#[derive(Clone, Debug, PartialEq)]
+/// The answer every backend gives: the total and the page, owned or as the store's view.
 pub struct Answer {
     pub total: u64,
-    pub items: Vec<Dialog>,
+    pub items: Items,
+}
+
+/// A page's dialogs: owned, or the store's [`PageView`] (converted only when compared).
+pub enum Items {
+    Owned(Vec<Dialog>),
+    View(PageView),
 }
 
 impl Answer {
+    pub fn dialogs(&self) -> Vec<Dialog> {
+        match &self.items {
+            Items::Owned(items) => items.clone(),
+            Items::View(view) => view.to_page().items,
+        }
+    }
+
     pub fn ids(&self) -> Vec<DialogId> {
-        self.items.iter().map(|d| d.id).collect()
+        self.dialogs().iter().map(|d| d.id).collect()
     }
 }
 
@@ -475,19 +487,29 @@ pub trait Backend {
     fn answer(&self, class: &Class, viewer: u64, heavy: u64) -> Answer;
 }
 
-/// dialogstore, with its query parsed once per call as a service would.
+/// dialogstore, with its query parsed once per call as a service would; answering with owned
+/// [`Dialog`]s (`list_dialogs`) or, with `view`, with the zero-copy `list_dialogs_view`.
 pub struct Store {
-    pub store: DialogStore,
+    pub store: Arc<DialogStore>,
+    pub view: bool,
 }
 
 impl Store {
     pub fn open(ds: &Dataset) -> Store {
         Store {
-            store: DialogStore::builder()
-                .cache_size(512 << 20)
-                .open(ds.store_path())
-                .expect("open store"),
+            store: Arc::new(
+                DialogStore::builder()
+                    .cache_size(512 << 20)
+                    .open(ds.store_path())
+                    .expect("open store"),
+            ),
+            view: false,
         }
+    }
+
+    /// The same store, answering with views.
+    pub fn viewing(&self) -> Store {
+        Store { store: self.store.clone(), view: true }
     }
 
     pub fn query(class: &Class, viewer: u64, heavy: u64) -> Query {
@@ -503,13 +525,22 @@ impl Store {
 
 impl Backend for Store {
     fn name(&self) -> &'static str {
-        "dialogstore"
+        if self.view {
+            "dialogstore_view"
+        } else {
+            "dialogstore"
+        }
     }
 
     fn answer(&self, class: &Class, viewer: u64, heavy: u64) -> Answer {
         let q = Store::query(class, viewer, heavy);
-        let page = self.store.list_dialogs(UserId(viewer), &q).expect("list");
-        Answer { total: page.total_entries, items: page.items }
+        if self.view {
+            let view = self.store.list_dialogs_view(UserId(viewer), &q).expect("list");
+            Answer { total: view.total_entries, items: Items::View(view) }
+        } else {
+            let page = self.store.list_dialogs(UserId(viewer), &q).expect("list");
+            Answer { total: page.total_entries, items: Items::Owned(page.items) }
+        }
     }
 }
 
@@ -616,7 +647,7 @@ impl Backend for Sqlite {
                 items.push(row.expect("row"));
             }
         }
-        Answer { total: total as u64, items }
+        Answer { total: total as u64, items: Items::Owned(items) }
     }
 }
 
@@ -628,7 +659,12 @@ pub fn assert_same(classes: &[Class], ds: &Dataset, a: &dyn Backend, b: &dyn Bac
             let (x, y) = (a.answer(class, viewer, 1), b.answer(class, viewer, 1));
             assert_eq!(x.total, y.total, "{}: totals differ for viewer {viewer}", class.name);
             assert_eq!(x.ids(), y.ids(), "{}: ids differ for viewer {viewer}", class.name);
-            assert_eq!(x.items, y.items, "{}: dialogs differ for viewer {viewer}", class.name);
+            assert_eq!(
+                x.dialogs(),
+                y.dialogs(),
+                "{}: dialogs differ for viewer {viewer}",
+                class.name
+            );
         }
     }
 }
