@@ -50,13 +50,20 @@ fn main() {
     let sqlite = common::Sqlite::open(&ds);
     let classes = common::classes(&ds);
     let backends: [&dyn Backend; 3] = [&store, &view, &sqlite];
-    // Warm both: every viewer of every class once, then check they agree.
-    for class in &classes {
-        for viewer in viewers(&ds, class) {
-            for b in backends {
+    // Warm each in turn (every viewer of every class once), noting the resident memory each
+    // adds, then check they agree.
+    let mut resident = Vec::new();
+    let mut before = common::resident_bytes();
+    for b in backends {
+        for class in &classes {
+            for viewer in viewers(&ds, class) {
                 std::hint::black_box(b.answer(class, viewer, 1));
             }
         }
+        let now = common::resident_bytes();
+        resident
+            .push(serde_json::json!({ "backend": b.name(), "bytes": now.saturating_sub(before) }));
+        before = now;
     }
     common::assert_same(&classes, &ds, &store, &sqlite);
     common::assert_same(&classes, &ds, &view, &sqlite);
@@ -107,6 +114,8 @@ fn main() {
             "dialogs": ds.build.dialogs,
             "build": ds.build,
             "queries": rows,
+            "resident_after_warm_up": resident,
+            "peak_resident_bytes": common::peak_resident_bytes(),
         }),
     );
 }

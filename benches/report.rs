@@ -120,6 +120,23 @@ fn main() {
     );
     let (x, y) = bold_lower(a, b, |v| format!("{:.0} MiB", v / 1048576.0));
     println!("| file size | {x} | {y} | ≤ SQLite's |");
+    let resident = |backend: &str| {
+        q["resident_after_warm_up"].as_array().and_then(|rows| {
+            rows.iter().find(|r| r["backend"] == backend).and_then(|r| r["bytes"].as_f64())
+        })
+    };
+    if let (Some(a), Some(b)) = (resident("dialogstore"), resident("sqlite")) {
+        let (x, y) = bold_lower(a, b, |v| format!("{:.0} MiB", v / 1048576.0));
+        println!(
+            "| memory the query warm-up made resident (both caches set to 512 MiB) | {x} | {y} | |"
+        );
+    }
+    if let Some(peak) = q["peak_resident_bytes"].as_f64() {
+        println!(
+            "| peak resident memory of the query bench process (both) | {:.0} MiB | | |",
+            peak / 1048576.0
+        );
+    }
     println!(
         "\nBuilding the data set: dialogstore created {:.0} dialogs/s and recorded {:.0} messages and reads/s \
          (Durability::None, 1,000 a transaction); SQLite loaded the exported data in {:.0} s.",

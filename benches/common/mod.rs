@@ -669,6 +669,27 @@ pub fn assert_same(classes: &[Class], ds: &Dataset, a: &dyn Backend, b: &dyn Bac
     }
 }
 
+/// This process's resident memory (`VmRSS`), 0 where `/proc` does not say.
+pub fn resident_bytes() -> u64 {
+    proc_status_kib("VmRSS:") * 1024
+}
+
+/// This process's peak resident memory (`VmHWM`), 0 where `/proc` does not say.
+pub fn peak_resident_bytes() -> u64 {
+    proc_status_kib("VmHWM:") * 1024
+}
+
+fn proc_status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l[field.len()..].trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// The machine, as the README names it: CPU model and core count.
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
