@@ -120,21 +120,11 @@ fn main() {
     );
     let (x, y) = bold_lower(a, b, |v| format!("{:.0} MiB", v / 1048576.0));
     println!("| file size | {x} | {y} | ≤ SQLite's |");
-    let resident = |backend: &str| {
-        q["resident_after_warm_up"].as_array().and_then(|rows| {
-            rows.iter().find(|r| r["backend"] == backend).and_then(|r| r["bytes"].as_f64())
-        })
-    };
-    if let (Some(a), Some(b)) = (resident("dialogstore"), resident("sqlite")) {
+    let peak = |backend: &str| q["peak_resident_bytes_after_warm_up"][backend].as_f64();
+    if let (Some(a), Some(b)) = (peak("dialogstore"), peak("sqlite")) {
         let (x, y) = bold_lower(a, b, |v| format!("{:.0} MiB", v / 1048576.0));
         println!(
-            "| memory the query warm-up made resident (both caches set to 512 MiB) | {x} | {y} | |"
-        );
-    }
-    if let Some(peak) = q["peak_resident_bytes"].as_f64() {
-        println!(
-            "| peak resident memory of the query bench process (both) | {:.0} MiB | | |",
-            peak / 1048576.0
+            "| peak memory of a process that opens one and runs every benched query once (caches: 512 MiB each) | {x} | {y} | |"
         );
     }
     println!(

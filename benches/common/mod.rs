@@ -669,11 +669,6 @@ pub fn assert_same(classes: &[Class], ds: &Dataset, a: &dyn Backend, b: &dyn Bac
     }
 }
 
-/// This process's resident memory (`VmRSS`), 0 where `/proc` does not say.
-pub fn resident_bytes() -> u64 {
-    proc_status_kib("VmRSS:") * 1024
-}
-
 /// This process's peak resident memory (`VmHWM`), 0 where `/proc` does not say.
 pub fn peak_resident_bytes() -> u64 {
     proc_status_kib("VmHWM:") * 1024

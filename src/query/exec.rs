@@ -103,15 +103,17 @@ impl Eval<'_> {
 /// Keeps the first `n` of `hits` in result order.
 fn top(hits: &mut Vec<Hit>, n: usize, dir: Direction) {
     let cmp = |a: &Hit, b: &Hit| a.key.cmp_in(&b.key, dir);
-    if hits.len() > n && n > 0 {
-        hits.select_nth_unstable_by(n - 1, cmp);
-        hits.truncate(n);
-    } else if n == 0 {
-        hits.clear();
+    // A walk yields its hits in order but for ties of the sort value: check before sorting.
+    if !hits.is_sorted_by(|a, b| cmp(a, b).is_le()) {
+        if hits.len() > n && n > 0 {
+            hits.select_nth_unstable_by(n - 1, cmp);
+            hits.truncate(n);
+        }
+        // Keys are unique (ties break by _id), so an unstable sort gives the one order, without
+        // the stable sort's scratch buffer.
+        hits.sort_unstable_by(cmp);
     }
-    // Keys are unique (ties break by _id), so an unstable sort gives the one order, without the
-    // stable sort's scratch buffer.
-    hits.sort_unstable_by(cmp);
+    hits.truncate(n);
 }
 
 /// Merges two runs in result order, keeping the first `n`.
@@ -218,6 +220,8 @@ fn run_part(
             }
             let mut complete = true;
             let mut boundary: Option<i64> = None;
+            let probe = !(part.all_public
+                && matches!(index, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated));
             if !(dir == Direction::Asc && hits.len() >= need && need > 0) {
                 for entry in eval.snap.walk(*index, *lo, *hi, dir)? {
                     let (t, rid) = entry?;
@@ -226,7 +230,7 @@ fn run_part(
                         break;
                     }
                     eval.stats.entries_walked += 1;
-                    if !part.candidates.contains(rid.0) {
+                    if probe && !part.candidates.contains(rid.0) {
                         continue;
                     }
                     if let Some(hit) = eval.test(rid)? {

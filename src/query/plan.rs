@@ -81,6 +81,9 @@ pub(crate) struct Part {
     pub candidates: Arc<RoaringBitmap>,
     /// Every candidate matches: no residual test is needed.
     pub exact: bool,
+    /// The candidates are every public dialog: each entry of a public time index is one, so a
+    /// walk of those needs no probe.
+    pub all_public: bool,
     pub access: Access,
     /// The planner's estimate of entries it will read, for explain.
     pub estimate: u64,
@@ -227,7 +230,7 @@ pub(crate) fn plan(
         };
         // Bitmaps are shared with the read cache: combining makes new ones, and a part with no
         // bitmap condition reads its base bitmap as it is.
-        let mut candidates = base;
+        let mut candidates = base.clone();
         let mut formula = base_name;
         match scope {
             // Public dialogs are type 1 and have no occupants.
@@ -276,7 +279,16 @@ pub(crate) fn plan(
             };
         let stats = Stats { has_message: has_message.as_deref(), meta, sort_range };
         let (access, estimate) = choose(&plan, scope, &candidates, all_exact, &stats, choice);
-        plan.parts.push(Part { scope, formula, candidates, exact: all_exact, access, estimate });
+        let all_public = scope == Scope::Public && Arc::ptr_eq(&candidates, &base);
+        plan.parts.push(Part {
+            scope,
+            formula,
+            candidates,
+            exact: all_exact,
+            all_public,
+            access,
+            estimate,
+        });
     }
     Ok(plan)
 }
