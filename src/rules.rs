@@ -44,12 +44,17 @@ pub(crate) fn kind_of(code: u8) -> Result<DialogType, Error> {
 
 /// The public form of a row, with the viewer's unread count if asked for.
 pub(crate) fn to_dialog(row: &Row, unread: Option<u32>) -> Result<Dialog, Error> {
-    Ok(Dialog {
+    Ok(dialog_of(row, kind_of(row.kind)?, unread))
+}
+
+/// [`to_dialog`] for a row whose type code has been checked already.
+pub(crate) fn dialog_of(row: &Row, kind: DialogType, unread: Option<u32>) -> Dialog {
+    Dialog {
         id: DialogId(row.id),
         user_id: UserId(row.user_id),
         created_at: row.created_at,
         updated_at: row.updated_at,
-        dialog_type: kind_of(row.kind)?,
+        dialog_type: kind,
         name: row.name.clone(),
         photo: row.photo.clone(),
         xmpp_room_jid: row.xmpp_room_jid.clone(),
@@ -61,11 +66,16 @@ pub(crate) fn to_dialog(row: &Row, unread: Option<u32>) -> Result<Dialog, Error>
         last_message_user_id: row.last_message_user_id.map(UserId),
         unread_messages_count: unread,
         is_join_required: row.is_join_required,
-        data: row.data.as_ref().map(|d| CustomData {
-            class_name: d.class_name.clone(),
-            fields: d.fields.iter().map(|(k, v)| (k.clone(), data_value(v.clone()))).collect(),
-        }),
-    })
+        data: row.data.as_ref().map(custom_data),
+    }
+}
+
+/// The public form of a row's custom data.
+pub(crate) fn custom_data(d: &RowData) -> CustomData {
+    CustomData {
+        class_name: d.class_name.clone(),
+        fields: d.fields.iter().map(|(k, v)| (k.clone(), data_value(v.clone()))).collect(),
+    }
 }
 
 fn data_value(v: RowValue) -> DataValue {
@@ -86,7 +96,7 @@ fn row_value(v: DataValue) -> RowValue {
     }
 }
 
-fn is_visible(row: &Row, user: UserId) -> bool {
+pub(crate) fn is_visible(row: &Row, user: UserId) -> bool {
     row.kind == DialogType::PublicGroup.code() || row.occupants.binary_search(&user.0).is_ok()
 }
 

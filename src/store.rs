@@ -279,9 +279,7 @@ impl DialogStore {
     fn read_dialog(&self, user: UserId, id: DialogId) -> Result<Dialog, Error> {
         let snap = self.storage.snapshot()?;
         let (rid, row) = snap.find(&id)?.ok_or(Error::NotFound { id })?;
-        let visible = row.kind == crate::DialogType::PublicGroup.code()
-            || row.occupants.binary_search(&user.0).is_ok();
-        if !visible {
+        if !rules::is_visible(&row, user) {
             return Err(Error::AccessDenied { id, user });
         }
         let unread = snap.unread(user.0, rid)?;
@@ -365,14 +363,7 @@ impl DialogStore {
         query: &Query,
         choice: PlanChoice,
     ) -> Result<Page, Error> {
-        let view = self.list_dialogs_view_with(user, query, choice)?;
-        Ok(Page {
-            total_entries: view.total_entries,
-            skip: view.skip,
-            limit: view.limit,
-            items: view.items.into_iter().map(|d| d.to_dialog()).collect(),
-            count_only: view.count_only,
-        })
+        Ok(self.list_dialogs_view_with(user, query, choice)?.to_page())
     }
 
     /// [`list_dialogs`](Self::list_dialogs) without copying the dialogs: the page's items share

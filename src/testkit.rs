@@ -17,8 +17,7 @@ use rand_distr::{Distribution, Zipf};
 use rand_pcg::Pcg64Mcg;
 
 use crate::dialog::{
-    CustomClass, CustomData, DataValue, DialogId, DialogType, FieldType, MessageMeta, NewDialog,
-    UserId,
+    CustomClass, CustomData, DataValue, DialogId, FieldType, MessageMeta, NewDialog, UserId,
 };
 use crate::error::Error;
 use crate::store::{DialogStore, ManualClock};
@@ -300,14 +299,11 @@ impl Iterator for Generator {
         if self.schedule.is_none() {
             self.schedule = Some(self.build_schedule());
         }
-        let schedule = self.schedule.take()?;
-        let out = schedule.get(self.next_message).map(|d| {
-            let k = self.next_message;
-            self.next_message += 1;
-            (*d, k, schedule.len())
-        });
-        self.schedule = Some(schedule);
-        out.map(|(d, k, total)| self.message(d, k, total))
+        let schedule = self.schedule.as_deref()?;
+        let (d, total) = (*schedule.get(self.next_message)?, schedule.len());
+        let k = self.next_message;
+        self.next_message += 1;
+        Some(self.message(d, k, total))
     }
 }
 
@@ -347,28 +343,29 @@ pub fn load(
         if creates_done_at.is_none() && !matches!(chunk.first(), Some(Event::Create { .. })) {
             creates_done_at = Some(started.elapsed().as_secs_f64());
         }
+        let n = chunk.len() as u64;
         store.write(|b| {
-            for event in &chunk {
+            for event in chunk {
                 match event {
                     Event::Create { user, at, new } => {
-                        clock.set(*at);
-                        ids.push(b.create_dialog(*user, new.clone())?.id);
+                        clock.set(at);
+                        ids.push(b.create_dialog(user, new)?.id);
                         stats.dialogs += 1;
                     }
                     Event::Message { dialog, sender, meta } => {
                         clock.set(meta.date_sent);
-                        b.record_message(ids[*dialog as usize], *sender, meta.clone())?;
+                        b.record_message(ids[dialog as usize], sender, meta)?;
                         stats.messages += 1;
                     }
                     Event::Read { dialog, user } => {
-                        b.mark_read(ids[*dialog as usize], *user)?;
+                        b.mark_read(ids[dialog as usize], user)?;
                         stats.reads += 1;
                     }
                 }
             }
             Ok(())
         })?;
-        done += chunk.len() as u64;
+        done += n;
         progress(done);
     }
     let total = started.elapsed().as_secs_f64();
@@ -377,17 +374,10 @@ pub fn load(
     Ok(stats)
 }
 
-/// The dialog type of a generated create, for callers that count.
-pub fn kind(event: &Event) -> Option<DialogType> {
-    match event {
-        Event::Create { new, .. } => Some(new.dialog_type),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DialogType;
 
     #[test]
     fn every_private_create_is_a_new_pair() {

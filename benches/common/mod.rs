@@ -19,8 +19,8 @@ use std::time::Instant;
 
 use dialogstore::testkit::{self, Spec};
 use dialogstore::{
-    CustomData, DataValue, Dialog, DialogId, DialogStore, DialogType, Durability, ManualClock,
-    PageView, Query, UserId,
+    CustomData, Dialog, DialogId, DialogStore, DialogType, Durability, ManualClock, PageView,
+    Query, UserId, UserIdList,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -318,6 +318,8 @@ pub struct Class {
     pub page: bool,
     /// Who asks: typical users or the busiest ones.
     pub heavy_viewers: bool,
+    /// The query's `skip` and `limit`, read from it once by [`classes`] for SQLite's binds.
+    pub skip_limit: (i64, i64),
 }
 
 macro_rules! page_sql {
@@ -356,7 +358,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
     // A one-day window of last messages, in the middle of the message period.
     let day = testkit::T0 + 30 * 86_400 + 15 * 86_400;
     let _ = ds;
-    vec![
+    let mut classes = vec![
         Class {
             name: "inbox",
             query: "sort_desc=last_message_date_sent&limit=100",
@@ -365,6 +367,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: true,
             heavy_viewers: false,
+            skip_limit: (0, 0),
         },
         Class {
             name: "inbox_heavy_user",
@@ -374,6 +377,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: true,
             heavy_viewers: true,
+            skip_limit: (0, 0),
         },
         Class {
             name: "count_type",
@@ -383,6 +387,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: false,
             heavy_viewers: false,
+            skip_limit: (0, 0),
         },
         Class {
             name: "filter_type_in",
@@ -395,6 +400,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: true,
             heavy_viewers: false,
+            skip_limit: (0, 0),
         },
         Class {
             name: "filter_time_range",
@@ -410,6 +416,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (day, day + 86_400),
             page: true,
             heavy_viewers: false,
+            skip_limit: (0, 0),
         },
         Class {
             name: "filter_occupants_all",
@@ -425,6 +432,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: true,
             heavy_viewers: false,
+            skip_limit: (0, 0),
         },
         Class {
             name: "filter_data",
@@ -440,6 +448,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: true,
             heavy_viewers: true,
+            skip_limit: (0, 0),
         },
         Class {
             name: "name_ctn_2",
@@ -452,6 +461,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: true,
             heavy_viewers: false,
+            skip_limit: (0, 0),
         },
         Class {
             name: "name_ctn_5",
@@ -467,6 +477,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: true,
             heavy_viewers: false,
+            skip_limit: (0, 0),
         },
         Class {
             name: "skip_1000",
@@ -476,8 +487,14 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
             numbers: (0, 0),
             page: true,
             heavy_viewers: false,
+            skip_limit: (0, 0),
         },
-    ]
+    ];
+    for class in &mut classes {
+        let q = Store::query(class, 1, 1);
+        class.skip_limit = (i64::from(q.skip), i64::from(q.limit));
+    }
+    classes
 }
 
 /// The two systems under test.
@@ -559,7 +576,7 @@ impl Sqlite {
 }
 
 fn users(text: &str) -> Vec<UserId> {
-    text.split(',').filter(|s| !s.is_empty()).filter_map(|s| s.parse().ok()).map(UserId).collect()
+    UserIdList::parse(text).expect("user ids").0
 }
 
 /// A dialog from a row of [`COLS`].
@@ -569,28 +586,7 @@ pub fn dialog_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Dialog> {
     id12.copy_from_slice(&id);
     let kind: i64 = row.get(4)?;
     let data: Option<String> = row.get(15)?;
-    let data = data.map(|text| {
-        let map: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&text).expect("data json");
-        let mut out = CustomData::default();
-        for (k, v) in map {
-            let value = match v {
-                serde_json::Value::String(s) if k == "class_name" => {
-                    out.class_name = s;
-                    continue;
-                }
-                serde_json::Value::String(s) => DataValue::String(s),
-                serde_json::Value::Bool(b) => DataValue::Bool(b),
-                serde_json::Value::Number(n) if n.is_i64() => {
-                    DataValue::Integer(n.as_i64().unwrap_or(0))
-                }
-                serde_json::Value::Number(n) => DataValue::Float(n.as_f64().unwrap_or(0.0)),
-                _ => continue,
-            };
-            out.fields.insert(k, value);
-        }
-        out
-    });
+    let data = data.map(|text| serde_json::from_str::<CustomData>(&text).expect("data json"));
     let occupants: String = row.get(8)?;
     let admins: String = row.get(9)?;
     Ok(Dialog {
@@ -620,8 +616,7 @@ impl Backend for Sqlite {
     }
 
     fn answer(&self, class: &Class, viewer: u64, heavy: u64) -> Answer {
-        let q = Store::query(class, viewer, heavy);
-        let (skip, limit) = (i64::from(q.skip), i64::from(q.limit));
+        let (skip, limit) = class.skip_limit;
         let args = params![
             viewer as i64,
             skip + limit,

@@ -210,23 +210,13 @@ impl Model {
                         (Some(v), Op::Ne) => !first.is_some_and(|o| eq(&v, o)),
                         (Some(v), Op::In) => operands.iter().any(|o| eq(&v, o)),
                         (Some(v), Op::Nin) => !operands.iter().any(|o| eq(&v, o)),
-                        (Some(v), Op::Lt) => {
-                            first.and_then(|o| compare(&v, o)) == Some(Ordering::Less)
-                        }
-                        (Some(v), Op::Lte) => {
-                            matches!(
-                                first.and_then(|o| compare(&v, o)),
-                                Some(Ordering::Less | Ordering::Equal)
-                            )
-                        }
-                        (Some(v), Op::Gt) => {
-                            first.and_then(|o| compare(&v, o)) == Some(Ordering::Greater)
-                        }
-                        (Some(v), Op::Gte) => {
-                            matches!(
-                                first.and_then(|o| compare(&v, o)),
-                                Some(Ordering::Greater | Ordering::Equal)
-                            )
+                        (Some(v), Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
+                            first.and_then(|o| compare(&v, o)).is_some_and(|ord| match op {
+                                Op::Lt => ord.is_lt(),
+                                Op::Lte => ord.is_le(),
+                                Op::Gt => ord.is_gt(),
+                                _ => ord.is_ge(),
+                            })
                         }
                         (Some(V::S(text)), Op::Ctn) => match first {
                             Some(V::S(p)) => lower(&text).contains(&lower(p)),
@@ -237,12 +227,8 @@ impl Model {
                 }
             })
         };
-        let mut hits: Vec<&Dialog> = self
-            .dialogs
-            .iter()
-            .filter(|d| d.dialog_type == DialogType::PublicGroup || d.is_occupant(viewer))
-            .filter(|d| holds(d))
-            .collect();
+        let mut hits: Vec<&Dialog> =
+            self.dialogs.iter().filter(|d| d.is_visible_to(viewer)).filter(|d| holds(d)).collect();
         let (field, dir) = match &q.sort {
             Some(s) => (s.field.clone(), s.direction),
             None => (Field::LastMessageDateSent, Direction::Desc),

@@ -24,10 +24,6 @@ fn ids(users: &[UserId]) -> Vec<UserId> {
     users.iter().copied().collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-fn visible(d: &Dialog, u: UserId) -> bool {
-    d.dialog_type == DialogType::PublicGroup || d.is_occupant(u)
-}
-
 fn privileged(d: &Dialog, u: UserId) -> bool {
     d.user_id == u || d.admin_ids.contains(&u)
 }
@@ -57,7 +53,7 @@ impl Model {
 
     fn find_visible(&self, u: UserId, id: DialogId) -> R<usize> {
         let i = self.index_of(id).ok_or("NOT_FOUND")?;
-        if !visible(&self.dialogs[i], u) {
+        if !self.dialogs[i].is_visible_to(u) {
             return Err("ACCESS_ERROR");
         }
         Ok(i)

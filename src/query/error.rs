@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::ast::{Field, Op, Span, ValueKind};
+use super::ast::{Field, Op, Span, ValueKind, MAX_LIMIT, MAX_QUERY_BYTES};
 use crate::dialog::FieldType;
 
 /// A query string or built query that is not a valid query. Code `QUERY`.
@@ -182,7 +182,7 @@ impl fmt::Display for QueryErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use QueryErrorKind::*;
         match self {
-            TooLong { len } => write!(f, "{len} bytes, the most is 8192"),
+            TooLong { len } => write!(f, "{len} bytes, the most is {MAX_QUERY_BYTES}"),
             BadEncoding => f.write_str("does not percent-decode to UTF-8"),
             MalformedKey => f.write_str(
                 "malformed key, expected FIELD, FIELD[OP], data[NAME] or data[NAME][OP]",
@@ -210,10 +210,13 @@ impl fmt::Display for QueryErrorKind {
             }
             ListNotAllowed => f.write_str("takes one value, not a list"),
             CanonicalTooLong { len } => {
-                write!(f, "{len} bytes once printed in canonical form, the most is 8192")
+                write!(
+                    f,
+                    "{len} bytes once printed in canonical form, the most is {MAX_QUERY_BYTES}"
+                )
             }
             LimitOutOfRange { value } => {
-                write!(f, "must be an integer from 1 to 100, got {value:?}")
+                write!(f, "must be an integer from 1 to {MAX_LIMIT}, got {value:?}")
             }
             BadSkip { value } => write!(f, "must be a non-negative integer, got {value:?}"),
             BadFlag { value } => write!(f, "must be 0 or 1, got {value:?}"),

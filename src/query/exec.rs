@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::ast::{Direction, Op};
-use super::eval::{Pred, RowKeys, SortKey, Target};
+use super::ast::Direction;
+use super::eval::{Pred, RowKeys, SortKey};
 use super::plan::{Access, Part, Plan, Scope};
 use crate::dialog::DialogType;
 use crate::error::Error;
@@ -220,8 +220,7 @@ fn run_part(
             }
             let mut complete = true;
             let mut boundary: Option<i64> = None;
-            let probe = !(part.all_public
-                && matches!(index, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated));
+            let probe = !(part.all_public && index.is_public());
             if !(dir == Direction::Asc && hits.len() >= need && need > 0) {
                 for entry in eval.snap.walk(*index, *lo, *hi, dir)? {
                     let (t, rid) = entry?;
@@ -262,25 +261,12 @@ fn finish_total(
 ) -> Result<u64, Error> {
     if part.exact {
         Ok(part.candidates.len())
-    } else if complete && !walk_skips_rows(eval.plan, part) {
+    } else if complete {
+        // A walk bounded by a time range skips the dialogs without a message, but the range's
+        // own conditions (which stay in the residual) refuse those anyway.
         Ok(counted)
     } else {
         eval.count(&part.candidates)
-    }
-}
-
-/// Whether a complete walk can still miss matching candidates: a last-message walk bounded by a
-/// range sees no dialog without a message, which `ne`/`nin` conditions would match.
-fn walk_skips_rows(plan: &Plan, part: &Part) -> bool {
-    match &part.access {
-        Access::WalkTime { index, lo, hi } => {
-            matches!(index, TimeIndex::LastMessage | TimeIndex::PublicLastMessage)
-                && (*lo != i64::MIN || *hi != i64::MAX)
-                && plan.residual.iter().any(|p| {
-                    p.target == Target::LastMessageDateSent && matches!(p.op, Op::Ne | Op::Nin)
-                })
-        }
-        _ => false,
     }
 }
 
@@ -338,10 +324,12 @@ impl fmt::Display for Explain {
         let query = p.query.to_string();
         writeln!(f, "query: {}", if query.is_empty() { "(all)" } else { &query })?;
         writeln!(f, "viewer: {}", p.viewer)?;
-        let field = match &p.order.target {
-            Target::LastMessageDateSent => "last_message_date_sent".to_owned(),
-            other => format!("{other:?}").to_lowercase(),
-        };
+        // The default order is by last message.
+        let field = p
+            .query
+            .sort
+            .as_ref()
+            .map_or("last_message_date_sent".to_owned(), |s| s.field.to_string());
         let dir = match p.order.dir {
             Direction::Asc => "asc",
             Direction::Desc => "desc",

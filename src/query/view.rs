@@ -118,51 +118,12 @@ impl DialogView {
 
     /// The custom data, copied out.
     pub fn data(&self) -> Option<CustomData> {
-        crate::rules::to_dialog(&self.row, None).ok().and_then(|d| d.data)
+        self.row.data.as_ref().map(crate::rules::custom_data)
     }
 
     /// The owned dialog.
     pub fn to_dialog(&self) -> Dialog {
-        let mut d = self.owned();
-        d.unread_messages_count = self.unread;
-        d
-    }
-
-    fn owned(&self) -> Dialog {
-        // The kind was checked when the view was made, so this cannot fail.
-        crate::rules::to_dialog(&self.row, None).unwrap_or_else(|_| unreachable_kind())
-    }
-}
-
-#[cold]
-fn unreachable_kind() -> Dialog {
-    // DialogView::new refuses a row of unknown kind, so no view reaches here.
-    Dialog {
-        id: DialogId::default(),
-        user_id: UserId(0),
-        created_at: 0,
-        updated_at: 0,
-        dialog_type: DialogType::Private,
-        name: None,
-        photo: None,
-        xmpp_room_jid: None,
-        occupants_ids: Vec::new(),
-        admin_ids: Vec::new(),
-        last_message: None,
-        last_message_id: None,
-        last_message_date_sent: None,
-        last_message_user_id: None,
-        unread_messages_count: None,
-        is_join_required: None,
-        data: None,
-    }
-}
-
-struct Users<'a>(&'a [u64]);
-
-impl Serialize for Users<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter())
+        crate::rules::dialog_of(&self.row, self.kind, self.unread)
     }
 }
 
@@ -190,7 +151,7 @@ impl Serialize for DialogView {
         let r = &*self.row;
         let mut st = s.serialize_struct("Dialog", 17)?;
         st.serialize_field("_id", &DialogId(r.id))?;
-        st.serialize_field("admin_ids", &Users(&r.admins))?;
+        st.serialize_field("admin_ids", &r.admins)?;
         st.serialize_field("created_at", &Iso(r.created_at))?;
         st.serialize_field("data", &r.data.as_ref().map(Data))?;
         st.serialize_field("is_join_required", &JoinFlag(r.is_join_required))?;
@@ -199,7 +160,7 @@ impl Serialize for DialogView {
         st.serialize_field("last_message_id", &r.last_message_id)?;
         st.serialize_field("last_message_user_id", &r.last_message_user_id)?;
         st.serialize_field("name", &r.name)?;
-        st.serialize_field("occupants_ids", &Users(&r.occupants))?;
+        st.serialize_field("occupants_ids", &r.occupants)?;
         st.serialize_field("photo", &r.photo)?;
         st.serialize_field("type", &self.kind)?;
         st.serialize_field("updated_at", &Iso(r.updated_at))?;

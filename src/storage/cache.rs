@@ -29,13 +29,14 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 
 use rustc_hash::FxBuildHasher;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use roaring::RoaringBitmap;
 
 use super::codec::Row;
 use super::meta::Meta;
+use super::tables::TimeIndex;
 use crate::index::BitmapKey;
 
 const SHARDS: usize = 64;
@@ -49,20 +50,53 @@ pub(crate) struct PublicStreams {
     pub by_updated: Vec<(i64, u32)>,
 }
 
+impl PublicStreams {
+    /// The stream of a public index ([`TimeIndex::is_public`]).
+    pub(crate) fn get(&self, index: TimeIndex) -> &[(i64, u32)] {
+        match index {
+            TimeIndex::PublicLastMessage => &self.by_last_message,
+            _ => &self.by_updated,
+        }
+    }
+
+    fn get_mut(&mut self, index: TimeIndex) -> &mut Vec<(i64, u32)> {
+        match index {
+            TimeIndex::PublicLastMessage => &mut self.by_last_message,
+            _ => &mut self.by_updated,
+        }
+    }
+
+    /// The positions in the stream of `index` of the entries with `lo <= time <= hi`.
+    pub(crate) fn range(&self, index: TimeIndex, lo: i64, hi: i64) -> std::ops::Range<usize> {
+        let stream = self.get(index);
+        stream.partition_point(|e| *e < (lo, 0))..stream.partition_point(|e| *e <= (hi, u32::MAX))
+    }
+}
+
 /// Changes one commit made, for invalidation and for installing new values.
 #[derive(Debug, Default)]
 pub(crate) struct Touched {
-    /// New row values (`None`: deleted).
-    pub rows: Vec<(u32, Option<Arc<Row>>)>,
-    /// Bitmap chunks written: key, chunk number, the chunk's new content.
-    pub chunks: Vec<(BitmapKey, u16, RoaringBitmap)>,
-    /// Public time entries added (`true`) or removed, by index: 0 last message, 1 updated.
-    pub public_times: Vec<(u8, (i64, u32), bool)>,
+    /// New row values (`None`: deleted), the last write of each row.
+    rows: HashMap<u32, Option<Arc<Row>>, FxBuildHasher>,
+    /// Bitmap chunks written, by key: chunk number and the chunk's new content.
+    chunks: HashMap<BitmapKey, Vec<(u16, RoaringBitmap)>, FxBuildHasher>,
+    /// Public time entries added (`true`) or removed, in order.
+    pub public_times: Vec<(TimeIndex, (i64, u32), bool)>,
     /// The meta counters after the commit.
     pub meta: Option<Meta>,
 }
 
 impl Touched {
+    /// Notes a row's new value (`None`: deleted); a later write of the same row replaces it.
+    pub(crate) fn row(&mut self, rid: u32, row: Option<Arc<Row>>) {
+        self.rows.insert(rid, row);
+    }
+
+    /// Notes a bitmap chunk's new content.
+    pub(crate) fn chunk(&mut self, key: BitmapKey, number: u16, bits: RoaringBitmap) {
+        self.chunks.entry(key).or_default().push((number, bits));
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
             && self.chunks.is_empty()
@@ -83,7 +117,6 @@ type Shard<K, V> = RwLock<HashMap<K, Versioned<V>, FxBuildHasher>>;
 struct Map<K, V> {
     shards: Vec<Shard<K, V>>,
     hasher: FxBuildHasher,
-    len: AtomicUsize,
     capacity: usize,
 }
 
@@ -92,7 +125,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
         Map {
             shards: (0..SHARDS).map(|_| RwLock::new(HashMap::default())).collect(),
             hasher: FxBuildHasher,
-            len: AtomicUsize::new(0),
             capacity: capacity.max(SHARDS),
         }
     }
@@ -118,21 +150,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
         // bounds memory without per-entry bookkeeping on the read path, and hot entries come
         // straight back.
         if shard.len() >= self.capacity / SHARDS && !shard.contains_key(&key) {
-            self.len.fetch_sub(shard.len(), Ordering::Relaxed);
             shard.clear();
         }
-        if shard.insert(key, Versioned { version, value }).is_none() {
-            self.len.fetch_add(1, Ordering::Relaxed);
-        }
+        shard.insert(key, Versioned { version, value });
     }
 
     fn remove(&self, key: &K) -> Option<V> {
         let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
-        let out = shard.remove(key).map(|e| e.value);
-        if out.is_some() {
-            self.len.fetch_sub(1, Ordering::Relaxed);
-        }
-        out
+        shard.remove(key).map(|e| e.value)
     }
 }
 
@@ -233,12 +258,12 @@ impl Cache {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
         let mut removed = Removed::default();
-        for (rid, _) in &touched.rows {
+        for rid in touched.rows.keys() {
             if self.rows.remove(rid).is_some() {
-                removed.rows.push(*rid);
+                removed.rows.insert(*rid);
             }
         }
-        for (key, _, _) in &touched.chunks {
+        for key in touched.chunks.keys() {
             if let Some(old) = self.bitmaps.remove(key) {
                 removed.bitmaps.push((key.clone(), old));
             }
@@ -265,7 +290,7 @@ impl Cache {
             for (key, old) in removed.bitmaps {
                 // The new whole bitmap: the old one with each rewritten chunk's range replaced.
                 let mut new = Arc::unwrap_or_clone(old);
-                for (_, chunk, bits) in touched.chunks.iter().filter(|(k, _, _)| *k == key) {
+                for (chunk, bits) in touched.chunks.get(&key).into_iter().flatten() {
                     let lo = u32::from(*chunk) << crate::index::CHUNK_BITS;
                     new.remove_range(lo..=lo | ((1 << crate::index::CHUNK_BITS) - 1));
                     new |= bits;
@@ -275,8 +300,7 @@ impl Cache {
             if let Some(old) = removed.public {
                 let mut new = Arc::unwrap_or_clone(old);
                 for (index, entry, add) in &touched.public_times {
-                    let stream =
-                        if *index == 0 { &mut new.by_last_message } else { &mut new.by_updated };
+                    let stream = new.get_mut(*index);
                     match (stream.binary_search(entry), add) {
                         (Err(at), true) => stream.insert(at, *entry),
                         (Ok(at), false) => {
@@ -306,7 +330,7 @@ impl Cache {
 /// What [`Cache::begin_commit`] took out of the cache.
 #[derive(Default)]
 pub(crate) struct Removed {
-    rows: Vec<u32>,
+    rows: std::collections::HashSet<u32, FxBuildHasher>,
     bitmaps: Vec<(BitmapKey, Arc<RoaringBitmap>)>,
     public: Option<Arc<PublicStreams>>,
 }
@@ -347,7 +371,8 @@ mod tests {
 
         // A commit changes row 7: during the commit nobody sees a cached row 7, and a reader
         // that began before the commit never sees the new value.
-        let touched = Touched { rows: vec![(7, Some(row("b")))], ..Touched::default() };
+        let mut touched = Touched::default();
+        touched.row(7, Some(row("b")));
         let removed = cache.begin_commit(&touched);
         assert!(cache.row(old, 7).is_none());
         assert!(
@@ -372,11 +397,14 @@ mod tests {
             v,
             Arc::new(PublicStreams { by_last_message: vec![(5, 1)], by_updated: vec![] }),
         );
-        let touched = Touched {
-            chunks: vec![(BitmapKey::Type(1), 0, [2u32, 3].into_iter().collect())],
-            public_times: vec![(0, (5, 1), false), (0, (9, 1), true)],
+        let mut touched = Touched {
+            public_times: vec![
+                (TimeIndex::PublicLastMessage, (5, 1), false),
+                (TimeIndex::PublicLastMessage, (9, 1), true),
+            ],
             ..Touched::default()
         };
+        touched.chunk(BitmapKey::Type(1), 0, [2u32, 3].into_iter().collect());
         let removed = cache.begin_commit(&touched);
         cache.end_commit(touched, removed, true);
         let w = cache.view(cache.before_read()).unwrap();
@@ -391,7 +419,8 @@ mod tests {
         let cache = Cache::new(10, 10);
         let v = cache.view(cache.before_read()).unwrap();
         cache.install_row(v, 1, row("a"));
-        let touched = Touched { rows: vec![(1, Some(row("b")))], ..Touched::default() };
+        let mut touched = Touched::default();
+        touched.row(1, Some(row("b")));
         let removed = cache.begin_commit(&touched);
         cache.end_commit(touched, removed, false);
         let w = cache.view(cache.before_read()).unwrap();

@@ -158,12 +158,17 @@ pub(crate) fn class(
     let Some(v) = table.get(name)? else {
         return Ok(None);
     };
+    decode_class(name, v.value()).map(Some)
+}
+
+/// A class declaration as stored under `name`.
+pub(crate) fn decode_class(name: &str, bytes: &[u8]) -> Result<CustomClass, Error> {
     let what = || format!("class {name}");
-    let stored: StoredClass = codec::decode(v.value(), &what)?;
+    let stored: StoredClass = codec::decode(bytes, &what)?;
     let mut class = CustomClass::new(stored.name);
     for (field, code) in stored.fields {
         let ty = type_from_code(code).ok_or_else(|| Error::corrupted(what()))?;
         class.fields.insert(field, ty);
     }
-    Ok(Some(class))
+    Ok(class)
 }

@@ -6,7 +6,7 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use redb::{ReadOnlyTable, ReadTransaction, ReadableTable};
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
 use roaring::RoaringBitmap;
 
 use super::cache::{Cache, PublicStreams, View};
@@ -57,10 +57,6 @@ fn open<'s, K: redb::Key + 'static, V: redb::Value + 'static>(
     Ok(cell.get_or_init(|| table))
 }
 
-fn time_slot(index: TimeIndex) -> usize {
-    TimeIndex::ALL.iter().position(|t| *t == index).unwrap_or(0)
-}
-
 impl Snapshot {
     pub(crate) fn new(txn: ReadTransaction, cache: Arc<Cache>, view: Option<View>) -> Snapshot {
         Snapshot {
@@ -103,7 +99,7 @@ impl Snapshot {
     }
 
     fn time_table(&self, index: TimeIndex) -> Result<&ReadOnlyTable<(i64, u32), ()>, Error> {
-        open(&self.txn, &self.times[time_slot(index)], index.table())
+        open(&self.txn, &self.times[index.slot()], index.table())
     }
 
     /// The meta counters of this snapshot.
@@ -217,26 +213,16 @@ impl Snapshot {
         if lo > hi {
             return Ok(0);
         }
-        if matches!(index, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated) {
-            let streams = self.public_streams()?;
-            let stream = if index == TimeIndex::PublicLastMessage {
-                &streams.by_last_message
-            } else {
-                &streams.by_updated
-            };
-            let from = stream.partition_point(|e| *e < (lo, 0));
-            let to = stream.partition_point(|e| *e <= (hi, u32::MAX));
-            return Ok((to - from) as u64);
+        if index.is_public() {
+            return Ok(self.public_streams()?.range(index, lo, hi).len() as u64);
         }
         let table = self.time_table(index)?;
         let (Some((first, _)), Some((last, _))) = (table.first()?, table.last()?) else {
             return Ok(0);
         };
         let (tmin, tmax) = (first.value().0, last.value().0);
-        let size = match index {
-            TimeIndex::LastMessage => self.bitmap(&BitmapKey::HasMessage)?.len(),
-            _ => self.meta()?.live_total(),
-        };
+        // redb keeps each tree's length in its root: no count to derive.
+        let size = table.len()?;
         let (from, to) = (lo.max(tmin), hi.min(tmax));
         if from > to {
             return Ok(0);
@@ -256,20 +242,17 @@ impl Snapshot {
         if lo > hi {
             return Ok(Box::new(std::iter::empty()));
         }
-        if matches!(index, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated) {
+        if index.is_public() {
+            // A range of the cached stream, iterated without copying it.
             let streams = self.public_streams()?;
-            let stream = if index == TimeIndex::PublicLastMessage {
-                &streams.by_last_message
-            } else {
-                &streams.by_updated
+            let range = streams.range(index, lo, hi);
+            let at = move |i: usize| {
+                let (t, r) = streams.get(index)[i];
+                Ok((t, RowId(r)))
             };
-            let from = stream.partition_point(|e| *e < (lo, 0));
-            let to = stream.partition_point(|e| *e <= (hi, u32::MAX));
-            let range = from..to;
-            let walk = ArcSlice { streams: streams.clone(), public_index: index, range };
             return Ok(match dir {
-                Direction::Asc => Box::new(walk.map(|(t, r)| Ok((t, RowId(r))))),
-                Direction::Desc => Box::new(walk.rev().map(|(t, r)| Ok((t, RowId(r))))),
+                Direction::Asc => Box::new(range.map(at)),
+                Direction::Desc => Box::new(range.rev().map(at)),
             });
         }
         let range = self.time_table(index)?.range((lo, 0u32)..=(hi, u32::MAX))?;
@@ -345,10 +328,8 @@ impl Snapshot {
     pub(crate) fn all_classes(&self) -> Result<Vec<CustomClass>, Error> {
         let mut out = Vec::new();
         for entry in self.classes()?.range::<&str>(..)? {
-            let (k, _) = entry?;
-            if let Some(class) = self.class(k.value())? {
-                out.push(class);
-            }
+            let (k, v) = entry?;
+            out.push(read::decode_class(k.value(), v.value())?);
         }
         Ok(out)
     }
@@ -361,39 +342,5 @@ impl Snapshot {
             let (k, v) = entry?;
             Ok((*k.value(), RowId(v.value())))
         }))
-    }
-}
-
-/// A range of a cached public stream, iterated without copying it.
-struct ArcSlice {
-    streams: Arc<PublicStreams>,
-    public_index: TimeIndex,
-    range: std::ops::Range<usize>,
-}
-
-impl ArcSlice {
-    fn at(&self, i: usize) -> (i64, u32) {
-        let stream = if self.public_index == TimeIndex::PublicLastMessage {
-            &self.streams.by_last_message
-        } else {
-            &self.streams.by_updated
-        };
-        stream[i]
-    }
-}
-
-impl Iterator for ArcSlice {
-    type Item = (i64, u32);
-
-    fn next(&mut self) -> Option<(i64, u32)> {
-        let i = self.range.next()?;
-        Some(self.at(i))
-    }
-}
-
-impl DoubleEndedIterator for ArcSlice {
-    fn next_back(&mut self) -> Option<(i64, u32)> {
-        let i = self.range.next_back()?;
-        Some(self.at(i))
     }
 }

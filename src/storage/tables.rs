@@ -65,6 +65,16 @@ impl TimeIndex {
         TimeIndex::PublicUpdated,
     ];
 
+    /// Whether the index holds public dialogs only (its entries are cached as a stream).
+    pub(crate) fn is_public(self) -> bool {
+        matches!(self, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated)
+    }
+
+    /// The index's place in [`TimeIndex::ALL`], for arrays of per-index tables.
+    pub(crate) fn slot(self) -> usize {
+        self as usize
+    }
+
     pub(crate) fn table(self) -> TableDefinition<'static, (i64, u32), ()> {
         match self {
             TimeIndex::LastMessage => BY_LAST_MESSAGE,

@@ -6,6 +6,7 @@
 //! a thousand times. Time-index and pair entries are written as they change. Meta counters are
 //! kept in memory and written back at the end.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
@@ -52,15 +53,6 @@ pub(crate) struct Writer<'t> {
     touched: Touched,
     /// Whether `ids` is empty, once asked.
     ids_empty: std::cell::Cell<Option<bool>>,
-}
-
-fn time_slot(index: TimeIndex) -> usize {
-    match index {
-        TimeIndex::LastMessage => 0,
-        TimeIndex::Updated => 1,
-        TimeIndex::PublicLastMessage => 2,
-        TimeIndex::PublicUpdated => 3,
-    }
 }
 
 fn type_slot(kind: u8) -> Result<usize, Error> {
@@ -172,7 +164,7 @@ impl<'t> Writer<'t> {
             } else {
                 self.bitmaps.insert(bytes.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
             }
-            self.touched.chunks.push((key, number, chunk.bitmap));
+            self.touched.chunk(key, number, chunk.bitmap);
         }
         // Unread counters: zero is stored as no entry.
         for ((user, rid), n) in std::mem::take(&mut self.counters) {
@@ -278,10 +270,10 @@ impl<'t> Writer<'t> {
             self.ids_empty.set(Some(false));
         }
         self.rows.insert(rid.0, encode_live(&row).as_slice())?;
-        self.apply(rid, &IndexEntries::of(&row), true)?;
+        self.apply(rid, IndexEntries::of(&row), true)?;
         let row = Arc::new(row);
         self.live.borrow_mut().insert(rid.0, row.clone());
-        self.touched.rows.push((rid.0, Some(row.clone())));
+        self.touched.row(rid.0, Some(row.clone()));
         self.meta.next_row = next;
         self.meta.live[type_slot(row.kind)?] += 1;
         if row.created_at >= self.meta.max_created {
@@ -299,8 +291,8 @@ impl<'t> Writer<'t> {
         debug_assert_eq!(old.id, new.id);
         debug_assert_eq!(old.kind, new.kind);
         let (removed, added) = IndexEntries::change(old, &new);
-        self.apply(rid, &removed, false)?;
-        self.apply(rid, &added, true)?;
+        self.apply(rid, removed, false)?;
+        self.apply(rid, added, true)?;
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
             self.counters.insert((*user, rid.0), 0);
@@ -308,14 +300,14 @@ impl<'t> Writer<'t> {
         self.rows.insert(rid.0, encode_live(&new).as_slice())?;
         let new = Arc::new(new);
         self.live.borrow_mut().insert(rid.0, new.clone());
-        self.touched.rows.push((rid.0, Some(new.clone())));
+        self.touched.row(rid.0, Some(new.clone()));
         self.changed = true;
         Ok(new)
     }
 
     /// Turns a live dialog into a tombstone and removes its index entries and counters.
     pub(crate) fn delete(&mut self, rid: RowId, old: &Row) -> Result<(), Error> {
-        self.apply(rid, &IndexEntries::of(old), false)?;
+        self.apply(rid, IndexEntries::of(old), false)?;
         for user in &old.occupants {
             self.counters.insert((*user, rid.0), 0);
         }
@@ -325,7 +317,7 @@ impl<'t> Writer<'t> {
         }
         self.rows.insert(rid.0, encode_row(&StoredRow::Deleted { id: old.id }).as_slice())?;
         self.live.borrow_mut().remove(&rid.0);
-        self.touched.rows.push((rid.0, None));
+        self.touched.row(rid.0, None);
         let slot = &mut self.meta.live[type_slot(old.kind)?];
         *slot = slot.saturating_sub(1);
         self.changed = true;
@@ -356,24 +348,19 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    fn apply(&mut self, rid: RowId, entries: &IndexEntries, add: bool) -> Result<(), Error> {
-        for key in &entries.bitmaps {
+    fn apply(&mut self, rid: RowId, entries: IndexEntries, add: bool) -> Result<(), Error> {
+        for key in entries.bitmaps {
             self.set_bit(key, rid, add)?;
         }
         for (index, time) in &entries.times {
-            let table = &mut self.times[time_slot(*index)];
+            let table = &mut self.times[index.slot()];
             if add {
                 table.insert((*time, rid.0), ())?;
             } else {
                 table.remove((*time, rid.0))?;
             }
-            let public = match index {
-                TimeIndex::PublicLastMessage => Some(0),
-                TimeIndex::PublicUpdated => Some(1),
-                _ => None,
-            };
-            if let Some(stream) = public {
-                self.touched.public_times.push((stream, (*time, rid.0), add));
+            if index.is_public() {
+                self.touched.public_times.push((*index, (*time, rid.0), add));
             }
         }
         if let Some(pair) = entries.pair {
@@ -396,14 +383,14 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    fn set_bit(&mut self, key: &BitmapKey, rid: RowId, add: bool) -> Result<(), Error> {
-        let ckey = (key.clone(), chunk_of(rid.0));
-        let chunk = match self.chunks.get_mut(&ckey) {
-            Some(c) => c,
-            None => {
+    fn set_bit(&mut self, key: BitmapKey, rid: RowId, add: bool) -> Result<(), Error> {
+        let chunk = match self.chunks.entry((key, chunk_of(rid.0))) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => {
+                let (key, number) = e.key();
                 let bitmap =
-                    read::chunk(&self.bitmaps, &key.chunk_key(ckey.1))?.unwrap_or_default();
-                self.chunks.entry(ckey).or_insert(Chunk { bitmap, dirty: false })
+                    read::chunk(&self.bitmaps, &key.chunk_key(*number))?.unwrap_or_default();
+                e.insert(Chunk { bitmap, dirty: false })
             }
         };
         let changed = if add { chunk.bitmap.insert(rid.0) } else { chunk.bitmap.remove(rid.0) };
