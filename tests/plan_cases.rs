@@ -1,7 +1,7 @@
 //! Query cases as data (`tests/cases/*.txt`): a fixture built by a few operations, then queries
 //! with the total and the ids they must return, in order. Each query runs on every access path
-//! the planner can choose (sorting candidates, walking an index, a full scan, and the
-//! planner's own choice), so every path is held to the same answer.
+//! the planner can choose (sorting candidates on rows or on columns, walking an index, a full
+//! scan, and the planner's own choice), so every path is held to the same answer.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,8 +12,13 @@ use dialogstore::{
     CustomClass, Dialog, DialogId, DialogStore, ManualClock, MessageMeta, NewDialog, Query, UserId,
 };
 
-const PATHS: [PlanChoice; 4] =
-    [PlanChoice::Auto, PlanChoice::SortCandidates, PlanChoice::Walk, PlanChoice::FullScan];
+const PATHS: [PlanChoice; 5] = [
+    PlanChoice::Auto,
+    PlanChoice::SortCandidates,
+    PlanChoice::Walk,
+    PlanChoice::FullScan,
+    PlanChoice::Columns,
+];
 
 struct Case {
     store: DialogStore,

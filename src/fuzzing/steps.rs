@@ -618,6 +618,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                         PlanChoice::SortCandidates,
                         PlanChoice::Walk,
                         PlanChoice::FullScan,
+                        PlanChoice::Columns,
                     ]
                 } else {
                     &[PlanChoice::Auto]

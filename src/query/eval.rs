@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 
 use super::ast::{Direction, Field, Op};
 use crate::index::ngram;
-use crate::storage::{Row, RowValue};
+use crate::storage::{ColumnKey, Row, RowValue};
 
 /// A typed value of a field, or a typed operand.
 #[derive(Clone, Debug, PartialEq)]
@@ -173,12 +173,39 @@ impl Target {
             Target::LastMessageUserId => row.last_message_user_id.map(|u| Val::Int(u as i64)),
             Target::IsJoinRequired => row.is_join_required.map(Val::Bool),
             Target::ClassName => row.data.as_ref().map(|d| Val::Str(d.class_name.clone())),
-            Target::Data { name, typed } => {
+            Target::Data { name, .. } => {
                 let data = row.data.as_ref()?;
                 let (_, v) = data.fields.iter().find(|(k, _)| k == name)?;
-                Some(if *typed { stored_val(v) } else { text_val(v) })
+                Some(self.data_value(v))
             }
             Target::Occupants | Target::Admins => None,
+        }
+    }
+
+    /// How a custom field's stored value compares: typed, or as text. Only for
+    /// [`Target::Data`].
+    pub(crate) fn data_value(&self, v: &RowValue) -> Val {
+        match self {
+            Target::Data { typed: true, .. } => stored_val(v),
+            _ => text_val(v),
+        }
+    }
+
+    /// The column that holds this target's value for every row, if there is one
+    /// (`storage/columns.rs`). As a sort key only: the last-message column has no missing value.
+    pub(crate) fn sort_column(&self) -> Option<ColumnKey> {
+        match self {
+            Target::LastMessageDateSent => Some(ColumnKey::LastMessage),
+            Target::UpdatedAt => Some(ColumnKey::Updated),
+            _ => None,
+        }
+    }
+
+    /// The column a condition on this target can be tested on, if there is one.
+    pub(crate) fn test_column(&self) -> Option<ColumnKey> {
+        match self {
+            Target::Data { name, .. } => Some(ColumnKey::Data(name.as_str().into())),
+            _ => None,
         }
     }
 
@@ -239,6 +266,33 @@ impl Pred {
             Some(set) => test_set(self.op, set, &self.vals),
             None => test_scalar(self.op, self.target.value(row).as_ref(), &self.vals),
         }
+    }
+
+    /// Tests the condition on a scalar value read elsewhere (a column): the same test as
+    /// [`Pred::test_row`] on a row with that value.
+    pub(crate) fn test_value(&self, value: Option<&Val>) -> bool {
+        test_scalar(self.op, value, &self.vals)
+    }
+
+    /// Tests a custom-field condition on a stored value read from a column: the same test as
+    /// [`Pred::test_row`] on a row with that value, without building a [`Val`] in the common case
+    /// of a typed integer field compared with an integer.
+    pub(crate) fn test_stored(&self, value: Option<&RowValue>) -> bool {
+        if let (Target::Data { typed: true, .. }, Some(RowValue::Int(a)), [Val::Int(b)]) =
+            (&self.target, value, self.vals.as_slice())
+        {
+            let ord = a.cmp(b);
+            match self.op {
+                Op::Eq | Op::In => return ord.is_eq(),
+                Op::Ne | Op::Nin => return ord.is_ne(),
+                Op::Lt => return ord.is_lt(),
+                Op::Lte => return ord.is_le(),
+                Op::Gt => return ord.is_gt(),
+                Op::Gte => return ord.is_ge(),
+                Op::Ctn | Op::All => {}
+            }
+        }
+        self.test_value(value.map(|v| self.target.data_value(v)).as_ref())
     }
 
     /// Tests a key condition on a row's keys.
@@ -346,6 +400,39 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_integer_fast_path_tests_like_the_general_one() {
+        let field = Field::Data("n".into());
+        for typed in [true, false] {
+            let target = Target::Data { name: "n".into(), typed };
+            for op in Op::ALL {
+                for b in [-3i64, 0, 5] {
+                    let pred = Pred {
+                        field: field.clone(),
+                        target: target.clone(),
+                        op,
+                        vals: vec![Val::Int(b)],
+                    };
+                    for stored in [
+                        RowValue::Int(-3),
+                        RowValue::Int(5),
+                        RowValue::Int(9),
+                        RowValue::Float(5.0),
+                        RowValue::Str("5".into()),
+                    ] {
+                        let general = pred.test_value(Some(&target.data_value(&stored)));
+                        assert_eq!(
+                            pred.test_stored(Some(&stored)),
+                            general,
+                            "{op} {b} {stored:?} typed {typed}"
+                        );
+                    }
+                    assert_eq!(pred.test_stored(None), pred.test_value(None));
+                }
+            }
+        }
+    }
 
     #[test]
     fn missing_values_pass_only_negations() {

@@ -170,13 +170,19 @@ fn run_part(
     hits: &mut Vec<Hit>,
 ) -> Result<u64, Error> {
     let dir = eval.plan.order.dir;
+    if part.access == Access::SortColumns {
+        if let Some(total) = sort_columns(eval, part, need, hits)? {
+            return Ok(total);
+        }
+    }
     if need == 0 && !part.exact && !matches!(part.access, Access::Empty | Access::FullScan) {
         return eval.count(&part.candidates);
     }
     match &part.access {
         Access::Empty => Ok(0),
         Access::CountOnly => Ok(part.candidates.len()),
-        Access::SortCandidates => {
+        // Without columns (see `sort_columns`), the same work on rows.
+        Access::SortCandidates | Access::SortColumns => {
             let total = eval.test_all(part.candidates.iter(), hits)?;
             Ok(if part.exact { part.candidates.len() } else { total })
         }
@@ -249,6 +255,75 @@ fn run_part(
             finish_total(eval, part, complete, counted)
         }
     }
+}
+
+/// [`Access::SortColumns`]: finds the matches by intersecting the candidates with the rows whose
+/// column values pass each residual condition, keeps the matches' sort values from the sort
+/// field's column, and reads the rows of the
+/// first `need` only, with every match that ties the last of them on the column value (the
+/// exact order, which may break such ties by `_id` or `created_at`, is the rows' to decide).
+/// Returns the total, or `None` when the snapshot has no columns: then the rows answer.
+fn sort_columns(
+    eval: &mut Eval<'_>,
+    part: &Part,
+    need: usize,
+    hits: &mut Vec<Hit>,
+) -> Result<Option<u64>, Error> {
+    let snap = eval.snap;
+    let plan = eval.plan;
+    let Some(sort_key) = plan.order.target.sort_column() else { return Ok(None) };
+    let Some(sort) = snap.column(&sort_key)? else { return Ok(None) };
+    let mut tests = Vec::with_capacity(eval.preds.len());
+    for pred in eval.preds {
+        let Some(key) = pred.target.test_column() else { return Ok(None) };
+        let Some(column) = snap.column(&key)? else { return Ok(None) };
+        tests.push((pred, column));
+    }
+    if part.candidates.max().is_some_and(|max| !sort.covers(max)) {
+        return Err(Error::corrupted(format!(
+            "a bitmap holds row {:?}, beyond the rows this snapshot has",
+            part.candidates.max()
+        )));
+    }
+    // The matches: the candidates whose values pass every test. A missing value passes only
+    // the negations (`ne`, `nin`); for those, subtract the rows whose value fails instead.
+    let mut found = (*part.candidates).clone();
+    for (pred, column) in &tests {
+        if pred.test_stored(None) {
+            found -= column.rows_where(|v| !pred.test_stored(Some(v)));
+        } else {
+            found &= column.rows_where(|v| pred.test_stored(Some(v)));
+        }
+    }
+    let total = found.len();
+    let rows: Vec<u32> = if need > 0 { found.iter().collect() } else { Vec::new() };
+    // The sort values in a loop of their own: each is a cache miss in a column of megabytes,
+    // and a loop that does nothing else lets the processor wait for many at once.
+    let mut matches: Vec<(i64, u32)> = rows.iter().map(|&rid| (sort.time(rid), rid)).collect();
+    eval.stats.entries_walked += part.candidates.len();
+    eval.stats.matched += total;
+    if matches.len() > need && need > 0 {
+        let better = |a: &(i64, u32), b: &(i64, u32)| match plan.order.dir {
+            Direction::Asc => a.0.cmp(&b.0),
+            Direction::Desc => b.0.cmp(&a.0),
+        };
+        matches.select_nth_unstable_by(need - 1, better);
+        let boundary = matches[need - 1].0;
+        let mut at = need;
+        for i in need..matches.len() {
+            if matches[i].0 == boundary {
+                matches.swap(at, i);
+                at += 1;
+            }
+        }
+        matches.truncate(at);
+    }
+    for (_, rid) in matches {
+        let row = snap.live_row(RowId(rid))?;
+        eval.stats.rows_read += 1;
+        hits.push(Hit { key: plan.order.key_from_row(&row), rid: RowId(rid), row });
+    }
+    Ok(Some(if part.exact { part.candidates.len() } else { total }))
 }
 
 /// A walk's total: the candidates' cardinality when exact, what it counted when it saw every

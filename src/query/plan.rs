@@ -9,6 +9,9 @@
 //!
 //! - [`Access::SortCandidates`]: read the sort keys of every candidate and select the top
 //!   `skip + limit`; cost grows with the candidates.
+//! - [`Access::SortColumns`]: the same, with the sort keys and the residual tests read from
+//!   in-memory columns instead of rows, for thousands of candidates when every residual test is
+//!   on a custom field; only the page's rows are read.
 //! - [`Access::WalkTime`]: walk a time B-tree in sort order, probe the candidates, stop after
 //!   `skip + limit` matches; cost grows with how sparse the candidates are in the tree.
 //! - [`Access::WalkRows`]: `created_at` order is row-id order while the store says so
@@ -45,6 +48,9 @@ pub enum PlanChoice {
     Walk,
     /// Read every row.
     FullScan,
+    /// Sort (and test) the candidates on in-memory columns, whatever their number, where the
+    /// query allows it; otherwise as [`PlanChoice::SortCandidates`].
+    Columns,
 }
 
 /// One of the two disjoint sets a viewer sees.
@@ -64,6 +70,9 @@ pub(crate) enum Access {
     /// Only the count is asked and the candidates are exact: nothing to read.
     CountOnly,
     SortCandidates,
+    /// As `SortCandidates`, but the sort keys and the residual tests come from columns
+    /// (`storage/columns.rs`); only the rows of the page are read.
+    SortColumns,
     WalkTime {
         index: TimeIndex,
         lo: i64,
@@ -612,10 +621,24 @@ fn choose(
         return (Access::CountOnly, 0);
     }
     let needed = plan.needed() as u64;
-    let sort_cost = n;
-    if n <= needed && choice == PlanChoice::Auto {
+    // Columns answer the sort and every residual test: worth their one-off build (a time index
+    // read whole) only for many candidates, and then about this many times cheaper per candidate
+    // than a row.
+    let columns = plan.order.target.sort_column().is_some()
+        && plan.residual.iter().all(|p| p.target.test_column().is_some())
+        && match choice {
+            PlanChoice::Auto => n >= COLUMN_MIN_CANDIDATES,
+            PlanChoice::Columns => true,
+            _ => false,
+        };
+    let (sort_access, sort_cost) = if columns {
+        (Access::SortColumns, n / COLUMN_SPEEDUP)
+    } else {
+        (Access::SortCandidates, n)
+    };
+    if (n <= needed && choice == PlanChoice::Auto) || choice == PlanChoice::Columns {
         // Reading every candidate is no more than a page: nothing beats it.
-        return (Access::SortCandidates, sort_cost);
+        return (sort_access, sort_cost);
     }
     // A count that the bitmaps cannot give needs every candidate tested anyway.
     let count_pass = if exact { 0 } else { n };
@@ -652,8 +675,14 @@ fn choose(
             return (Access::WalkRows, cost);
         }
     }
-    (Access::SortCandidates, sort_cost)
+    (sort_access, sort_cost)
 }
+
+/// Candidates from which [`Access::SortColumns`] is chosen.
+const COLUMN_MIN_CANDIDATES: u64 = 1024;
+
+/// How many candidates a column path reads for the cost of one row.
+const COLUMN_SPEEDUP: u64 = 4;
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -679,6 +708,10 @@ impl fmt::Display for Access {
             Access::SortCandidates => {
                 f.write_str("read every candidate's sort key, select the top")
             }
+            Access::SortColumns => f.write_str(
+                "read every candidate's sort key and tested fields from columns, select the top, \
+                 read the page's rows",
+            ),
             Access::WalkTime { index, lo, hi } => write!(
                 f,
                 "walk {} over [{}, {}] in sort order, probe candidates, stop after the page",

@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use roaring::RoaringBitmap;
 
 use super::codec::Row;
+use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
 use super::tables::TimeIndex;
 use crate::index::BitmapKey;
@@ -170,7 +171,11 @@ pub(crate) struct Cache {
     bitmaps: Map<BitmapKey, Arc<RoaringBitmap>>,
     public: RwLock<Option<Versioned<Arc<PublicStreams>>>>,
     meta: RwLock<Option<Versioned<Meta>>>,
+    columns: RwLock<HashMap<ColumnKey, Versioned<Arc<Column>>, FxBuildHasher>>,
 }
+
+/// Columns kept at most; installing one more drops them all (each is rebuilt when next needed).
+const MAX_COLUMNS: usize = 16;
 
 /// What a reader knows of the cache: the version of its snapshot, if it could tell.
 #[derive(Clone, Copy, Debug)]
@@ -188,6 +193,7 @@ impl Cache {
             bitmaps: Map::new(bitmaps),
             public: RwLock::new(None),
             meta: RwLock::new(None),
+            columns: RwLock::new(HashMap::default()),
         }
     }
 
@@ -252,6 +258,22 @@ impl Cache {
         }
     }
 
+    pub(crate) fn column(&self, view: View, key: &ColumnKey) -> Option<Arc<Column>> {
+        let columns = self.columns.read().unwrap_or_else(|e| e.into_inner());
+        columns.get(key).filter(|c| c.version <= view.version).map(|c| c.value.clone())
+    }
+
+    pub(crate) fn install_column(&self, view: View, column: Arc<Column>) {
+        if let Some(_guard) = self.installable(view) {
+            let mut columns = self.columns.write().unwrap_or_else(|e| e.into_inner());
+            if columns.len() >= MAX_COLUMNS && !columns.contains_key(column.key()) {
+                columns.clear();
+            }
+            columns
+                .insert(column.key().clone(), Versioned { version: view.version, value: column });
+        }
+    }
+
     /// Step 1 of a commit: marks it in flight and removes what it touches. Returns what was
     /// cached of it, for [`Cache::end_commit`] to update.
     pub(crate) fn begin_commit(&self, touched: &Touched) -> Removed {
@@ -273,6 +295,10 @@ impl Cache {
                 self.public.write().unwrap_or_else(|e| e.into_inner()).take().map(|p| p.value);
         }
         *self.meta.write().unwrap_or_else(|e| e.into_inner()) = None;
+        if !touched.rows.is_empty() {
+            let mut columns = self.columns.write().unwrap_or_else(|e| e.into_inner());
+            removed.columns = columns.drain().map(|(_, c)| c.value).collect();
+        }
         removed
     }
 
@@ -282,6 +308,16 @@ impl Cache {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let version = self.epoch.load(Ordering::Acquire).div_ceil(2);
         if committed {
+            if !removed.columns.is_empty() {
+                let mut columns = self.columns.write().unwrap_or_else(|e| e.into_inner());
+                for old in removed.columns {
+                    let mut new = Arc::unwrap_or_clone(old);
+                    for (rid, row) in &touched.rows {
+                        new.patch(*rid, row.as_deref());
+                    }
+                    columns.insert(new.key().clone(), Versioned { version, value: Arc::new(new) });
+                }
+            }
             for (rid, row) in touched.rows {
                 if let (true, Some(row)) = (removed.rows.contains(&rid), row) {
                     self.rows.insert(rid, version, row);
@@ -333,6 +369,7 @@ pub(crate) struct Removed {
     rows: std::collections::HashSet<u32, FxBuildHasher>,
     bitmaps: Vec<(BitmapKey, Arc<RoaringBitmap>)>,
     public: Option<Arc<PublicStreams>>,
+    columns: Vec<Arc<Column>>,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 mod cache;
 pub(crate) mod codec;
+mod columns;
 mod meta;
 mod read;
 mod snapshot;
@@ -27,6 +28,7 @@ use cache::Cache;
 use crate::error::Error;
 
 pub(crate) use codec::{Row, RowData, RowValue, StoredRow};
+pub(crate) use columns::ColumnKey;
 pub(crate) use meta::Meta;
 pub(crate) use read::{describe_key, embedded_row};
 pub(crate) use snapshot::Snapshot;

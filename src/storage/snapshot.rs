@@ -11,6 +11,7 @@ use roaring::RoaringBitmap;
 
 use super::cache::{Cache, PublicStreams, View};
 use super::codec::{decode_bitmap, decode_row, Row, StoredRow};
+use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
 use super::read;
 use super::tables::{self, TimeIndex};
@@ -183,6 +184,37 @@ impl Snapshot {
             self.cache.install_bitmap(view, key.clone(), bitmap.clone());
         }
         Ok(bitmap)
+    }
+
+    /// A column of this snapshot, from the cache or built (and cached); `None` when the snapshot
+    /// does not know its cache version (a commit was in flight as it began): building a column
+    /// it could not keep would cost more than reading the rows.
+    pub(crate) fn column(&self, key: &ColumnKey) -> Result<Option<Arc<Column>>, Error> {
+        let Some(view) = self.view else { return Ok(None) };
+        if let Some(column) = self.cache.column(view, key) {
+            return Ok(Some(column));
+        }
+        let mut column = Column::new(key.clone(), self.meta()?.next_row);
+        match key {
+            ColumnKey::LastMessage | ColumnKey::Updated => {
+                let index = match key {
+                    ColumnKey::LastMessage => TimeIndex::LastMessage,
+                    _ => TimeIndex::Updated,
+                };
+                for entry in self.all_times(index)? {
+                    let (time, rid) = entry?;
+                    column.set_time(rid.0, time);
+                }
+            }
+            ColumnKey::Data(name) => {
+                for rid in self.bitmap(&BitmapKey::DataField(name.clone()))?.iter() {
+                    column.push_row(rid, &*self.live_row(RowId(rid))?);
+                }
+            }
+        }
+        let column = Arc::new(column);
+        self.cache.install_column(view, column.clone());
+        Ok(Some(column))
     }
 
     /// The public time streams, from the cache or read whole.

@@ -1,0 +1,270 @@
+//! In-memory columns: one field's value for every row, for queries with thousands of candidates.
+//!
+//! Sorting or testing a few thousand candidates through the row cache costs a hash lookup and a
+//! decoded row each, about a quarter of a microsecond; a column answers the same value with an
+//! array index. Columns are not stored: a column is built from the tables the first time a query
+//! needs it (a time index read whole, or the rows that have a custom field), kept in the read
+//! cache under the same versioning as everything else there, and patched by every commit with
+//! the rows it wrote (see `storage/cache.rs`). Only the planner's large-candidate paths use them,
+//! so a store that never answers such a query never builds one.
+//!
+//! A column is split into chunks of [`CHUNK_ROWS`] rows, each behind its own `Arc`: a commit
+//! that changes a row copies that chunk alone, while readers keep the old one.
+
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use super::codec::{Row, RowValue};
+
+/// Row ids per column chunk, as a shift.
+const CHUNK_BITS: u32 = 14;
+
+/// Row ids per column chunk.
+pub(crate) const CHUNK_ROWS: usize = 1 << CHUNK_BITS;
+
+/// Which field a column holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum ColumnKey {
+    /// `last_message_date_sent`, [`NO_MESSAGE`] for a dialog without one.
+    LastMessage,
+    /// `updated_at`.
+    Updated,
+    /// A custom field, by name: the stored value of every row whose `data` has it.
+    Data(Box<str>),
+}
+
+/// The [`ColumnKey::LastMessage`] value of a dialog without a message. A sort coarsened to it
+/// is still monotone: no message sorts below every date, and an actual date equal to it ties,
+/// which the exact sort of the tied rows resolves.
+pub(crate) const NO_MESSAGE: i64 = i64::MIN;
+
+impl ColumnKey {
+    /// The value of a time column for a row.
+    fn time_of(&self, row: &Row) -> i64 {
+        match self {
+            ColumnKey::LastMessage => row.last_message_date_sent.unwrap_or(NO_MESSAGE),
+            ColumnKey::Updated => row.updated_at,
+            ColumnKey::Data(_) => 0,
+        }
+    }
+
+    /// The value of a custom-field column for a row, if it has the field: the first field of
+    /// that name, as [`Target::value`](crate::query) reads it.
+    fn data_of<'r>(&self, row: &'r Row) -> Option<&'r RowValue> {
+        let ColumnKey::Data(name) = self else { return None };
+        let data = row.data.as_ref()?;
+        data.fields.iter().find(|(k, _)| k.as_str() == &**name).map(|(_, v)| v)
+    }
+}
+
+/// One chunk of a column.
+#[derive(Clone, Debug, PartialEq)]
+enum Chunk {
+    /// A time column: a value for every row of the chunk (rows not live hold any value; no
+    /// candidate points to them).
+    Dense(Vec<i64>),
+    /// A custom-field column: the rows that have the field, ascending, and their values (apart,
+    /// so a pass over the rows reads four bytes a row).
+    Sparse { rows: Vec<u32>, values: Vec<RowValue> },
+}
+
+/// One field's value for every row of a snapshot.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Column {
+    key: ColumnKey,
+    chunks: Vec<Arc<Chunk>>,
+    /// Rows `0..rows` are covered.
+    rows: u32,
+}
+
+impl Column {
+    /// An empty column for `rows` rows: every time value [`NO_MESSAGE`]-like (`i64::MIN`), no
+    /// custom value.
+    pub(crate) fn new(key: ColumnKey, rows: u32) -> Column {
+        let mut column = Column { key, chunks: Vec::new(), rows: 0 };
+        column.cover(rows);
+        column
+    }
+
+    pub(crate) fn key(&self) -> &ColumnKey {
+        &self.key
+    }
+
+    /// Whether row `rid` is covered (every row the column's snapshot had).
+    pub(crate) fn covers(&self, rid: u32) -> bool {
+        rid < self.rows
+    }
+
+    fn empty_chunk(&self) -> Chunk {
+        match self.key {
+            ColumnKey::Data(_) => Chunk::Sparse { rows: Vec::new(), values: Vec::new() },
+            _ => Chunk::Dense(vec![i64::MIN; CHUNK_ROWS]),
+        }
+    }
+
+    /// Extends the column to rows `0..rows`.
+    fn cover(&mut self, rows: u32) {
+        let chunks = (rows as usize).div_ceil(CHUNK_ROWS);
+        while self.chunks.len() < chunks {
+            let chunk = Arc::new(self.empty_chunk());
+            self.chunks.push(chunk);
+        }
+        self.rows = self.rows.max(rows);
+    }
+
+    /// A time column's value at a covered row.
+    pub(crate) fn time(&self, rid: u32) -> i64 {
+        match self.chunks.get((rid >> CHUNK_BITS) as usize).map(|c| &**c) {
+            Some(Chunk::Dense(values)) => values[rid as usize & (CHUNK_ROWS - 1)],
+            _ => i64::MIN,
+        }
+    }
+
+    /// The rows whose custom-field value passes `test`, as a bitmap: one pass over the
+    /// column's entries in row order, whatever the candidates (a bitmap intersection is cheaper
+    /// than probing the column once per candidate).
+    pub(crate) fn rows_where(&self, mut test: impl FnMut(&RowValue) -> bool) -> RoaringBitmap {
+        let mut pass = Vec::new();
+        for chunk in &self.chunks {
+            if let Chunk::Sparse { rows, values } = &**chunk {
+                // Branch-free: every row is written, and kept by moving on only if it passed
+                // (a filter's branch on random values mispredicts half the time).
+                let mut n = pass.len();
+                pass.resize(n + rows.len(), 0);
+                for (row, value) in rows.iter().zip(values) {
+                    pass[n] = *row;
+                    n += usize::from(test(value));
+                }
+                pass.truncate(n);
+            }
+        }
+        // Chunks hold ascending row ranges, so the rows arrive sorted and are appended.
+        RoaringBitmap::from_sorted_iter(pass.iter().copied())
+            .unwrap_or_else(|_| pass.into_iter().collect())
+    }
+
+    /// Sets a time value while building (rows arrive in any order).
+    pub(crate) fn set_time(&mut self, rid: u32, time: i64) {
+        self.cover(rid.saturating_add(1));
+        if let Chunk::Dense(values) = Arc::make_mut(&mut self.chunks[(rid >> CHUNK_BITS) as usize])
+        {
+            values[rid as usize & (CHUNK_ROWS - 1)] = time;
+        }
+    }
+
+    /// Brings row `rid` up to date with its new state (`None`: no longer live).
+    pub(crate) fn patch(&mut self, rid: u32, row: Option<&Row>) {
+        self.cover(rid.saturating_add(1));
+        let key = self.key.clone();
+        let chunk = Arc::make_mut(&mut self.chunks[(rid >> CHUNK_BITS) as usize]);
+        match chunk {
+            Chunk::Dense(values) => {
+                values[rid as usize & (CHUNK_ROWS - 1)] = row.map_or(i64::MIN, |r| key.time_of(r));
+            }
+            Chunk::Sparse { rows, values } => {
+                let value = row.and_then(|r| key.data_of(r));
+                match (rows.binary_search(&rid), value) {
+                    (Ok(at), Some(v)) => values[at] = v.clone(),
+                    (Ok(at), None) => {
+                        rows.remove(at);
+                        values.remove(at);
+                    }
+                    (Err(at), Some(v)) => {
+                        rows.insert(at, rid);
+                        values.insert(at, v.clone());
+                    }
+                    (Err(_), None) => {}
+                }
+            }
+        }
+    }
+
+    /// Adds a row's value while building a custom-field column; rows must come in row-id order.
+    pub(crate) fn push_row(&mut self, rid: u32, row: &Row) {
+        self.cover(rid.saturating_add(1));
+        let Some(value) = self.key.data_of(row).cloned() else { return };
+        if let Chunk::Sparse { rows, values } =
+            Arc::make_mut(&mut self.chunks[(rid >> CHUNK_BITS) as usize])
+        {
+            rows.push(rid);
+            values.push(value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::RowData;
+
+    fn row(last: Option<i64>, progress: Option<i64>) -> Row {
+        Row {
+            id: [0; 12],
+            user_id: 1,
+            created_at: 0,
+            updated_at: 7,
+            kind: 2,
+            name: None,
+            photo: None,
+            xmpp_room_jid: None,
+            occupants: vec![1],
+            admins: vec![],
+            last_message: None,
+            last_message_id: None,
+            last_message_date_sent: last,
+            last_message_user_id: None,
+            is_join_required: None,
+            data: progress.map(|p| RowData {
+                class_name: "T".into(),
+                fields: vec![("progress".into(), RowValue::Int(p))],
+            }),
+            peer: None,
+        }
+    }
+
+    #[test]
+    fn time_columns_follow_patches_across_chunks() {
+        let mut c = Column::new(ColumnKey::LastMessage, 3);
+        c.set_time(1, 50);
+        let far = CHUNK_ROWS as u32 * 2 + 5;
+        c.patch(far, Some(&row(Some(9), None)));
+        assert!(c.covers(far) && !c.covers(far + 1));
+        assert_eq!((c.time(1), c.time(far)), (50, 9));
+        c.patch(1, Some(&row(None, None)));
+        assert_eq!(c.time(1), NO_MESSAGE);
+        let mut u = Column::new(ColumnKey::Updated, 2);
+        u.patch(0, Some(&row(None, None)));
+        assert_eq!(u.time(0), 7);
+    }
+
+    #[test]
+    fn data_columns_insert_update_and_remove() {
+        let mut c = Column::new(ColumnKey::Data("progress".into()), 0);
+        c.push_row(2, &row(None, Some(10)));
+        c.push_row(4, &row(None, None));
+        c.push_row(6, &row(None, Some(30)));
+        let old = c.clone();
+        c.patch(4, Some(&row(None, Some(20))));
+        c.patch(2, None);
+        c.patch(6, Some(&row(None, Some(31))));
+        let values = |c: &Column| {
+            (0..8)
+                .map(|r| {
+                    (0..=40)
+                        .find(|p| c.rows_where(|v| *v == RowValue::Int(*p)).contains(r))
+                        .map(RowValue::Int)
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            values(&c),
+            [None, None, None, None, Some(RowValue::Int(20)), None, Some(RowValue::Int(31)), None]
+        );
+        let at_least_25: Vec<u32> =
+            c.rows_where(|v| matches!(v, RowValue::Int(p) if *p >= 25)).iter().collect();
+        assert_eq!(at_least_25, [6]);
+        // The copy a reader holds is untouched.
+        assert_eq!(values(&old)[2..5], [Some(RowValue::Int(10)), None, None]);
+    }
+}
