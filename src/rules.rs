@@ -506,9 +506,10 @@ pub(crate) fn record_message(
 ) -> Result<(), Error> {
     check_text("last_message_id", &Some(msg.id.clone()), MAX_SHORT_TEXT_CHARS)?;
     let (rid, old) = find_visible(w, sender, id)?;
-    write_message(w, ctx, rid, old, sender, msg)
+    write_message(w, ctx, rid, old, sender, msg).map(drop)
 }
 
+/// Records a message in a dialog the caller may write to; returns the dialog's new row.
 fn write_message(
     w: &mut Writer<'_>,
     ctx: &Ctx<'_>,
@@ -516,7 +517,7 @@ fn write_message(
     old: Arc<Row>,
     sender: UserId,
     msg: MessageMeta,
-) -> Result<(), Error> {
+) -> Result<Arc<Row>, Error> {
     let mut new = Row::clone(&old);
     if old.last_message_date_sent.is_none_or(|t| msg.date_sent >= t) {
         let text = if msg.text.chars().count() > MAX_LAST_MESSAGE_CHARS {
@@ -530,11 +531,11 @@ fn write_message(
         new.last_message_user_id = Some(sender.0);
     }
     new.updated_at = ctx.now;
-    w.replace(rid, &old, new)?;
+    let new = w.replace(rid, &old, new)?;
     for user in old.occupants.iter().filter(|u| **u != sender.0) {
         w.add_unread(*user, rid, 1)?;
     }
-    Ok(())
+    Ok(new)
 }
 
 /// Records a private message from `sender` to `recipient`, creating their private dialog if
@@ -549,8 +550,7 @@ pub(crate) fn record_private_message(
     check_text("last_message_id", &Some(msg.id.clone()), MAX_SHORT_TEXT_CHARS)?;
     let dialog = create(w, ctx, sender, NewDialog::private(recipient))?;
     let (rid, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
-    write_message(w, ctx, rid, row, sender, msg)?;
-    let (_, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
+    let row = write_message(w, ctx, rid, row, sender, msg)?;
     to_dialog(&row, None)
 }
 

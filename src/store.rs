@@ -448,7 +448,7 @@ impl DialogStore {
         let snap = self.storage.snapshot()?;
         let (plan, preds) = self.plan(&snap, user, query, choice)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
-        Ok(Explain { plan, stats: outcome.stats, total: outcome.total })
+        Ok(Explain { query: query.clone(), plan, stats: outcome.stats, total: outcome.total })
     }
 
     fn plan(

@@ -4,12 +4,13 @@
 //! dialogs in the order, change the tested field, delete and create dialogs: the answers must be
 //! equal, and the planner must have chosen the columns.
 
-use std::sync::Arc;
+mod common;
 
+use common::{msg, Env};
 use dialogstore::query::PlanChoice;
 use dialogstore::{
-    CustomClass, CustomData, DataValue, DialogId, DialogStore, DialogUpdate, FieldType,
-    ManualClock, MessageMeta, NewDialog, Query, UserId,
+    CustomClass, CustomData, DataValue, DialogId, DialogStore, DialogUpdate, FieldType, NewDialog,
+    Query, UserId,
 };
 
 const ME: UserId = UserId(1);
@@ -33,33 +34,27 @@ fn data(i: u64) -> CustomData {
 
 /// 2,400 groups of user 1, two thirds with `Game` data; most with a message (many sent at the
 /// same second, so the column's ties matter), some without.
-fn store() -> (DialogStore, Arc<ManualClock>, Vec<DialogId>) {
-    let clock = Arc::new(ManualClock::new(1_600_000_000));
-    let store = DialogStore::builder().clock(clock.clone()).in_memory().unwrap();
-    store.declare_class(&class()).unwrap();
+fn store() -> (Env, Vec<DialogId>) {
+    let env = Env::at(1_600_000_000);
+    env.declare_class(&class()).unwrap();
     let mut ids = Vec::new();
-    store
-        .write(|b| {
-            for i in 0..2_400u64 {
-                let mut new = NewDialog::group(format!("room {i}"), [ME, UserId(2 + i % 5)]);
-                if i % 3 != 0 {
-                    new = new.data(data(i));
-                }
-                let d = b.create_dialog(ME, new)?;
-                if i % 7 != 0 {
-                    let msg = MessageMeta {
-                        id: format!("m{i}"),
-                        text: "hi".into(),
-                        date_sent: 1_600_000_000 + (i as i64 * 13) % 500,
-                    };
-                    b.record_message(d.id, ME, msg)?;
-                }
-                ids.push(d.id);
+    env.write(|b| {
+        for i in 0..2_400u64 {
+            let mut new = NewDialog::group(format!("room {i}"), [ME, UserId(2 + i % 5)]);
+            if i % 3 != 0 {
+                new = new.data(data(i));
             }
-            Ok(())
-        })
-        .unwrap();
-    (store, clock, ids)
+            let d = b.create_dialog(ME, new)?;
+            if i % 7 != 0 {
+                let sent = 1_600_000_000 + (i as i64 * 13) % 500;
+                b.record_message(d.id, ME, msg(&format!("m{i}"), "hi", sent))?;
+            }
+            ids.push(d.id);
+        }
+        Ok(())
+    })
+    .unwrap();
+    (env, ids)
 }
 
 const QUERIES: [&str; 8] = [
@@ -103,7 +98,7 @@ fn check(store: &DialogStore, stage: &str) -> usize {
 
 #[test]
 fn the_column_path_agrees_with_a_full_scan_through_writes() {
-    let (store, clock, ids) = store();
+    let (store, ids) = store();
     // Every query but the unfiltered inbox (exact, which walks the time index) and the count
     // (exact-count queries with a residual read columns too) qualifies.
     assert!(check(&store, "fresh") >= 6, "the planner did not choose the columns");
@@ -111,14 +106,12 @@ fn the_column_path_agrees_with_a_full_scan_through_writes() {
     // Messages move dialogs to the top, data changes move them in and out of the filters,
     // deletes and creates change the candidates: each commit patches the cached columns.
     for (n, id) in ids.iter().enumerate().step_by(9) {
-        clock.advance(1);
-        let msg =
-            MessageMeta { id: format!("late{n}"), text: "again".into(), date_sent: 1_700_000_000 };
-        store.record_message(*id, ME, msg).unwrap();
+        store.tick(1);
+        store.record_message(*id, ME, msg(&format!("late{n}"), "again", 1_700_000_000)).unwrap();
     }
     check(&store, "after messages");
     for (n, id) in ids.iter().enumerate().skip(1).step_by(11) {
-        clock.advance(1);
+        store.tick(1);
         store.update_dialog(ME, *id, DialogUpdate::default().data(data(n as u64 * 3 + 1))).unwrap();
     }
     check(&store, "after data changes");
@@ -127,22 +120,21 @@ fn the_column_path_agrees_with_a_full_scan_through_writes() {
         store.delete_dialogs(ME, some, true).unwrap();
     }
     for i in 0..300u64 {
-        clock.advance(1);
+        store.tick(1);
         store.create_dialog(ME, NewDialog::group(format!("new {i}"), [ME]).data(data(i))).unwrap();
     }
     assert!(check(&store, "after deletes and creates") >= 6);
 }
 
 #[test]
-fn a_reader_from_before_a_commit_keeps_its_columns() {
-    let (store, _clock, ids) = store();
+fn a_commit_patches_the_columns_a_query_built() {
+    let (store, ids) = store();
     let q: Query = "data[class_name]=Game&data[progress][gte]=50&limit=100".parse().unwrap();
     let before = store.list_dialogs(ME, &q).unwrap();
     // A write that moves a dialog out of the filter and one to the top.
     let top = before.items[50].id;
     store.update_dialog(ME, before.items[0].id, DialogUpdate::default().data(data(0))).unwrap();
-    let msg = MessageMeta { id: "x".into(), text: "x".into(), date_sent: 1_800_000_000 };
-    store.record_message(top, ME, msg).unwrap();
+    store.record_message(top, ME, msg("x", "x", 1_800_000_000)).unwrap();
     let after = store.list_dialogs(ME, &q).unwrap();
     assert_eq!(after, store.list_dialogs_with(ME, &q, PlanChoice::FullScan).unwrap());
     assert_eq!(after.items[0].id, top);

@@ -200,15 +200,6 @@ struct Seen {
     owner_total: u64,
 }
 
-/// Fails the reader with what it saw.
-macro_rules! check {
-    ($cond:expr, $($why:tt)+) => {
-        if !$cond {
-            panic!($($why)+);
-        }
-    };
-}
-
 fn list(store: &DialogStore, user: UserId, q: &str) -> Page {
     let query: Query = q.parse().unwrap_or_else(|e| panic!("{q}: {e}"));
     READS.fetch_add(1, Ordering::Relaxed);
@@ -219,7 +210,7 @@ fn list(store: &DialogStore, user: UserId, q: &str) -> Page {
 /// one snapshot.
 #[track_caller]
 fn complete(page: &Page, q: &str) {
-    check!(
+    assert!(
         page.items.len() as u64 == page.total_entries,
         "{q}: total {} but {} items",
         page.total_entries,
@@ -241,7 +232,7 @@ fn ordered(page: &Page, field: &str, desc: bool, q: &str) {
     };
     for w in page.items.windows(2) {
         let (a, b) = (key(&w[0]), key(&w[1]));
-        check!(if desc { a > b } else { a < b }, "{q}: {a:?} then {b:?}");
+        assert!(if desc { a > b } else { a < b }, "{q}: {a:?} then {b:?}");
     }
 }
 
@@ -252,10 +243,10 @@ fn counter_k(d: &Dialog, seen: &mut Seen) -> u64 {
         None => 0,
         Some(id) => id.strip_prefix('m').and_then(|k| k.parse().ok()).expect("m{k}"),
     };
-    check!(d.last_message == d.last_message_id, "counter {}: mixed message fields {d:?}", d.id);
-    check!(d.unread_messages_count == Some(k as u32), "counter {}: unread vs m{k}: {d:?}", d.id);
+    assert!(d.last_message == d.last_message_id, "counter {}: mixed message fields {d:?}", d.id);
+    assert!(d.unread_messages_count == Some(k as u32), "counter {}: unread vs m{k}: {d:?}", d.id);
     let before = seen.counter.insert(d.id, k).unwrap_or(0);
-    check!(k >= before, "counter {} went back from m{before} to m{k}", d.id);
+    assert!(k >= before, "counter {} went back from m{before} to m{k}", d.id);
     k
 }
 
@@ -265,12 +256,12 @@ fn version_of(d: &Dialog, seen: &mut Seen) -> u64 {
     let name = d.name.as_deref().unwrap_or("");
     let v: u64 = name.split(' ').nth(1).and_then(|v| v.parse().ok()).expect("ver {v} ...");
     let parity = if v.is_multiple_of(2) { "even" } else { "odd" };
-    check!(name == format!("ver {v} {parity}"), "{}: name {name:?}", d.id);
-    check!(d.photo.as_deref() == Some(format!("v{v}").as_str()), "{}: mixed versions {d:?}", d.id);
+    assert!(name == format!("ver {v} {parity}"), "{}: name {name:?}", d.id);
+    assert!(d.photo.as_deref() == Some(format!("v{v}").as_str()), "{}: mixed versions {d:?}", d.id);
     let data = d.data.as_ref().and_then(|x| x.fields.get("n"));
-    check!(data == Some(&DataValue::String(v.to_string())), "{}: mixed versions {d:?}", d.id);
+    assert!(data == Some(&DataValue::String(v.to_string())), "{}: mixed versions {d:?}", d.id);
     let before = seen.version.insert(d.id, v).unwrap_or(0);
-    check!(v >= before, "{} went back from version {before} to {v}", d.id);
+    assert!(v >= before, "{} went back from version {before} to {v}", d.id);
     v
 }
 
@@ -278,7 +269,7 @@ fn counters(store: &DialogStore, seen: &mut Seen) {
     let q = "type=2&sort_desc=last_message_date_sent&limit=100";
     let page = list(store, COUNTER_USER, q);
     complete(&page, q);
-    check!(page.total_entries == COUNTERS as u64, "{q}: {} counters", page.total_entries);
+    assert!(page.total_entries == COUNTERS as u64, "{q}: {} counters", page.total_entries);
     ordered(&page, "last_message_date_sent", true, q);
     let mut by_name = HashMap::new();
     for d in &page.items {
@@ -289,7 +280,7 @@ fn counters(store: &DialogStore, seen: &mut Seen) {
             by_name[&format!("counter {}", 2 * pair)],
             by_name[&format!("counter {}", 2 * pair + 1)],
         );
-        check!(a == b, "pair {pair}: one batch half seen, m{a} and m{b}");
+        assert!(a == b, "pair {pair}: one batch half seen, m{a} and m{b}");
     }
     // Each listed counter read on its own: never deleted, and never older than listed.
     let d = &page.items[page.items.len() / 2];
@@ -308,31 +299,31 @@ fn churn(store: &DialogStore, rng: &mut Rng) {
     let q = *rng.pick(&queries);
     let page = list(store, CHURN_USER, q);
     complete(&page, q);
-    check!(page.total_entries == CHURN, "{q}: user 30 in {} dialogs, not 10", page.total_entries);
+    assert!(page.total_entries == CHURN, "{q}: user 30 in {} dialogs, not 10", page.total_entries);
     for d in &page.items {
-        check!(d.name.as_deref() == Some("churn") && d.is_occupant(CHURN_USER), "{q}: {d:?}");
+        assert!(d.name.as_deref() == Some("churn") && d.is_occupant(CHURN_USER), "{q}: {d:?}");
     }
     if q.contains("created_at") {
         ordered(&page, "created_at", false, q);
     }
     let count = list(store, CHURN_USER, "type=2&count=1");
-    check!(count.total_entries == CHURN, "count=1: {}", count.total_entries);
+    assert!(count.total_entries == CHURN, "count=1: {}", count.total_entries);
     READS.fetch_add(1, Ordering::Relaxed);
     let explain = store.explain(CHURN_USER, &q.parse().expect("query")).expect("explain");
-    check!(explain.total_entries() == CHURN, "explain {q}: {}", explain.total_entries());
-    check!(!explain.to_string().is_empty(), "explain prints");
+    assert!(explain.total_entries() == CHURN, "explain {q}: {}", explain.total_entries());
+    assert!(!explain.to_string().is_empty(), "explain prints");
     // A dialog listed a moment ago is there, or deleted or left by a later commit.
     let d = rng.pick(&page.items);
     match get(store, CHURN_USER, d.id) {
-        Ok(read) => check!(read.name.as_deref() == Some("churn"), "{read:?}"),
-        Err(e) => check!(matches!(e.code(), "NOT_FOUND" | "ACCESS_ERROR"), "get {}: {e}", d.id),
+        Ok(read) => assert!(read.name.as_deref() == Some("churn"), "{read:?}"),
+        Err(e) => assert!(matches!(e.code(), "NOT_FOUND" | "ACCESS_ERROR"), "get {}: {e}", d.id),
     }
 }
 
 /// A total that only grows: the next answer is never below the last this reader saw.
 #[track_caller]
 fn never_back(last: &mut u64, now: u64, what: &str) {
-    check!(now >= *last, "{what} went back from {last} to {now}");
+    assert!(now >= *last, "{what} went back from {last} to {now}");
     *last = now;
 }
 
@@ -340,14 +331,14 @@ fn growth(store: &DialogStore, seen: &mut Seen) {
     let q = "type=2&sort_desc=created_at&limit=100";
     let page = list(store, GROW_USER, q);
     never_back(&mut seen.grow_total, page.total_entries, "user 11's total");
-    check!(
+    assert!(
         page.items.len() as u64 == page.total_entries.min(100),
         "{q}: {} items",
         page.items.len()
     );
     ordered(&page, "created_at", true, q);
     for d in page.items.iter().take(3) {
-        check!(d.name.as_deref() == Some("grow"), "{d:?}");
+        assert!(d.name.as_deref() == Some("grow"), "{d:?}");
         store
             .get(GROW_USER, d.id)
             .unwrap_or_else(|e| panic!("grow dialog {} listed, then {e}", d.id));
@@ -360,7 +351,7 @@ fn versions(store: &DialogStore, seen: &mut Seen) {
     let q = "name[ctn]=ver&limit=100";
     let page = list(store, VERSION_USER, q);
     complete(&page, q);
-    check!(page.total_entries == VERSIONED, "{q}: {}", page.total_entries);
+    assert!(page.total_entries == VERSIONED, "{q}: {}", page.total_entries);
     for d in &page.items {
         version_of(d, seen);
     }
@@ -368,18 +359,18 @@ fn versions(store: &DialogStore, seen: &mut Seen) {
     let page = list(store, VERSION_USER, q);
     complete(&page, q);
     for d in &page.items {
-        check!(version_of(d, seen).is_multiple_of(2), "{q} lists {d:?}");
+        assert!(version_of(d, seen).is_multiple_of(2), "{q} lists {d:?}");
     }
     let q = "data[class_name]=V&data[n][ne]=-1&sort_desc=updated_at&limit=100";
     let page = list(store, VERSION_USER, q);
     complete(&page, q);
-    check!(page.total_entries == VERSIONED, "{q}: {}", page.total_entries);
+    assert!(page.total_entries == VERSIONED, "{q}: {}", page.total_entries);
 }
 
 fn inbox(store: &DialogStore, seen: &mut Seen, rng: &mut Rng) {
     let page = list(store, PUBLIC_ONLY_USER, "limit=100");
     complete(&page, "limit=100");
-    check!(page.total_entries == PUBLICS, "user 2 sees {} dialogs", page.total_entries);
+    assert!(page.total_entries == PUBLICS, "user 2 sees {} dialogs", page.total_entries);
     ordered(&page, "last_message_date_sent", true, "user 2's inbox");
     let q = format!("sort_desc=last_message_date_sent&limit=20&skip={}", 20 * rng.below(3));
     let page = list(store, OWNER_1, &q);

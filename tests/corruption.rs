@@ -23,7 +23,7 @@ mod common;
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use common::*;
 use dialogstore::{
@@ -237,19 +237,26 @@ struct Good {
     bad_path: std::path::PathBuf,
 }
 
+/// The undamaged store file, its ids and its answers: built once, shared by every test (each
+/// has its own directory for the damaged copies).
 fn good() -> Good {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("good.redb");
-    let ids = fill(&path);
-    let bytes = std::fs::read(&path).expect("read the store file");
-    let want = {
-        let clock = Arc::new(ManualClock::new(T0 + 1_000));
-        answers(&builder(&clock).open(&path).expect("reopen"), &ids)
-    };
+    static FILE: OnceLock<(Vec<u8>, Vec<DialogId>, Vec<Answer>)> = OnceLock::new();
+    let (bytes, ids, want) = FILE.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("good.redb");
+        let ids = fill(&path);
+        let bytes = std::fs::read(&path).expect("read the store file");
+        let want = {
+            let clock = Arc::new(ManualClock::new(T0 + 1_000));
+            answers(&builder(&clock).open(&path).expect("reopen"), &ids)
+        };
+        (bytes, ids, want)
+    });
     assert!(want.iter().all(|a| !is_clean_error(a)), "the undamaged store answers");
     assert_eq!(want.last().map(|a| a.as_deref()), Some(Ok("true")), "undamaged store is clean");
+    let dir = tempfile::tempdir().expect("tempdir");
     let bad_path = dir.path().join("bad.redb");
-    Good { _dir: dir, bytes, ids, want, bad_path }
+    Good { _dir: dir, bytes: bytes.clone(), ids: ids.clone(), want: want.clone(), bad_path }
 }
 
 impl Good {

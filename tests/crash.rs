@@ -155,15 +155,17 @@ struct Live {
     occupants: Vec<UserId>,
 }
 
-/// Every dialog some user of [`USERS`] sees, read through the public API.
+/// Every live dialog (each is one some user of [`USERS`] sees), in id order.
 fn live_dialogs(store: &DialogStore) -> Vec<Live> {
-    let mut seen = std::collections::BTreeMap::new();
-    for user in USERS {
-        for d in list_all(store, UserId(user)).expect("list_dialogs") {
-            seen.insert(d.id, Live { id: d.id, kind: d.dialog_type, occupants: d.occupants_ids });
-        }
-    }
-    seen.into_values().collect()
+    let mut live = Vec::new();
+    store
+        .for_each_dialog(|d| {
+            live.push(Live { id: d.id, kind: d.dialog_type, occupants: d.occupants_ids });
+            Ok(())
+        })
+        .expect("for_each_dialog");
+    live.sort_by_key(|l| l.id);
+    live
 }
 
 fn some_users(rng: &mut Rng, max: u64) -> Vec<UserId> {
@@ -398,14 +400,16 @@ fn run_child(
 
 /// Dialog ids the store holds that the model does not.
 fn new_ids(store: &DialogStore, model: &Model) -> Vec<DialogId> {
-    let mut ids: Vec<DialogId> = USERS
-        .iter()
-        .flat_map(|u| list_all(store, UserId(*u)).unwrap_or_default())
-        .map(|d| d.id)
-        .filter(|id| model.get(*id).is_none())
-        .collect();
+    let mut ids = Vec::new();
+    store
+        .for_each_dialog(|d| {
+            if model.get(d.id).is_none() {
+                ids.push(d.id);
+            }
+            Ok(())
+        })
+        .unwrap_or_default();
     ids.sort();
-    ids.dedup();
     ids
 }
 

@@ -113,23 +113,13 @@ mod tests {
 
     fn row(kind: u8) -> Row {
         Row {
-            id: [0; 12],
-            user_id: 1,
             created_at: 10,
             updated_at: 20,
             kind,
             name: Some("Ab".into()),
-            photo: None,
-            xmpp_room_jid: None,
             occupants: vec![1, 2],
-            admins: vec![],
-            last_message: None,
-            last_message_id: None,
-            last_message_date_sent: None,
-            last_message_user_id: None,
-            is_join_required: None,
-            data: None,
             peer: if kind == 3 { Some(2) } else { None },
+            ..Row::sample()
         }
     }
 

@@ -468,22 +468,11 @@ mod tests {
         let key = |lmds: Option<i64>, created: i64, id: u8| {
             let row = Row {
                 id: [id; 12],
-                user_id: 1,
                 created_at: created,
                 updated_at: created,
-                kind: 2,
-                name: None,
-                photo: None,
-                xmpp_room_jid: None,
                 occupants: vec![],
-                admins: vec![],
-                last_message: None,
-                last_message_id: None,
                 last_message_date_sent: lmds,
-                last_message_user_id: None,
-                is_join_required: None,
-                data: None,
-                peer: None,
+                ..Row::sample()
             };
             order.key_from_row(&row)
         };

@@ -279,10 +279,9 @@ fn sort_columns(
         let Some(column) = snap.column(&key)? else { return Ok(None) };
         tests.push((pred, column));
     }
-    if part.candidates.max().is_some_and(|max| !sort.covers(max)) {
+    if let Some(max) = part.candidates.max().filter(|max| !sort.covers(*max)) {
         return Err(Error::corrupted(format!(
-            "a bitmap holds row {:?}, beyond the rows this snapshot has",
-            part.candidates.max()
+            "a bitmap holds row {max}, beyond the rows this snapshot has"
         )));
     }
     // The matches: the candidates whose values pass every test. A missing value passes only
@@ -371,6 +370,8 @@ fn full_scan(eval: &mut Eval<'_>, scope: Scope, hits: &mut Vec<Hit>) -> Result<u
 /// What `explain` shows: the plan and what executing it read.
 #[derive(Clone, Debug)]
 pub struct Explain {
+    /// The query explained (the plan does not keep it: only explain prints it).
+    pub(crate) query: super::ast::Query,
     pub(crate) plan: Plan,
     pub(crate) stats: Vec<PartStats>,
     pub(crate) total: u64,
@@ -396,11 +397,11 @@ impl Explain {
 impl fmt::Display for Explain {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let p = &self.plan;
-        let query = p.query.to_string();
+        let query = self.query.to_string();
         writeln!(f, "query: {}", if query.is_empty() { "(all)" } else { &query })?;
         writeln!(f, "viewer: {}", p.viewer)?;
         // The default order is by last message.
-        let field = p
+        let field = self
             .query
             .sort
             .as_ref()

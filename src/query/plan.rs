@@ -102,8 +102,6 @@ pub(crate) struct Part {
 #[derive(Clone, Debug)]
 pub(crate) struct Plan {
     pub viewer: UserId,
-    /// The query, kept for explain (printed only there).
-    pub query: Query,
     pub order: Order,
     pub skip: u32,
     pub limit: u32,
@@ -213,7 +211,6 @@ pub(crate) fn plan(
 
     let mut plan = Plan {
         viewer,
-        query: query.clone(),
         order,
         skip: query.skip,
         limit: query.limit,
@@ -276,16 +273,11 @@ pub(crate) fn plan(
         if !without.is_empty() {
             formula.push_str(&format!(" − {} bitmap(s)", without.len()));
         }
+        let spans = time_spans(snap, &plan, scope)?;
         if choice != PlanChoice::FullScan {
-            candidates = narrow_by_time(snap, &plan, scope, candidates, &mut formula)?;
+            candidates = narrow_by_time(snap, &spans, candidates, &mut formula)?;
         }
-        let sort_range =
-            match (walk_index(&plan, scope), time_range(&plan.residual, &plan.order.target)) {
-                (Some(index), (lo, hi)) if lo != i64::MIN || hi != i64::MAX => {
-                    Some(snap.estimate_range(index, lo, hi)?)
-                }
-                _ => None,
-            };
+        let sort_range = spans.iter().find(|s| s.target == plan.order.target).map(|s| s.entries);
         let stats = Stats { has_message: has_message.as_deref(), meta, sort_range };
         let (access, estimate) = choose(&plan, scope, &candidates, all_exact, &stats, choice);
         let all_public = scope == Scope::Public && Arc::ptr_eq(&candidates, &base);
@@ -538,24 +530,44 @@ fn walk_index(plan: &Plan, scope: Scope) -> Option<TimeIndex> {
     time_index(&plan.order.target, scope)
 }
 
+/// A time range the conditions set on a target that has a time index in the part.
+struct TimeSpan {
+    target: Target,
+    index: TimeIndex,
+    lo: i64,
+    hi: i64,
+    /// About how many entries the index holds over the range.
+    entries: u64,
+}
+
+/// The bounded time ranges of a part's conditions, each estimated once: for narrowing the
+/// candidates and for costing a walk of the sort field's index.
+fn time_spans(snap: &Snapshot, plan: &Plan, scope: Scope) -> Result<Vec<TimeSpan>, Error> {
+    let mut spans = Vec::new();
+    for target in [Target::LastMessageDateSent, Target::UpdatedAt] {
+        let (lo, hi) = time_range(&plan.residual, &target);
+        let Some(index) = time_index(&target, scope) else { continue };
+        if lo == i64::MIN && hi == i64::MAX {
+            continue;
+        }
+        let entries = snap.estimate_range(index, lo, hi)?;
+        spans.push(TimeSpan { target, index, lo, hi, entries });
+    }
+    Ok(spans)
+}
+
 /// Narrows a part's candidates by the time ranges the conditions set, reading the time index
 /// over each range when the range holds fewer entries than there are candidates: cheaper than
 /// testing every candidate, and it makes the candidate count (and a count-only answer) small.
 /// The conditions stay in the residual tests, which the narrowed candidates pass.
 fn narrow_by_time(
     snap: &Snapshot,
-    plan: &Plan,
-    scope: Scope,
+    spans: &[TimeSpan],
     mut candidates: Arc<RoaringBitmap>,
     formula: &mut String,
 ) -> Result<Arc<RoaringBitmap>, Error> {
-    for target in [Target::LastMessageDateSent, Target::UpdatedAt] {
-        let (lo, hi) = time_range(&plan.residual, &target);
-        let Some(index) = time_index(&target, scope) else { continue };
-        if (lo == i64::MIN && hi == i64::MAX) || candidates.is_empty() {
-            continue;
-        }
-        if snap.estimate_range(index, lo, hi)? >= candidates.len() {
+    for &TimeSpan { index, lo, hi, entries, .. } in spans {
+        if candidates.is_empty() || entries >= candidates.len() {
             continue;
         }
         let mut range = RoaringBitmap::new();

@@ -377,25 +377,7 @@ mod tests {
     use super::*;
 
     fn row(name: &str) -> Arc<Row> {
-        Arc::new(Row {
-            id: [0; 12],
-            user_id: 1,
-            created_at: 0,
-            updated_at: 0,
-            kind: 2,
-            name: Some(name.into()),
-            photo: None,
-            xmpp_room_jid: None,
-            occupants: vec![1],
-            admins: vec![],
-            last_message: None,
-            last_message_id: None,
-            last_message_date_sent: None,
-            last_message_user_id: None,
-            is_join_required: None,
-            data: None,
-            peer: None,
-        })
+        Arc::new(Row { name: Some(name.into()), ..Row::sample() })
     }
 
     #[test]

@@ -61,6 +61,33 @@ pub(crate) enum RowValue {
     Bool(bool),
 }
 
+#[cfg(test)]
+impl Row {
+    /// A plain row for unit tests: a group of user 1, created at 0, without name, message or
+    /// data. Tests set the fields they are about with struct-update syntax.
+    pub(crate) fn sample() -> Row {
+        Row {
+            id: [0; 12],
+            user_id: 1,
+            created_at: 0,
+            updated_at: 0,
+            kind: 2,
+            name: None,
+            photo: None,
+            xmpp_room_jid: None,
+            occupants: vec![1],
+            admins: vec![],
+            last_message: None,
+            last_message_id: None,
+            last_message_date_sent: None,
+            last_message_user_id: None,
+            is_join_required: None,
+            data: None,
+            peer: None,
+        }
+    }
+}
+
 /// What a row id holds: a dialog, or the tombstone of a deleted one.
 // Boxing the live row would cost an allocation on every read to save stack space in a value
 // that only ever lives briefly on the stack.
@@ -179,9 +206,8 @@ pub(crate) fn decode_bitmap(
         // roaring build an invalid bitmap.
         RoaringBitmap::deserialize_from(payload).map_err(|e| bad(&e.to_string()))?
     };
-    if bitmap.min().is_some_and(|m| m >> crate::index::CHUNK_BITS != u32::from(chunk))
-        || bitmap.max().is_some_and(|m| m >> crate::index::CHUNK_BITS != u32::from(chunk))
-    {
+    let outside = |row: Option<u32>| row.is_some_and(|r| crate::index::chunk_of(r) != chunk);
+    if outside(bitmap.min()) || outside(bitmap.max()) {
         return Err(bad("rows outside the chunk"));
     }
     Ok(bitmap)
@@ -197,22 +223,15 @@ mod tests {
             user_id: 7,
             created_at: 1,
             updated_at: 2,
-            kind: 2,
             name: Some("Доброе утро".into()),
-            photo: None,
             xmpp_room_jid: Some("1_x@muc".into()),
             occupants: vec![7, 8],
-            admins: vec![],
-            last_message: None,
-            last_message_id: None,
-            last_message_date_sent: None,
-            last_message_user_id: None,
             is_join_required: Some(false),
             data: Some(RowData {
                 class_name: "C".into(),
                 fields: vec![("f".into(), RowValue::Float(1.5))],
             }),
-            peer: None,
+            ..Row::sample()
         }
     }
 

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::codec::{Row, RowValue};
+use super::tables::TimeIndex;
 
 /// Row ids per column chunk, as a shift.
 const CHUNK_BITS: u32 = 14;
@@ -40,7 +41,17 @@ pub(crate) enum ColumnKey {
 pub(crate) const NO_MESSAGE: i64 = i64::MIN;
 
 impl ColumnKey {
-    /// The value of a time column for a row.
+    /// The time index a time column is built from; `None` for a custom-field column.
+    pub(crate) fn time_index(&self) -> Option<TimeIndex> {
+        match self {
+            ColumnKey::LastMessage => Some(TimeIndex::LastMessage),
+            ColumnKey::Updated => Some(TimeIndex::Updated),
+            ColumnKey::Data(_) => None,
+        }
+    }
+
+    /// The value of a time column for a row (never asked of a custom-field column, whose
+    /// chunks are sparse).
     fn time_of(&self, row: &Row) -> i64 {
         match self {
             ColumnKey::LastMessage => row.last_message_date_sent.unwrap_or(NO_MESSAGE),
@@ -153,28 +164,47 @@ impl Column {
         }
     }
 
-    /// Brings row `rid` up to date with its new state (`None`: no longer live).
+    /// Brings row `rid` up to date with its new state (`None`: no longer live). A chunk is
+    /// copied (when readers share it) only if the row's value in it changes: a commit that
+    /// renames dialogs leaves the time columns' chunks where they are.
     pub(crate) fn patch(&mut self, rid: u32, row: Option<&Row>) {
         self.cover(rid.saturating_add(1));
-        let key = self.key.clone();
-        let chunk = Arc::make_mut(&mut self.chunks[(rid >> CHUNK_BITS) as usize]);
-        match chunk {
+        let Column { key, chunks, .. } = self;
+        let slot = &mut chunks[(rid >> CHUNK_BITS) as usize];
+        let at = rid as usize & (CHUNK_ROWS - 1);
+        match &**slot {
             Chunk::Dense(values) => {
-                values[rid as usize & (CHUNK_ROWS - 1)] = row.map_or(i64::MIN, |r| key.time_of(r));
+                let time = row.map_or(i64::MIN, |r| key.time_of(r));
+                if values[at] != time {
+                    if let Chunk::Dense(values) = Arc::make_mut(slot) {
+                        values[at] = time;
+                    }
+                }
             }
             Chunk::Sparse { rows, values } => {
                 let value = row.and_then(|r| key.data_of(r));
-                match (rows.binary_search(&rid), value) {
-                    (Ok(at), Some(v)) => values[at] = v.clone(),
-                    (Ok(at), None) => {
-                        rows.remove(at);
-                        values.remove(at);
+                let found = rows.binary_search(&rid);
+                let unchanged = match (found, value) {
+                    (Ok(i), Some(v)) => values[i] == *v,
+                    (Err(_), None) => true,
+                    _ => false,
+                };
+                if unchanged {
+                    return;
+                }
+                if let Chunk::Sparse { rows, values } = Arc::make_mut(slot) {
+                    match (found, value) {
+                        (Ok(i), Some(v)) => values[i] = v.clone(),
+                        (Ok(i), None) => {
+                            rows.remove(i);
+                            values.remove(i);
+                        }
+                        (Err(i), Some(v)) => {
+                            rows.insert(i, rid);
+                            values.insert(i, v.clone());
+                        }
+                        (Err(_), None) => {}
                     }
-                    (Err(at), Some(v)) => {
-                        rows.insert(at, rid);
-                        values.insert(at, v.clone());
-                    }
-                    (Err(_), None) => {}
                 }
             }
         }
@@ -200,26 +230,13 @@ mod tests {
 
     fn row(last: Option<i64>, progress: Option<i64>) -> Row {
         Row {
-            id: [0; 12],
-            user_id: 1,
-            created_at: 0,
             updated_at: 7,
-            kind: 2,
-            name: None,
-            photo: None,
-            xmpp_room_jid: None,
-            occupants: vec![1],
-            admins: vec![],
-            last_message: None,
-            last_message_id: None,
             last_message_date_sent: last,
-            last_message_user_id: None,
-            is_join_required: None,
             data: progress.map(|p| RowData {
                 class_name: "T".into(),
                 fields: vec![("progress".into(), RowValue::Int(p))],
             }),
-            peer: None,
+            ..Row::sample()
         }
     }
 

@@ -1,6 +1,8 @@
 //! Reads shared by the writer (inside its transaction) and by snapshots: generic over redb's
 //! [`ReadableTable`], so both see the same decoding and the same checks.
 
+use std::sync::Arc;
+
 use redb::ReadableTable;
 use roaring::RoaringBitmap;
 
@@ -42,25 +44,25 @@ pub(crate) fn embedded_row(id: &DialogId, store_tag: u32) -> Option<RowId> {
         .then(|| RowId(u32::from_be_bytes([b[8], b[9], b[10], b[11]])))
 }
 
-/// The live dialog with this id, if any.
+/// The live dialog with this id, if any: a generated id names its row, an imported one is found
+/// through `imported` (a lookup in the `ids` table, made only when needed). `live` reads the row
+/// at a row id if it is a live dialog, from wherever the caller keeps rows.
 pub(crate) fn resolve_id(
-    rows: &impl ReadableTable<u32, &'static [u8]>,
-    ids: &impl ReadableTable<&'static [u8; 12], u32>,
-    store_tag: u32,
     id: &DialogId,
-) -> Result<Option<(RowId, Row)>, Error> {
+    store_tag: u32,
+    mut live: impl FnMut(RowId) -> Result<Option<Arc<Row>>, Error>,
+    imported: impl FnOnce() -> Result<Option<RowId>, Error>,
+) -> Result<Option<(RowId, Arc<Row>)>, Error> {
     if let Some(rid) = embedded_row(id, store_tag) {
-        if let Some(StoredRow::Live(row)) = row(rows, rid)? {
-            if row.id == id.0 {
-                return Ok(Some((rid, row)));
-            }
+        if let Some(row) = live(rid)?.filter(|row| row.id == id.0) {
+            return Ok(Some((rid, row)));
         }
     }
-    let Some(rid) = ids.get(id.as_bytes())?.map(|g| RowId(g.value())) else {
+    let Some(rid) = imported()? else {
         return Ok(None);
     };
-    match row(rows, rid)? {
-        Some(StoredRow::Live(row)) if row.id == id.0 => Ok(Some((rid, row))),
+    match live(rid)? {
+        Some(row) if row.id == id.0 => Ok(Some((rid, row))),
         _ => {
             Err(Error::corrupted(format!("ids entry {id} points to row {} that is not it", rid.0)))
         }

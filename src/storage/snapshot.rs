@@ -147,21 +147,12 @@ impl Snapshot {
 
     /// The live dialog with this id: a generated id names its row; an imported one is looked up.
     pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Arc<Row>)>, Error> {
-        if let Some(rid) = read::embedded_row(id, self.meta()?.store_tag) {
-            if let Some(row) = self.row_if_live(rid)?.filter(|row| row.id == id.0) {
-                return Ok(Some((rid, row)));
-            }
-        }
-        let Some(rid) = self.ids()?.get(id.as_bytes())?.map(|g| RowId(g.value())) else {
-            return Ok(None);
-        };
-        match self.row_if_live(rid)? {
-            Some(row) if row.id == id.0 => Ok(Some((rid, row))),
-            _ => Err(Error::corrupted(format!(
-                "ids entry {id} points to row {} that is not it",
-                rid.0
-            ))),
-        }
+        read::resolve_id(
+            id,
+            self.meta()?.store_tag,
+            |rid| self.row_if_live(rid),
+            || Ok(self.ids()?.get(id.as_bytes())?.map(|g| RowId(g.value()))),
+        )
     }
 
     pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
@@ -195,21 +186,14 @@ impl Snapshot {
             return Ok(Some(column));
         }
         let mut column = Column::new(key.clone(), self.meta()?.next_row);
-        match key {
-            ColumnKey::LastMessage | ColumnKey::Updated => {
-                let index = match key {
-                    ColumnKey::LastMessage => TimeIndex::LastMessage,
-                    _ => TimeIndex::Updated,
-                };
-                for entry in self.all_times(index)? {
-                    let (time, rid) = entry?;
-                    column.set_time(rid.0, time);
-                }
+        if let Some(index) = key.time_index() {
+            for entry in self.all_times(index)? {
+                let (time, rid) = entry?;
+                column.set_time(rid.0, time);
             }
-            ColumnKey::Data(name) => {
-                for rid in self.bitmap(&BitmapKey::DataField(name.clone()))?.iter() {
-                    column.push_row(rid, &*self.live_row(RowId(rid))?);
-                }
+        } else if let ColumnKey::Data(name) = key {
+            for rid in self.bitmap(&BitmapKey::DataField(name.clone()))?.iter() {
+                column.push_row(rid, &*self.live_row(RowId(rid))?);
             }
         }
         let column = Arc::new(column);

@@ -15,6 +15,7 @@ use super::meta::Meta;
 use super::tables::{self, TimeIndex};
 use super::Storage;
 use crate::error::Error;
+use crate::index::BitmapKey;
 
 /// A summary of a store: dialogs by type, users, and the size of every table and of the file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -118,15 +119,15 @@ fn distinct_users(txn: &ReadTransaction, last_chunk: u16) -> Result<u64, Error> 
     let bitmaps = txn.open_table(tables::BITMAPS)?;
     let mut users = std::collections::HashSet::new();
     for chunk in 0..=last_chunk {
+        // Every key of the chunk that starts like a user key, malformed ones included.
         let lo = [&chunk.to_be_bytes()[..], b"u"].concat();
         let hi = [&chunk.to_be_bytes()[..], b"v"].concat();
         for entry in bitmaps.range(lo.as_slice()..hi.as_slice())? {
             let (key, _) = entry?;
-            let Some(user) = key.value().get(3..11).and_then(|b| <[u8; 8]>::try_from(b).ok())
-            else {
+            let Some((BitmapKey::User(user), _)) = BitmapKey::decode(key.value()) else {
                 return Err(Error::corrupted("a user bitmap key without its 8-byte user id"));
             };
-            users.insert(u64::from_be_bytes(user));
+            users.insert(user);
         }
     }
     Ok(users.len() as u64)

@@ -186,13 +186,24 @@ impl<'t> Writer<'t> {
 
     /// The live dialog with this id.
     pub(crate) fn find(&self, id: &DialogId) -> Result<Option<(RowId, Arc<Row>)>, Error> {
-        if let Some(rid) = read::embedded_row(id, self.meta.store_tag) {
-            if let Some(row) = self.live.borrow().get(&rid.0).filter(|r| r.id == id.0) {
-                return Ok(Some((rid, row.clone())));
-            }
+        read::resolve_id(
+            id,
+            self.meta.store_tag,
+            |rid| self.row_if_live(rid),
+            || Ok(self.ids.get(id.as_bytes())?.map(|g| RowId(g.value()))),
+        )
+    }
+
+    /// The row at `rid` if it is a live dialog: as this transaction last wrote or read it, or
+    /// read now and kept.
+    fn row_if_live(&self, rid: RowId) -> Result<Option<Arc<Row>>, Error> {
+        if let Some(row) = self.live.borrow().get(&rid.0) {
+            return Ok(Some(row.clone()));
         }
-        let found = read::resolve_id(&self.rows, &self.ids, self.meta.store_tag, id)?;
-        Ok(found.map(|(rid, row)| (rid, self.remember(rid, row))))
+        Ok(match read::row(&self.rows, rid)? {
+            Some(StoredRow::Live(row)) => Some(self.remember(rid, row)),
+            _ => None,
+        })
     }
 
     /// Keeps a row read in this transaction, so more work on it does not read and decode it
