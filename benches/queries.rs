@@ -6,16 +6,20 @@
 //! so) on both systems, in the same process, with warm caches: the store twice, answering with
 //! owned dialogs (`list_dialogs`) and with views of its cached rows (`list_dialogs_view`, what a
 //! JSON service would use). Before timing, all must give the same totals and the same dialogs in
-//! the same order. Besides criterion's estimates, every
-//! call's latency is kept and `benches/results/queries.json` gets p50 and p99 per class.
+//! the same order. Besides criterion's estimates, every measured call's latency is kept
+//! (criterion's warm-up calls left out) and `benches/results/queries.json` gets p50 and p99 per
+//! class. Query strings are rendered before timing; the store parses each, as a service would.
 
 mod common;
 
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-use common::{Backend, Class, Dataset};
+use common::{Backend, Class, Dataset, Timings};
 use criterion::Criterion;
+
+/// Criterion samples per benchmark (its default), each one call of the timed routine.
+const SAMPLES: usize = 100;
+
+/// Viewers per class among typical users.
+const TYPICAL_VIEWERS: usize = 64;
 
 #[derive(serde::Serialize)]
 struct Row {
@@ -28,18 +32,15 @@ struct Row {
     mean_us: f64,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-fn viewers(ds: &Dataset, class: &Class) -> Vec<u64> {
-    if class.heavy_viewers {
-        ds.heavy_users()
-    } else {
-        ds.typical_users(64)
+/// Every viewer of every class once, through `backends`.
+fn warm(ds: &Dataset, classes: &[Class], backends: &[&dyn Backend]) {
+    for class in classes {
+        for viewer in ds.viewers(class, TYPICAL_VIEWERS) {
+            let text = class.render(viewer);
+            for b in backends {
+                std::hint::black_box(b.answer(class, viewer, &text));
+            }
+        }
     }
 }
 
@@ -49,16 +50,11 @@ fn viewers(ds: &Dataset, class: &Class) -> Vec<u64> {
 const MEMORY_PROBE: &str = "DIALOGSTORE_BENCH_MEMORY_PROBE";
 
 fn memory_probe(ds: &Dataset, backend: &str) {
-    let classes = common::classes(ds);
     let b: Box<dyn Backend> = match backend {
         "dialogstore" => Box::new(common::Store::open(ds)),
         _ => Box::new(common::Sqlite::open(ds)),
     };
-    for class in &classes {
-        for viewer in viewers(ds, class) {
-            std::hint::black_box(b.answer(class, viewer, 1));
-        }
-    }
+    warm(ds, &common::classes(), &[&*b]);
     println!("peak_resident_bytes {}", common::peak_resident_bytes());
 }
 
@@ -68,6 +64,7 @@ fn peak_memory_of(backend: &str) -> u64 {
         .env(MEMORY_PROBE, backend)
         .output()
         .expect("run the memory probe");
+    assert!(out.status.success(), "the {backend} memory probe failed: {out:?}");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .find_map(|l| l.strip_prefix("peak_resident_bytes ")?.parse().ok())
@@ -86,16 +83,10 @@ fn main() {
     let store = common::Store::open(&ds);
     let view = store.viewing();
     let sqlite = common::Sqlite::open(&ds);
-    let classes = common::classes(&ds);
+    let classes = common::classes();
     let backends: [&dyn Backend; 3] = [&store, &view, &sqlite];
-    // Warm both: every viewer of every class once, then check they agree.
-    for class in &classes {
-        for viewer in viewers(&ds, class) {
-            for b in backends {
-                std::hint::black_box(b.answer(class, viewer, 1));
-            }
-        }
-    }
+    // Warm all, then check they agree.
+    warm(&ds, &classes, &backends);
     common::assert_same(&classes, &ds, &store, &sqlite);
     common::assert_same(&classes, &ds, &view, &sqlite);
     eprintln!("both backends agree on every benched query");
@@ -103,39 +94,36 @@ fn main() {
     let mut c = Criterion::default().configure_from_args();
     let mut rows = Vec::new();
     for class in &classes {
-        let viewers = viewers(&ds, class);
+        let viewers = ds.viewers(class, TYPICAL_VIEWERS);
+        let texts: Vec<String> = viewers.iter().map(|v| class.render(*v)).collect();
         let mut group = c.benchmark_group(class.name);
+        group.sample_size(SAMPLES);
         for backend in backends {
-            let latencies = Mutex::new(Vec::new());
+            let timings = Timings::new(SAMPLES);
             group.bench_function(backend.name(), |b| {
                 b.iter_custom(|iters| {
-                    let mut total = Duration::ZERO;
-                    let mut seen = Vec::with_capacity(iters as usize);
-                    for i in 0..iters as usize {
-                        let viewer = viewers[i % viewers.len()];
-                        let started = Instant::now();
-                        std::hint::black_box(backend.answer(class, viewer, 1));
-                        let took = started.elapsed();
-                        total += took;
-                        seen.push(took.as_secs_f64() * 1e6);
-                    }
-                    latencies.lock().unwrap_or_else(|e| e.into_inner()).extend(seen);
-                    total
+                    timings.run(iters, |i| {
+                        let at = i as usize % viewers.len();
+                        std::hint::black_box(backend.answer(class, viewers[at], &texts[at]));
+                    })
                 })
             });
-            let mut all = latencies.into_inner().unwrap_or_else(|e| e.into_inner());
-            all.sort_by(f64::total_cmp);
             rows.push(Row {
                 class: class.name,
                 query: class.query,
                 backend: backend.name(),
-                calls: all.len(),
-                p50_us: percentile(&all, 0.5),
-                p99_us: percentile(&all, 0.99),
-                mean_us: all.iter().sum::<f64>() / all.len().max(1) as f64,
+                calls: timings.measured().len(),
+                p50_us: timings.percentile_us(0.5),
+                p99_us: timings.percentile_us(0.99),
+                mean_us: timings.mean_us(),
             });
         }
         group.finish();
+    }
+    // A name filter on the command line skips classes: keep the committed results then.
+    if rows.iter().any(|r| r.calls == 0) {
+        eprintln!("some classes were not run: queries.json left as it was");
+        return;
     }
     c.final_summary();
     common::write_result(

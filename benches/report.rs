@@ -3,17 +3,13 @@
 //! systems with the ratio and the SPEC section 6 target, the best in bold; then ingest, write
 //! latencies, open time and file sizes. `cargo bench --bench report`.
 
-use std::path::Path;
+mod common;
 
 use serde_json::Value;
 
 fn load(name: &str) -> Option<Value> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results");
-    let dir = match std::env::var("DIALOGSTORE_BENCH_DIALOGS") {
-        Ok(n) if n != "1000000" => dir.join(format!("size-{n}")),
-        _ => dir,
-    };
-    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).ok()?).ok()
+    let path = common::results_dir().join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
 }
 
 fn us(v: f64) -> String {

@@ -11,47 +11,20 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use common::Dataset;
+use common::{Dataset, Timings};
 use criterion::Criterion;
 use dialogstore::testkit::{self, Event, Generator, Spec};
 use dialogstore::{
-    Dialog, DialogId, DialogStore, DialogType, ManualClock, MessageMeta, NewDialog, UserId,
+    Clock, Dialog, DialogId, DialogStore, DialogType, ManualClock, MessageMeta, NewDialog, UserId,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 
-/// Records each call's duration inside a criterion `iter_custom`.
-#[derive(Default)]
-struct Timings(Mutex<Vec<f64>>);
-
-impl Timings {
-    fn run(&self, iters: u64, mut f: impl FnMut(u64)) -> Duration {
-        let mut total = Duration::ZERO;
-        let mut seen = Vec::with_capacity(iters as usize);
-        for i in 0..iters {
-            let started = Instant::now();
-            f(i);
-            let took = started.elapsed();
-            total += took;
-            seen.push(took.as_secs_f64() * 1e6);
-        }
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend(seen);
-        total
-    }
-
-    fn p50_us(&self) -> f64 {
-        let mut v = self.0.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        v.sort_by(f64::total_cmp);
-        v.get(v.len() / 2).copied().unwrap_or(0.0)
-    }
-
-    fn mean_us(&self) -> f64 {
-        let v = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        v.iter().sum::<f64>() / v.len().max(1) as f64
-    }
-}
+/// Criterion samples per benchmark (one call of the timed routine each): ingest batches are
+/// slow, so fewer.
+const INGEST_SAMPLES: usize = 10;
+const SAMPLES: usize = 20;
 
 /// An endless stream of generated creates, 1,000 at a time.
 struct Creates {
@@ -186,8 +159,8 @@ fn main() {
     let mut results = serde_json::Map::new();
 
     // ---- batched ingest ----
-    let ingest_store = Timings::default();
-    let ingest_sqlite = Timings::default();
+    let ingest_store = Timings::new(INGEST_SAMPLES);
+    let ingest_sqlite = Timings::new(INGEST_SAMPLES);
     {
         let clock = Arc::new(ManualClock::new(testkit::T0));
         let store = DialogStore::builder()
@@ -198,17 +171,18 @@ fn main() {
         store.declare_class(&testkit::score_table()).expect("class");
         let mut conn = sqlite_fresh(&scratch.path().join("ingest.sqlite"));
         let mut group = c.benchmark_group("ingest_1000_creates");
-        group.sample_size(10);
+        group.sample_size(INGEST_SAMPLES);
         let mut creates = Creates::new();
         group.bench_function("dialogstore", |b| {
             b.iter_custom(|iters| {
-                let batches: Vec<_> = (0..iters).map(|_| creates.batch()).collect();
+                let mut batches: Vec<_> = (0..iters).map(|_| creates.batch()).collect();
                 ingest_store.run(iters, |i| {
+                    let batch = std::mem::take(&mut batches[i as usize]);
                     store
                         .write(|w| {
-                            for (user, at, new) in &batches[i as usize] {
-                                clock.set(*at);
-                                w.create_dialog(*user, new.clone())?;
+                            for (user, at, new) in batch {
+                                clock.set(at);
+                                w.create_dialog(user, new)?;
                             }
                             Ok(())
                         })
@@ -257,13 +231,13 @@ fn main() {
     let next_rid: i64 =
         conn.query_row("SELECT max(rid) + 1 FROM dialogs", [], |r| r.get(0)).expect("max rid");
 
-    let create_store = Timings::default();
-    let create_sqlite = Timings::default();
-    let message_store = Timings::default();
-    let message_sqlite = Timings::default();
+    let create_store = Timings::new(SAMPLES);
+    let create_sqlite = Timings::new(SAMPLES);
+    let message_store = Timings::new(SAMPLES);
+    let message_sqlite = Timings::new(SAMPLES);
     {
         let mut group = c.benchmark_group("single_durable_create");
-        group.sample_size(20);
+        group.sample_size(SAMPLES);
         let mut k = 0u64;
         group.bench_function("dialogstore", |b| {
             b.iter_custom(|iters| {
@@ -302,7 +276,7 @@ fn main() {
         group.finish();
 
         let mut group = c.benchmark_group("record_message");
-        group.sample_size(20);
+        group.sample_size(SAMPLES);
         let mut k = 0usize;
         group.bench_function("dialogstore", |b| {
             b.iter_custom(|iters| {
@@ -313,7 +287,7 @@ fn main() {
                     let meta = MessageMeta {
                         id: format!("bench{k}"),
                         text: format!("hello {k}"),
-                        date_sent: clock_now(&clock),
+                        date_sent: clock.now(),
                     };
                     store
                         .record_message(*id, occupants[k % occupants.len()], meta)
@@ -347,21 +321,21 @@ fn main() {
     }
     results.insert(
         "single_durable_create_p50_us".into(),
-        serde_json::json!({"dialogstore": create_store.p50_us(), "sqlite": create_sqlite.p50_us()}),
+        serde_json::json!({"dialogstore": create_store.percentile_us(0.5), "sqlite": create_sqlite.percentile_us(0.5)}),
     );
     results.insert(
         "record_message_p50_us".into(),
-        serde_json::json!({"dialogstore": message_store.p50_us(), "sqlite": message_sqlite.p50_us()}),
+        serde_json::json!({"dialogstore": message_store.percentile_us(0.5), "sqlite": message_sqlite.percentile_us(0.5)}),
     );
     drop(store);
     drop(conn);
 
     // ---- open ----
-    let open_store = Timings::default();
-    let open_sqlite = Timings::default();
+    let open_store = Timings::new(SAMPLES);
+    let open_sqlite = Timings::new(SAMPLES);
     {
         let mut group = c.benchmark_group("open");
-        group.sample_size(20);
+        group.sample_size(SAMPLES);
         group.bench_function("dialogstore", |b| {
             b.iter_custom(|iters| {
                 open_store.run(iters, |_| {
@@ -385,15 +359,10 @@ fn main() {
     }
     results.insert(
         "open_p50_ms".into(),
-        serde_json::json!({"dialogstore": open_store.p50_us() / 1000.0, "sqlite": open_sqlite.p50_us() / 1000.0}),
+        serde_json::json!({"dialogstore": open_store.percentile_us(0.5) / 1000.0, "sqlite": open_sqlite.percentile_us(0.5) / 1000.0}),
     );
     c.final_summary();
     results.insert("machine".into(), common::machine().into());
     results.insert("dialogs".into(), ds.build.dialogs.into());
     common::write_result("writes.json", &serde_json::Value::Object(results));
-}
-
-fn clock_now(clock: &ManualClock) -> i64 {
-    use dialogstore::Clock;
-    clock.now()
 }

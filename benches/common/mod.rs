@@ -13,9 +13,10 @@
 
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dialogstore::testkit::{self, Spec};
 use dialogstore::{
@@ -80,6 +81,16 @@ impl Dataset {
     pub fn heavy_users(&self) -> Vec<u64> {
         vec![1, 2, 3]
     }
+
+    /// Who asks `class`: the busiest users where the class says so, else `typical` typical
+    /// users.
+    pub fn viewers(&self, class: &Class, typical: usize) -> Vec<u64> {
+        if class.heavy_viewers {
+            self.heavy_users()
+        } else {
+            self.typical_users(typical)
+        }
+    }
 }
 
 const FORMAT: &str = "bench-data-v2";
@@ -109,13 +120,12 @@ pub fn dataset() -> Dataset {
 
 fn build_store(ds: &mut Dataset) {
     let clock = Arc::new(ManualClock::new(0));
-    let store = DialogStore::builder()
+    let mut store = DialogStore::builder()
         .clock(clock.clone())
         .durability(Durability::None)
         .cache_size(256 << 20)
         .open(ds.store_path())
         .expect("open store");
-    let mut store = store;
     let stats = testkit::load(&store, &clock, &ds.spec, 1000, |done| {
         if done % 500_000 == 0 {
             eprintln!("  {done} events");
@@ -305,7 +315,8 @@ impl Answer {
 pub struct Class {
     /// Short name, used in result files.
     pub name: &'static str,
-    /// The query string; `{viewer}` and `{heavy}` are replaced.
+    /// The query string; `{viewer}`, `{heavy}` ([`SECOND_USER`]), `{n6}` and `{n7}`
+    /// ([`Class::numbers`]) are filled in by [`Class::render`].
     pub query: &'static str,
     /// SQL returning the page: `?1` is the viewer, `?2` skip + limit, `?3` limit, `?4` skip,
     /// `?5` a second user, `?6` and `?7` two numbers.
@@ -353,11 +364,24 @@ macro_rules! count_sql {
     };
 }
 
+/// The second user of `occupants_ids[all]` (`{heavy}`, SQLite's `?5`): the busiest user.
+pub const SECOND_USER: u64 = 1;
+
+impl Class {
+    /// The query string `viewer` sends. Rendered before timing: a service receives the text.
+    pub fn render(&self, viewer: u64) -> String {
+        self.query
+            .replace("{viewer}", &viewer.to_string())
+            .replace("{heavy}", &SECOND_USER.to_string())
+            .replace("{n6}", &self.numbers.0.to_string())
+            .replace("{n7}", &self.numbers.1.to_string())
+    }
+}
+
 /// The query classes of SPEC section 6.
-pub fn classes(ds: &Dataset) -> Vec<Class> {
+pub fn classes() -> Vec<Class> {
     // A one-day window of last messages, in the middle of the message period.
     let day = testkit::T0 + 30 * 86_400 + 15 * 86_400;
-    let _ = ds;
     let mut classes = vec![
         Class {
             name: "inbox",
@@ -491,7 +515,7 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
         },
     ];
     for class in &mut classes {
-        let q = Store::query(class, 1, 1);
+        let q: Query = class.render(1).parse().expect("bench query parses");
         class.skip_limit = (i64::from(q.skip), i64::from(q.limit));
     }
     classes
@@ -500,8 +524,8 @@ pub fn classes(ds: &Dataset) -> Vec<Class> {
 /// The two systems under test.
 pub trait Backend {
     fn name(&self) -> &'static str;
-    /// Answers `class` for `viewer` (`heavy` is the second user of `occupants_ids[all]`).
-    fn answer(&self, class: &Class, viewer: u64, heavy: u64) -> Answer;
+    /// Answers `class` for `viewer`, who sends `text` ([`Class::render`]).
+    fn answer(&self, class: &Class, viewer: u64, text: &str) -> Answer;
 }
 
 /// dialogstore, with its query parsed once per call as a service would; answering with owned
@@ -528,16 +552,6 @@ impl Store {
     pub fn viewing(&self) -> Store {
         Store { store: self.store.clone(), view: true }
     }
-
-    pub fn query(class: &Class, viewer: u64, heavy: u64) -> Query {
-        let text = class
-            .query
-            .replace("{viewer}", &viewer.to_string())
-            .replace("{heavy}", &heavy.to_string())
-            .replace("{n6}", &class.numbers.0.to_string())
-            .replace("{n7}", &class.numbers.1.to_string());
-        text.parse().expect("bench query parses")
-    }
 }
 
 impl Backend for Store {
@@ -549,8 +563,8 @@ impl Backend for Store {
         }
     }
 
-    fn answer(&self, class: &Class, viewer: u64, heavy: u64) -> Answer {
-        let q = Store::query(class, viewer, heavy);
+    fn answer(&self, _class: &Class, viewer: u64, text: &str) -> Answer {
+        let q: Query = text.parse().expect("bench query parses");
         if self.view {
             let view = self.store.list_dialogs_view(UserId(viewer), &q).expect("list");
             Answer { total: view.total_entries, items: Items::View(view) }
@@ -615,14 +629,14 @@ impl Backend for Sqlite {
         "sqlite"
     }
 
-    fn answer(&self, class: &Class, viewer: u64, heavy: u64) -> Answer {
+    fn answer(&self, class: &Class, viewer: u64, _text: &str) -> Answer {
         let (skip, limit) = class.skip_limit;
         let args = params![
             viewer as i64,
             skip + limit,
             limit,
             skip,
-            heavy as i64,
+            SECOND_USER as i64,
             class.numbers.0,
             class.numbers.1
         ];
@@ -649,9 +663,9 @@ impl Backend for Sqlite {
 /// Fails unless both backends give the same answer for every viewer of every class.
 pub fn assert_same(classes: &[Class], ds: &Dataset, a: &dyn Backend, b: &dyn Backend) {
     for class in classes {
-        let viewers = if class.heavy_viewers { ds.heavy_users() } else { ds.typical_users(8) };
-        for viewer in viewers {
-            let (x, y) = (a.answer(class, viewer, 1), b.answer(class, viewer, 1));
+        for viewer in ds.viewers(class, 8) {
+            let text = class.render(viewer);
+            let (x, y) = (a.answer(class, viewer, &text), b.answer(class, viewer, &text));
             assert_eq!(x.total, y.total, "{}: totals differ for viewer {viewer}", class.name);
             assert_eq!(x.ids(), y.ids(), "{}: ids differ for viewer {viewer}", class.name);
             assert_eq!(
@@ -694,13 +708,75 @@ pub fn machine() -> String {
     format!("{cpu}, {cores} cores")
 }
 
-/// Writes a result file under `benches/results/` (only for the full-size run).
-pub fn write_result(name: &str, value: &serde_json::Value) {
+/// Where the result files of [`size`] go: `benches/results/`, or `size-N/` under it for a size
+/// other than the full 1,000,000.
+pub fn results_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/results");
-    let dir = if size() == 1_000_000 { dir } else { dir.join(format!("size-{}", size())) };
+    if size() == 1_000_000 {
+        dir
+    } else {
+        dir.join(format!("size-{}", size()))
+    }
+}
+
+/// Writes a result file under [`results_dir`].
+pub fn write_result(name: &str, value: &serde_json::Value) {
+    let dir = results_dir();
     std::fs::create_dir_all(&dir).expect("results dir");
     let path = dir.join(name);
     std::fs::write(&path, serde_json::to_string_pretty(value).expect("json"))
         .expect("write result");
     eprintln!("wrote {}", path.display());
+}
+
+/// Each call's latency inside criterion's `iter_custom`, kept per call of the routine so that
+/// criterion's warm-up calls, which come first, are left out: the measurement makes exactly one
+/// call per sample, so the last `samples` calls are the measured ones. Give the benchmark group
+/// the same `sample_size`.
+pub struct Timings {
+    samples: usize,
+    batches: RefCell<Vec<Vec<f64>>>,
+}
+
+impl Timings {
+    pub fn new(samples: usize) -> Timings {
+        Timings { samples, batches: RefCell::new(Vec::new()) }
+    }
+
+    /// Times `f(0..iters)` call by call; returns the total for criterion.
+    pub fn run(&self, iters: u64, mut f: impl FnMut(u64)) -> Duration {
+        let mut total = Duration::ZERO;
+        let mut seen = Vec::with_capacity(iters as usize);
+        for i in 0..iters {
+            let started = Instant::now();
+            f(i);
+            let took = started.elapsed();
+            total += took;
+            seen.push(took.as_secs_f64() * 1e6);
+        }
+        self.batches.borrow_mut().push(seen);
+        total
+    }
+
+    /// The measured calls' latencies in µs, ascending.
+    pub fn measured(&self) -> Vec<f64> {
+        let batches = self.batches.borrow();
+        let mut all = batches[batches.len().saturating_sub(self.samples)..].concat();
+        all.sort_by(f64::total_cmp);
+        all
+    }
+
+    /// A percentile of the measured calls, in µs (0 before any).
+    pub fn percentile_us(&self, p: f64) -> f64 {
+        let all = self.measured();
+        if all.is_empty() {
+            return 0.0;
+        }
+        all[((all.len() - 1) as f64 * p).round() as usize]
+    }
+
+    pub fn mean_us(&self) -> f64 {
+        let all = self.measured();
+        all.iter().sum::<f64>() / all.len().max(1) as f64
+    }
 }
