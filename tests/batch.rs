@@ -178,3 +178,33 @@ fn a_panic_in_the_closure_is_the_callers_and_writes_nothing() {
     assert_eq!(env.debug_dump().unwrap(), before);
     env.group(OWNER, &[A]);
 }
+
+/// A batch keeps its private-pair changes in memory and writes them at commit: every later
+/// operation of the batch, and every later batch, must see them as if written at once.
+#[test]
+fn private_pairs_made_and_freed_inside_one_batch() {
+    let env = Env::new();
+    let (first, again, second, gone) = env
+        .write(|b| {
+            let first = b.create_dialog(ME, NewDialog::private(BOB))?;
+            // The pair is found again from the other side, before anything is on disk.
+            let again = b.create_dialog(BOB, NewDialog::private(ME))?;
+            b.delete_dialogs(ME, &[first.id], true)?;
+            // Freed inside the batch, so a new dialog takes the pair.
+            let second = b.create_dialog(ME, NewDialog::private(BOB))?;
+            let gone = b.create_dialog(ME, NewDialog::private(STRANGER))?;
+            b.delete_dialogs(ME, &[gone.id], true)?;
+            Ok((first, again, second, gone))
+        })
+        .unwrap();
+    assert_eq!(again.id, first.id);
+    assert_ne!(second.id, first.id);
+    assert!(env.get(ME, first.id).is_err());
+    assert!(env.get(ME, gone.id).is_err());
+    // Later batches find what the first one wrote.
+    assert_eq!(env.create_dialog(BOB, NewDialog::private(ME)).unwrap().id, second.id);
+    let fresh = env.create_dialog(STRANGER, NewDialog::private(ME)).unwrap();
+    assert_ne!(fresh.id, gone.id);
+    let report = env.check_integrity().unwrap();
+    assert!(report.is_clean(), "{:?}", report.problems);
+}

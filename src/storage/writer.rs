@@ -1,12 +1,12 @@
 //! The one write path. Every change to rows, indexes, counters and classes goes through a
 //! [`Writer`], inside one redb write transaction.
 //!
-//! Bitmap chunks are read once per transaction into a cache, changed in memory and written back
-//! once by [`Writer::finish`], so a batch of a thousand creates rewrites the type bitmap once, not
-//! a thousand times. Time-index and pair entries are written as they change. Meta counters are
-//! kept in memory and written back at the end.
+//! Bitmap changes are collected per chunk and applied by [`Writer::finish`], which reads and
+//! rewrites each touched chunk once, in key order, so a batch of a thousand creates rewrites the
+//! type bitmap once, not a thousand times. Private-pair entries, unread counters and the meta
+//! counters are kept in memory and written back the same way, in key order; time-index entries
+//! are written as they change.
 
-use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
@@ -14,7 +14,7 @@ use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
 
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
-use roaring::RoaringBitmap;
+use smallvec::SmallVec;
 
 use super::cache::Touched;
 use super::codec::{encode_bitmap, encode_live, encode_row, Row, StoredRow};
@@ -26,8 +26,14 @@ use crate::dialog::{CustomClass, DialogId};
 use crate::error::Error;
 use crate::index::{chunk_of, BitmapKey, IndexEntries};
 
-struct Chunk {
-    bitmap: RoaringBitmap,
+/// The changes a transaction makes to one bitmap chunk, in order: `(row, added)`. The chunk is
+/// read and rewritten only by [`Writer::finish`], in key order, so a batch's chunk reads and
+/// writes walk the table once instead of jumping about it per operation.
+type ChunkOps = SmallVec<[(u32, bool); 2]>;
+
+#[derive(Clone, Copy)]
+struct PairSlot {
+    rid: Option<u32>,
     dirty: bool,
 }
 
@@ -43,12 +49,16 @@ pub(crate) struct Writer<'t> {
     classes: Table<'t, &'static str, &'static [u8]>,
     bitmaps: Table<'t, &'static [u8], &'static [u8]>,
     times: [Table<'t, (i64, u32), ()>; 4],
-    chunks: HashMap<(BitmapKey, u16), Chunk, FxBuildHasher>,
+    chunks: HashMap<(BitmapKey, u16), ChunkOps, FxBuildHasher>,
     changed: bool,
     /// Live rows read or written by this transaction, by row id.
     live: std::cell::RefCell<HashMap<u32, Arc<Row>, FxBuildHasher>>,
     /// Unread counters changed by this transaction, written once by `finish`.
     counters: HashMap<(u64, u32), u32, FxBuildHasher>,
+    /// Private-pair entries this transaction read or changed: the row holding the pair now, and
+    /// whether `finish` must write it. A create looks its pair up and then inserts it; the
+    /// second lookup is this map, and the inserts go to the table in key order.
+    pairs_now: HashMap<(u64, u64), PairSlot, FxBuildHasher>,
     /// What this transaction changed, for the read cache.
     touched: Touched,
     /// Whether `ids` is empty, once asked.
@@ -124,6 +134,7 @@ impl<'t> Writer<'t> {
             changed: false,
             live: std::cell::RefCell::new(HashMap::default()),
             counters: HashMap::default(),
+            pairs_now: HashMap::default(),
             touched: Touched::default(),
             ids_empty: std::cell::Cell::new(None),
         })
@@ -154,20 +165,40 @@ impl<'t> Writer<'t> {
     /// Writes the cached bitmap chunks and the meta counters. Called once, before commit;
     /// returns what the transaction changed, for the read cache.
     pub(crate) fn finish(mut self) -> Result<Touched, Error> {
-        for ((key, number), chunk) in std::mem::take(&mut self.chunks) {
-            if !chunk.dirty {
+        // In key order: neighbouring keys share B-tree pages, which stay hot.
+        let mut chunks: Vec<_> = std::mem::take(&mut self.chunks)
+            .into_iter()
+            .map(|((key, number), ops)| (key.chunk_key(number), key, number, ops))
+            .collect();
+        chunks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (bytes, key, number, ops) in chunks {
+            let mut bitmap = read::chunk(&self.bitmaps, &bytes)?.unwrap_or_default();
+            let mut dirty = false;
+            for (rid, add) in ops {
+                dirty |= if add { bitmap.insert(rid) } else { bitmap.remove(rid) };
+            }
+            if !dirty {
                 continue;
             }
-            let bytes = key.chunk_key(number);
-            if chunk.bitmap.is_empty() {
+            if bitmap.is_empty() {
                 self.bitmaps.remove(bytes.as_slice())?;
             } else {
-                self.bitmaps.insert(bytes.as_slice(), encode_bitmap(&chunk.bitmap).as_slice())?;
+                self.bitmaps.insert(bytes.as_slice(), encode_bitmap(&bitmap).as_slice())?;
             }
-            self.touched.chunk(key, number, chunk.bitmap);
+            self.touched.chunk(key, number, bitmap);
         }
-        // Unread counters: zero is stored as no entry.
-        for ((user, rid), n) in std::mem::take(&mut self.counters) {
+        let mut pairs: Vec<_> = self.pairs_now.drain().filter(|(_, slot)| slot.dirty).collect();
+        pairs.sort_unstable_by_key(|(pair, _)| *pair);
+        for (pair, slot) in pairs {
+            match slot.rid {
+                Some(rid) => self.pairs.insert(pair, rid)?,
+                None => self.pairs.remove(pair)?,
+            };
+        }
+        // Unread counters, in key order: zero is stored as no entry.
+        let mut counters: Vec<_> = std::mem::take(&mut self.counters).into_iter().collect();
+        counters.sort_unstable_by_key(|(key, _)| *key);
+        for ((user, rid), n) in counters {
             if n == 0 {
                 self.unread.remove((user, rid))?;
             } else {
@@ -215,8 +246,12 @@ impl<'t> Writer<'t> {
     }
 
     /// The live private dialog between two users.
-    pub(crate) fn private_pair(&self, a: u64, b: u64) -> Result<Option<(RowId, Arc<Row>)>, Error> {
-        let Some(rid) = self.pairs.get((a.min(b), a.max(b)))?.map(|g| RowId(g.value())) else {
+    pub(crate) fn private_pair(
+        &mut self,
+        a: u64,
+        b: u64,
+    ) -> Result<Option<(RowId, Arc<Row>)>, Error> {
+        let Some(rid) = self.pair_holder((a.min(b), a.max(b)))?.map(RowId) else {
             return Ok(None);
         };
         if let Some(row) = self.live.borrow().get(&rid.0) {
@@ -224,6 +259,16 @@ impl<'t> Writer<'t> {
         }
         let row = read::live_row(&self.rows, rid)?;
         Ok(Some((rid, self.remember(rid, row))))
+    }
+
+    /// The row holding a private pair in this transaction; a pair read from the table is kept.
+    fn pair_holder(&mut self, pair: (u64, u64)) -> Result<Option<u32>, Error> {
+        if let Some(slot) = self.pairs_now.get(&pair) {
+            return Ok(slot.rid);
+        }
+        let rid = self.pairs.get(pair)?.map(|g| g.value());
+        self.pairs_now.insert(pair, PairSlot { rid, dirty: false });
+        Ok(rid)
     }
 
     pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
@@ -361,7 +406,7 @@ impl<'t> Writer<'t> {
 
     fn apply(&mut self, rid: RowId, entries: IndexEntries, add: bool) -> Result<(), Error> {
         for key in entries.bitmaps {
-            self.set_bit(key, rid, add)?;
+            self.set_bit(key, rid, add);
         }
         for (index, time) in &entries.times {
             let table = &mut self.times[index.slot()];
@@ -375,37 +420,22 @@ impl<'t> Writer<'t> {
             }
         }
         if let Some(pair) = entries.pair {
+            let held = self.pair_holder(pair)?;
             if add {
-                if let Some(other) = self.pairs.insert(pair, rid.0)? {
-                    let other = other.value();
-                    if other != rid.0 {
-                        return Err(Error::corrupted(format!(
-                            "private pair {pair:?} already held by row {other}"
-                        )));
-                    }
+                if let Some(other) = held.filter(|other| *other != rid.0) {
+                    return Err(Error::corrupted(format!(
+                        "private pair {pair:?} already held by row {other}"
+                    )));
                 }
-            } else {
-                let held = self.pairs.get(pair)?.map(|g| g.value());
-                if held == Some(rid.0) {
-                    self.pairs.remove(pair)?;
-                }
+                self.pairs_now.insert(pair, PairSlot { rid: Some(rid.0), dirty: true });
+            } else if held == Some(rid.0) {
+                self.pairs_now.insert(pair, PairSlot { rid: None, dirty: true });
             }
         }
         Ok(())
     }
 
-    fn set_bit(&mut self, key: BitmapKey, rid: RowId, add: bool) -> Result<(), Error> {
-        let chunk = match self.chunks.entry((key, chunk_of(rid.0))) {
-            Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => {
-                let (key, number) = e.key();
-                let bitmap =
-                    read::chunk(&self.bitmaps, &key.chunk_key(*number))?.unwrap_or_default();
-                e.insert(Chunk { bitmap, dirty: false })
-            }
-        };
-        let changed = if add { chunk.bitmap.insert(rid.0) } else { chunk.bitmap.remove(rid.0) };
-        chunk.dirty |= changed;
-        Ok(())
+    fn set_bit(&mut self, key: BitmapKey, rid: RowId, add: bool) {
+        self.chunks.entry((key, chunk_of(rid.0))).or_default().push((rid.0, add));
     }
 }
