@@ -228,6 +228,8 @@ fn scalar(b: &mut Bytes<'_>, field: &Field, known: &[DialogId], now: i64) -> Sca
             _ => PATTERNS[b.below(PATTERNS.len())].to_owned(),
         }),
         Field::DataClassName => Scalar::Str(["Score", "Free", "Other"][b.below(3)].to_owned()),
+        // Messages get ids `m{step}`; imported dialogs come with `m0`.
+        Field::LastMessageId => Scalar::Str(format!("m{}", b.below(24))),
         Field::Data(name) => Scalar::Str(match name.as_str() {
             "level" => (b.below(6) as i64 * 25).to_string(),
             "ratio" => (b.below(4) as f64 / 2.0).to_string(),
@@ -238,7 +240,7 @@ fn scalar(b: &mut Bytes<'_>, field: &Field, known: &[DialogId], now: i64) -> Sca
     }
 }
 
-const FIELDS: [Field; 15] = [
+const FIELDS: [Field; 16] = [
     Field::Id,
     Field::UserId,
     Field::CreatedAt,
@@ -249,6 +251,7 @@ const FIELDS: [Field; 15] = [
     Field::OccupantsIds,
     Field::AdminIds,
     Field::LastMessage,
+    Field::LastMessageId,
     Field::LastMessageDateSent,
     Field::LastMessageUserId,
     Field::IsJoinRequired,
