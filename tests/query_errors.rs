@@ -323,7 +323,6 @@ fn every_kind() -> Vec<QueryErrorKind> {
         UnknownField { field: value() },
         UnknownOperator { op: value() },
         NotApplicable { field: Field::Type, op: Op::Ctn },
-        BadNumber { value: value() },
         BadTimestamp { value: value() },
         BadDialogId { value: value() },
         BadUserId { value: value() },

@@ -50,11 +50,6 @@ pub enum QueryErrorKind {
         /// The operator.
         op: Op,
     },
-    /// A value that is not an integer where one is needed.
-    BadNumber {
-        /// The value as written.
-        value: String,
-    },
     /// A value that is neither unix seconds nor RFC 3339.
     BadTimestamp {
         /// The value as written.
@@ -195,7 +190,6 @@ impl fmt::Display for QueryErrorKind {
                 )
             }
             NotApplicable { field, op } => write!(f, "operator {op} does not apply to {field}"),
-            BadNumber { value } => write!(f, "{value:?} is not an integer"),
             BadTimestamp { value } => {
                 write!(f, "{value:?} is not a timestamp (unix seconds or RFC 3339)")
             }
