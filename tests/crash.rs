@@ -400,17 +400,7 @@ fn run_child(
 
 /// Dialog ids the store holds that the model does not.
 fn new_ids(store: &DialogStore, model: &Model) -> Vec<DialogId> {
-    let mut ids = Vec::new();
-    store
-        .for_each_dialog(|d| {
-            if model.get(d.id).is_none() {
-                ids.push(d.id);
-            }
-            Ok(())
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
+    live_dialogs(store).into_iter().map(|l| l.id).filter(|id| model.get(*id).is_none()).collect()
 }
 
 /// Checks the reopened store against the acknowledged writes, the one in flight applied or not,

@@ -758,25 +758,34 @@ impl Timings {
         total
     }
 
-    /// The measured calls' latencies in µs, ascending.
-    pub fn measured(&self) -> Vec<f64> {
+    /// The measured calls' latencies, or `None` when criterion did not measure the benchmark
+    /// (a name filter skipped it, or `--test` ran it once): then there is nothing to report.
+    pub fn measured(&self) -> Option<Measured> {
         let batches = self.batches.borrow();
-        let mut all = batches[batches.len().saturating_sub(self.samples)..].concat();
+        let first = batches.len().checked_sub(self.samples)?;
+        let mut all = batches[first..].concat();
         all.sort_by(f64::total_cmp);
-        all
+        Some(Measured(all))
+    }
+}
+
+/// The latencies of a benchmark's measured calls in µs, ascending.
+pub struct Measured(Vec<f64>);
+
+impl Measured {
+    pub fn calls(&self) -> usize {
+        self.0.len()
     }
 
-    /// A percentile of the measured calls, in µs (0 before any).
+    /// A percentile of the calls, in µs (0 without any).
     pub fn percentile_us(&self, p: f64) -> f64 {
-        let all = self.measured();
-        if all.is_empty() {
-            return 0.0;
+        match self.0.len() {
+            0 => 0.0,
+            n => self.0[((n - 1) as f64 * p).round() as usize],
         }
-        all[((all.len() - 1) as f64 * p).round() as usize]
     }
 
     pub fn mean_us(&self) -> f64 {
-        let all = self.measured();
-        all.iter().sum::<f64>() / all.len().max(1) as f64
+        self.0.iter().sum::<f64>() / self.0.len().max(1) as f64
     }
 }

@@ -24,10 +24,6 @@ fn ids(users: &[UserId]) -> Vec<UserId> {
     users.iter().copied().collect::<BTreeSet<_>>().into_iter().collect()
 }
 
-fn privileged(d: &Dialog, u: UserId) -> bool {
-    d.user_id == u || d.admin_ids.contains(&u)
-}
-
 /// The text forms an undeclared class keeps, or the declared types.
 fn model_data(m: &Model, data: &CustomData) -> CustomData {
     let declared = m.classes.get(&data.class_name);
@@ -164,7 +160,7 @@ impl Model {
         let push_a = ids(&upd.push_all.admin_ids.0);
         let pull_a = ids(&upd.pull_all.admin_ids.0);
         let admin_change = !push_a.is_empty() || !pull_a.is_empty();
-        let privileged = privileged(&old, user);
+        let privileged = old.is_owner_or_admin(user);
         match old.dialog_type {
             DialogType::Private => {
                 if !push_o.is_empty() || !pull_o.is_empty() || admin_change {

@@ -173,11 +173,7 @@ impl Target {
             Target::LastMessageUserId => row.last_message_user_id.map(|u| Val::Int(u as i64)),
             Target::IsJoinRequired => row.is_join_required.map(Val::Bool),
             Target::ClassName => row.data.as_ref().map(|d| Val::Str(d.class_name.clone())),
-            Target::Data { name, .. } => {
-                let data = row.data.as_ref()?;
-                let (_, v) = data.fields.iter().find(|(k, _)| k == name)?;
-                Some(self.data_value(v))
-            }
+            Target::Data { name, .. } => Some(self.data_value(row.data.as_ref()?.field(name)?)),
             Target::Occupants | Target::Admins => None,
         }
     }

@@ -52,6 +52,13 @@ pub(crate) struct RowData {
     pub fields: Vec<(String, RowValue)>,
 }
 
+impl RowData {
+    /// The value of field `name`: the first field of that name.
+    pub(crate) fn field(&self, name: &str) -> Option<&RowValue> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
 /// A stored custom-data value.
 #[derive(Clone, Debug, PartialEq, Encode, Decode)]
 pub(crate) enum RowValue {

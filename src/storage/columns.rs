@@ -60,12 +60,11 @@ impl ColumnKey {
         }
     }
 
-    /// The value of a custom-field column for a row, if it has the field: the first field of
-    /// that name, as [`Target::value`](crate::query) reads it.
+    /// The value of a custom-field column for a row, if it has the field (read as a query's
+    /// condition reads it, [`RowData::field`](super::codec::RowData::field)).
     fn data_of<'r>(&self, row: &'r Row) -> Option<&'r RowValue> {
         let ColumnKey::Data(name) = self else { return None };
-        let data = row.data.as_ref()?;
-        data.fields.iter().find(|(k, _)| k.as_str() == &**name).map(|(_, v)| v)
+        row.data.as_ref()?.field(name)
     }
 }
 

@@ -31,7 +31,6 @@ use crate::index::{chunk_of, BitmapKey, IndexEntries};
 /// writes walk the table once instead of jumping about it per operation.
 type ChunkOps = SmallVec<[(u32, bool); 2]>;
 
-#[derive(Clone, Copy)]
 struct PairSlot {
     rid: Option<u32>,
     dirty: bool,
@@ -162,8 +161,9 @@ impl<'t> Writer<'t> {
         }
     }
 
-    /// Writes the cached bitmap chunks and the meta counters. Called once, before commit;
-    /// returns what the transaction changed, for the read cache.
+    /// Applies the collected bitmap changes and writes the chunks, private pairs and unread
+    /// counters (each in key order) and the meta counters. Called once, before commit; returns
+    /// what the transaction changed, for the read cache.
     pub(crate) fn finish(mut self) -> Result<Touched, Error> {
         // In key order: neighbouring keys share B-tree pages, which stay hot.
         let mut chunks: Vec<_> = std::mem::take(&mut self.chunks)
