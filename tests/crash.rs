@@ -491,12 +491,16 @@ fn lost_writes_are_noticed() {
     let lines = run_child(&path, 7, T0, 5, Duration::ZERO, false);
     let t = parse_transcript(&lines);
     assert!(t.acked.len() >= 5);
+    // The first five acknowledged writes, which any store that kept its acknowledged writes
+    // holds. Seed 7's first five (a create, a message, a leave, two messages) leave a dialog;
+    // its eighth is the owner leaving, which removes it, so a model of every write the parent
+    // happened to read before the kill landed could be empty, and agree with the empty store.
     let mut model = Model::default();
-    for (now, op, id) in &t.acked {
+    for (now, op, id) in t.acked.iter().take(5) {
         op.apply(&mut model, *now, Some(*id)).unwrap();
     }
     let store = open(&path, &clock);
-    let err = verify(&store, model, t.pending).map(drop).expect_err("lost writes went unnoticed");
+    let err = verify(&store, model, None).map(drop).expect_err("lost writes went unnoticed");
     assert!(err.contains("acknowledged write is missing") || err.contains("neither"), "{err}");
     // Nothing of the child's writes is there: the store is as new.
     assert!(live_dialogs(&store).is_empty());
