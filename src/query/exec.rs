@@ -257,8 +257,8 @@ fn run_part(
     }
 }
 
-/// [`Access::SortColumns`]: finds the matches by intersecting the candidates with the rows whose
-/// column values pass each residual condition, keeps the matches' sort values from the sort
+/// [`Access::SortColumns`]: finds the matches by testing each candidate's values in the
+/// residual conditions' columns, keeps the matches' sort values from the sort
 /// field's column, and reads the rows of the
 /// first `need` only, with every match that ties the last of them on the column value (the
 /// exact order, which may break such ties by `_id` or `created_at`, is the rows' to decide).
@@ -284,18 +284,23 @@ fn sort_columns(
             "a bitmap holds row {max}, beyond the rows this snapshot has"
         )));
     }
-    // The matches: the candidates whose values pass every test. A missing value passes only
-    // the negations (`ne`, `nin`); for those, subtract the rows whose value fails instead.
-    let mut found = (*part.candidates).clone();
-    for (pred, column) in &tests {
-        if pred.test_stored(None) {
-            found -= column.rows_where(|v| !pred.test_stored(Some(v)));
-        } else {
-            found &= column.rows_where(|v| pred.test_stored(Some(v)));
-        }
+    // The matches: the candidates whose values pass every test, each value found by a forward
+    // read of its column as the candidates ascend. A missing value passes only the negations
+    // (`ne`, `nin`), as `test_stored(None)` says.
+    let mut columns: Vec<_> = tests.iter().map(|(pred, column)| (*pred, column.values())).collect();
+    // Without a branch on the outcome (random values mispredict half the time): every
+    // candidate is written, and kept by moving on only if it passed.
+    let mut rows = vec![0; if need > 0 { part.candidates.len() as usize } else { 1 }];
+    let (mut total, keep) = (0, usize::from(need > 0));
+    for rid in part.candidates.iter() {
+        let pass = columns
+            .iter_mut()
+            .fold(true, |pass, (pred, values)| pass & pred.test_stored(values.get(rid)));
+        rows[total * keep] = rid;
+        total += usize::from(pass);
     }
-    let total = found.len();
-    let rows: Vec<u32> = if need > 0 { found.iter().collect() } else { Vec::new() };
+    rows.truncate(total * keep);
+    let total = total as u64;
     // The sort values in a loop of their own: each is a cache miss in a column of megabytes,
     // and a loop that does nothing else lets the processor wait for many at once.
     let mut matches: Vec<(i64, u32)> = rows.iter().map(|&rid| (sort.time(rid), rid)).collect();
