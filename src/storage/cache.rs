@@ -3,8 +3,8 @@
 //! Redb's own page cache still costs about a microsecond per point read and a tenth of one per
 //! B-tree entry walked, which is more than an inbox page of a hundred dialogs can spend. So the
 //! decoded values queries read most (rows, whole bitmaps, the public time streams, the meta
-//! counters) are kept here as immutable `Arc`s, each tagged with the **version** at which it
-//! became current.
+//! counters, and the unread counters pages show) are kept here, each tagged with the **version**
+//! at which it became current.
 //!
 //! # Versions and snapshots
 //!
@@ -81,6 +81,8 @@ pub(crate) struct Touched {
     rows: HashMap<u32, Option<Arc<Row>>, FxBuildHasher>,
     /// Bitmap chunks written, by key: chunk number and the chunk's new content.
     chunks: HashMap<BitmapKey, Vec<(u16, RoaringBitmap)>, FxBuildHasher>,
+    /// Unread counters written: `(user, row)` and the new count (zero: no entry).
+    unread: Vec<((u64, u32), u32)>,
     /// Public time entries added (`true`) or removed, in order.
     pub public_times: Vec<(TimeIndex, (i64, u32), bool)>,
     /// The meta counters after the commit.
@@ -98,9 +100,15 @@ impl Touched {
         self.chunks.entry(key).or_default().push((number, bits));
     }
 
+    /// Notes an unread counter's new value.
+    pub(crate) fn unread(&mut self, user: u64, rid: u32, n: u32) {
+        self.unread.push(((user, rid), n));
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
             && self.chunks.is_empty()
+            && self.unread.is_empty()
             && self.public_times.is_empty()
             && self.meta.is_none()
     }
@@ -169,6 +177,9 @@ pub(crate) struct Cache {
     lock: Mutex<()>,
     rows: Map<u32, Arc<Row>>,
     bitmaps: Map<BitmapKey, Arc<RoaringBitmap>>,
+    /// Unread counters by `(user, row)`, zero included (most rows of a page have no entry, and
+    /// a B-tree lookup that finds nothing costs as much as one that finds a count).
+    unread: Map<(u64, u32), u32>,
     public: RwLock<Option<Versioned<Arc<PublicStreams>>>>,
     meta: RwLock<Option<Versioned<Meta>>>,
     columns: RwLock<HashMap<ColumnKey, Versioned<Arc<Column>>, FxBuildHasher>>,
@@ -184,13 +195,14 @@ pub(crate) struct View {
 }
 
 impl Cache {
-    /// A cache for about `rows` rows and `bitmaps` bitmaps.
-    pub(crate) fn new(rows: usize, bitmaps: usize) -> Cache {
+    /// A cache for about `rows` rows, `bitmaps` bitmaps and `unread` unread counters.
+    pub(crate) fn new(rows: usize, bitmaps: usize, unread: usize) -> Cache {
         Cache {
             epoch: AtomicU64::new(0),
             lock: Mutex::new(()),
             rows: Map::new(rows),
             bitmaps: Map::new(bitmaps),
+            unread: Map::new(unread),
             public: RwLock::new(None),
             meta: RwLock::new(None),
             columns: RwLock::new(HashMap::default()),
@@ -231,6 +243,16 @@ impl Cache {
     pub(crate) fn install_bitmap(&self, view: View, key: BitmapKey, bitmap: Arc<RoaringBitmap>) {
         if let Some(_guard) = self.installable(view) {
             self.bitmaps.insert(key, view.version, bitmap);
+        }
+    }
+
+    pub(crate) fn unread(&self, view: View, user: u64, rid: u32) -> Option<u32> {
+        self.unread.get(&(user, rid), view.version)
+    }
+
+    pub(crate) fn install_unread(&self, view: View, user: u64, rid: u32, n: u32) {
+        if let Some(_guard) = self.installable(view) {
+            self.unread.insert((user, rid), view.version, n);
         }
     }
 
@@ -290,6 +312,11 @@ impl Cache {
                 removed.bitmaps.push((key.clone(), old));
             }
         }
+        for (key, _) in &touched.unread {
+            if self.unread.remove(key).is_some() {
+                removed.unread.insert(*key);
+            }
+        }
         if !touched.public_times.is_empty() {
             removed.public =
                 self.public.write().unwrap_or_else(|e| e.into_inner()).take().map(|p| p.value);
@@ -321,6 +348,11 @@ impl Cache {
             for (rid, row) in touched.rows {
                 if let (true, Some(row)) = (removed.rows.contains(&rid), row) {
                     self.rows.insert(rid, version, row);
+                }
+            }
+            for (key, n) in touched.unread {
+                if removed.unread.contains(&key) {
+                    self.unread.insert(key, version, n);
                 }
             }
             for (key, old) in removed.bitmaps {
@@ -367,6 +399,7 @@ impl Cache {
 #[derive(Default)]
 pub(crate) struct Removed {
     rows: std::collections::HashSet<u32, FxBuildHasher>,
+    unread: std::collections::HashSet<(u64, u32), FxBuildHasher>,
     bitmaps: Vec<(BitmapKey, Arc<RoaringBitmap>)>,
     public: Option<Arc<PublicStreams>>,
     columns: Vec<Arc<Column>>,
@@ -382,7 +415,7 @@ mod tests {
 
     #[test]
     fn readers_see_only_their_snapshot() {
-        let cache = Cache::new(1000, 1000);
+        let cache = Cache::new(1000, 1000, 1000);
         let e = cache.before_read();
         let old = cache.view(e).unwrap();
         cache.install_row(old, 7, row("a"));
@@ -409,7 +442,7 @@ mod tests {
 
     #[test]
     fn bitmaps_and_streams_follow_commits() {
-        let cache = Cache::new(10, 10);
+        let cache = Cache::new(10, 10, 10);
         let v = cache.view(cache.before_read()).unwrap();
         cache.install_bitmap(v, BitmapKey::Type(1), Arc::new([1u32, 2].into_iter().collect()));
         cache.install_public(
@@ -434,8 +467,35 @@ mod tests {
     }
 
     #[test]
+    fn unread_counters_follow_commits() {
+        let cache = Cache::new(10, 10, 10);
+        let v = cache.view(cache.before_read()).unwrap();
+        cache.install_unread(v, 5, 1, 3);
+        cache.install_unread(v, 5, 2, 0);
+        cache.install_unread(v, 6, 1, 1);
+        // A commit: user 5 read dialog 1, got a message in dialog 2; user 7's counter was never
+        // cached and stays out.
+        let mut touched = Touched::default();
+        touched.unread(5, 1, 0);
+        touched.unread(5, 2, 1);
+        touched.unread(7, 1, 4);
+        let removed = cache.begin_commit(&touched);
+        assert_eq!((cache.unread(v, 5, 1), cache.unread(v, 5, 2)), (None, None));
+        // A reader that read the old count from redb cannot install it while the commit runs.
+        cache.install_unread(v, 5, 1, 3);
+        assert_eq!(cache.unread(v, 5, 1), None);
+        cache.end_commit(touched, removed, true);
+        let w = cache.view(cache.before_read()).unwrap();
+        assert_eq!(cache.unread(w, 5, 1), Some(0));
+        assert_eq!(cache.unread(w, 5, 2), Some(1));
+        assert_eq!(cache.unread(w, 6, 1), Some(1), "untouched counters stay");
+        assert_eq!(cache.unread(w, 7, 1), None);
+        assert_eq!(cache.unread(v, 5, 2), None, "the old snapshot must read redb");
+    }
+
+    #[test]
     fn a_failed_commit_leaves_nothing_stale() {
-        let cache = Cache::new(10, 10);
+        let cache = Cache::new(10, 10, 10);
         let v = cache.view(cache.before_read()).unwrap();
         cache.install_row(v, 1, row("a"));
         let mut touched = Touched::default();

@@ -149,8 +149,10 @@ impl Storage {
 
     fn init(db: Database, durability: Durability, cache_bytes: usize) -> Result<Storage, Error> {
         // The read cache is sized like redb's page cache: a decoded row is about 400 bytes, a
-        // cached bitmap a few hundred on average.
-        let cache = Arc::new(Cache::new(cache_bytes / 400, cache_bytes / 2048));
+        // cached bitmap a few hundred on average, an unread counter about 40 (its share is a
+        // twentieth of the budget: a page of a hundred counters for every thousand viewers at
+        // the default size).
+        let cache = Arc::new(Cache::new(cache_bytes / 400, cache_bytes / 2048, cache_bytes / 800));
         let storage = Storage { db: Engine(Some(db)), durability, cache };
         // Creates the tables and the meta record on first open, and checks the format after.
         storage.write(|w| w.check_format())?;

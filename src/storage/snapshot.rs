@@ -155,8 +155,16 @@ impl Snapshot {
         )
     }
 
+    /// `user`'s unread messages in the dialog at `rid`, from the cache or redb.
     pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
-        read::unread(self.unread_table()?, user, rid)
+        if let Some(n) = self.view.and_then(|v| self.cache.unread(v, user, rid.0)) {
+            return Ok(n);
+        }
+        let n = read::unread(self.unread_table()?, user, rid)?;
+        if let Some(view) = self.view {
+            self.cache.install_unread(view, user, rid.0, n);
+        }
+        Ok(n)
     }
 
     pub(crate) fn class(&self, name: &str) -> Result<Option<CustomClass>, Error> {

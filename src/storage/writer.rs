@@ -204,6 +204,7 @@ impl<'t> Writer<'t> {
             } else {
                 self.unread.insert((user, rid), n)?;
             }
+            self.touched.unread(user, rid, n);
         }
         if self.changed {
             self.meta.seq += 1;
