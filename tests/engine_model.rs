@@ -22,3 +22,30 @@ proptest! {
         }
     }
 }
+
+/// The generator reaches what the model test is for: over 200 random inputs, writes succeed,
+/// batches commit and abort with successful writes inside, and queries find dialogs. (A
+/// decoder change that stopped producing any of these would leave the test above passing
+/// while testing less.)
+#[test]
+fn random_sequences_exercise_batches_writes_and_queries() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let bytes = proptest::collection::vec(any::<u8>(), 500..2500);
+    let mut total = dialogstore::fuzzing::steps::Stats::default();
+    for _ in 0..200 {
+        let input = bytes.new_tree(&mut runner).unwrap().current();
+        let checks = Checks { integrity_every_step: false, every_plan: false };
+        let stats = run(&decode(&input), checks).unwrap_or_else(|p| panic!("{p}"));
+        total.writes_ok += stats.writes_ok;
+        total.batches += stats.batches;
+        total.batches_aborted += stats.batches_aborted;
+        total.batch_writes_ok += stats.batch_writes_ok;
+        total.queries_nonempty += stats.queries_nonempty;
+    }
+    assert!(total.writes_ok > 10_000, "{total:?}");
+    assert!(total.batches > 300 && total.batches_aborted > 100, "{total:?}");
+    assert!(total.batch_writes_ok > 1_500, "{total:?}");
+    assert!(total.queries_nonempty > 600, "{total:?}");
+}

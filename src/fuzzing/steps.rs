@@ -1,10 +1,11 @@
 //! Operation sequences run on the store and the model side by side.
 //!
 //! Bytes decode into [`Step`]s (so the fuzzer and proptest share one generator): creates,
-//! updates, deletes, messages, reads, imports, clock ticks and queries, over 20 users. After
-//! every write the store's answer must equal the model's (the dialog returned, or the error
-//! code); every query must give the same total and the same page, unread counts included, on
-//! every access path; and `check_integrity` must stay clean.
+//! updates, deletes, messages, reads, imports, clock ticks and queries, over 20 users, and
+//! batches of writes in one transaction (committed, or ended in an error so none may show).
+//! After every write the store's answer must equal the model's (the dialog returned, or the
+//! error code); every query must give the same total and the same page, unread counts included,
+//! on every access path; and `check_integrity` must stay clean.
 
 use std::sync::Arc;
 
@@ -15,7 +16,8 @@ use crate::dialog::{
     MessageMeta, NewDialog, UserId,
 };
 use crate::query::{Condition, Direction, Field, Op, PlanChoice, Query, Scalar, Sort, Value};
-use crate::store::{Clock, DialogStore, ManualClock};
+use crate::store::{Clock, DialogStore, ManualClock, WriteBatch};
+use crate::Error;
 
 /// Users are 1 to `USERS`.
 pub const USERS: u8 = 20;
@@ -120,6 +122,15 @@ pub enum Step {
         viewer: UserId,
         /// The query.
         query: Query,
+    },
+    /// Writes run in one [`DialogStore::write`], each compared with the model as it goes (a
+    /// refused one writes nothing, and the batch goes on); with `abort` the batch then returns
+    /// an error, so none of it may show.
+    Batch {
+        /// The writes (no queries, ticks or nested batches).
+        steps: Vec<Step>,
+        /// Whether the batch ends in an error instead of committing.
+        abort: bool,
     },
 }
 
@@ -316,114 +327,134 @@ pub fn decode(data: &[u8]) -> Vec<Step> {
     let mut imports = 0u32;
     while !b.done() {
         let step = match b.below(32) {
-            0..=9 => {
-                let user = b.user();
-                let kind = match b.below(10) {
-                    0..=4 => DialogType::Private,
-                    5..=8 => DialogType::Group,
-                    _ => DialogType::PublicGroup,
-                };
-                let mut new = NewDialog::new(kind);
-                new.occupants_ids = match kind {
-                    DialogType::Private if b.below(8) != 0 => vec![b.user()],
-                    DialogType::PublicGroup if b.below(8) != 0 => vec![],
-                    _ => b.users(4),
-                };
-                new.name = b.name();
-                new.data = b.data();
-                if b.below(4) == 0 {
-                    new.is_join_required = Some(b.flag());
-                }
-                Step::Create { user, new }
+            31 => {
+                let n = 2 + b.below(7);
+                let steps = (0..n)
+                    .map(|_| {
+                        let pick = b.below(WRITES);
+                        decode_step(&mut b, &mut imports, pick)
+                    })
+                    .collect();
+                Step::Batch { steps, abort: b.below(4) == 0 }
             }
-            10..=15 => Step::Message {
-                user: b.actor(),
-                dialog: usize::from(b.byte()),
-                back: b.below(3) as i64 * 50,
-            },
-            16..=18 => {
-                let mut update = DialogUpdate::default();
-                if b.flag() {
-                    update.name = b.name();
-                }
-                if b.below(4) == 0 {
-                    update.photo = Some("p1".into());
-                }
-                if b.below(4) == 0 {
-                    update.data = b.data();
-                }
-                match b.below(5) {
-                    0 => update.push_all.occupants_ids.0 = b.users(2),
-                    1 => update.pull_all.occupants_ids.0 = b.users(2),
-                    2 => update.push_all.admin_ids.0 = b.users(1),
-                    3 => update.pull_all.admin_ids.0 = b.users(1),
-                    _ => {}
-                }
-                Step::Update { user: b.actor(), dialog: usize::from(b.byte()), update }
-            }
-            19..=20 => {
-                let n = 1 + b.below(2);
-                let dialogs = (0..n).map(|_| usize::from(b.byte())).collect();
-                Step::Delete { user: b.actor(), dialogs, force: b.below(3) == 0 }
-            }
-            21..=22 => {
-                Step::PrivateMessage { from: b.user(), to: b.user(), back: b.below(3) as i64 * 50 }
-            }
-            23 => Step::MarkRead { user: b.actor(), dialog: usize::from(b.byte()) },
-            24 => {
-                imports += 1;
-                // Ids anywhere near the generated ones, so `_id` order is not row order.
-                let mut id = [0xA0u8; 12];
-                let secs = (T0 - 2000 + b.below(4000) as i64) as u32;
-                id[..4].copy_from_slice(&secs.to_be_bytes());
-                id[4] = b.byte();
-                id[8..].copy_from_slice(&imports.to_be_bytes());
-                let kind = DialogType::ALL[b.below(3)];
-                let owner = b.user();
-                let mut occupants = match kind {
-                    DialogType::PublicGroup => vec![],
-                    DialogType::Private => vec![owner, b.user()],
-                    _ => {
-                        let mut v = b.users(3);
-                        v.push(owner);
-                        v
-                    }
-                };
-                occupants.sort();
-                let created = T0 - 4000 + b.below(4000) as i64;
-                let lmds = b.flag().then(|| created + b.below(100) as i64);
-                let dialog = Dialog {
-                    id: DialogId(id),
-                    user_id: owner,
-                    created_at: created,
-                    updated_at: lmds.unwrap_or(created),
-                    dialog_type: kind,
-                    name: b.name().filter(|n| n.chars().count() <= 200),
-                    photo: None,
-                    xmpp_room_jid: None,
-                    occupants_ids: occupants,
-                    admin_ids: vec![],
-                    last_message: lmds.map(|_| "imported".to_owned()),
-                    last_message_id: lmds.map(|_| "m0".to_owned()),
-                    last_message_date_sent: lmds,
-                    last_message_user_id: lmds.map(|_| owner),
-                    unread_messages_count: None,
-                    is_join_required: None,
-                    data: b.data(),
-                };
-                Step::Import { dialog: Box::new(dialog) }
-            }
-            // Mostly forward; sometimes back, as a wall clock does after a correction.
-            25 => Step::Tick { secs: b.below(250) as i64 - 50 },
-            _ => {
-                let viewer = b.user();
-                // Ids for `_id` conditions are filled in by the runner from the dialogs it knows.
-                Step::List { viewer, query: query(&mut b, &[], T0) }
-            }
+            pick => decode_step(&mut b, &mut imports, pick),
         };
         steps.push(step);
     }
     steps
+}
+
+/// The picks of [`decode_step`] below this are writes.
+const WRITES: usize = 25;
+
+/// One step of kind `pick`: 0 to 24 a write (see [`WRITES`]), 25 a tick, above a query.
+fn decode_step(b: &mut Bytes<'_>, imports: &mut u32, pick: usize) -> Step {
+    match pick {
+        0..=9 => {
+            let user = b.user();
+            let kind = match b.below(10) {
+                0..=4 => DialogType::Private,
+                5..=8 => DialogType::Group,
+                _ => DialogType::PublicGroup,
+            };
+            let mut new = NewDialog::new(kind);
+            new.occupants_ids = match kind {
+                DialogType::Private if b.below(8) != 0 => vec![b.user()],
+                DialogType::PublicGroup if b.below(8) != 0 => vec![],
+                _ => b.users(4),
+            };
+            new.name = b.name();
+            new.data = b.data();
+            if b.below(4) == 0 {
+                new.is_join_required = Some(b.flag());
+            }
+            Step::Create { user, new }
+        }
+        10..=15 => Step::Message {
+            user: b.actor(),
+            dialog: usize::from(b.byte()),
+            back: b.below(3) as i64 * 50,
+        },
+        16..=18 => {
+            let mut update = DialogUpdate::default();
+            if b.flag() {
+                update.name = b.name();
+            }
+            if b.below(4) == 0 {
+                update.photo = Some("p1".into());
+            }
+            if b.below(4) == 0 {
+                update.data = b.data();
+            }
+            match b.below(5) {
+                0 => update.push_all.occupants_ids.0 = b.users(2),
+                1 => update.pull_all.occupants_ids.0 = b.users(2),
+                2 => update.push_all.admin_ids.0 = b.users(1),
+                3 => update.pull_all.admin_ids.0 = b.users(1),
+                _ => {}
+            }
+            Step::Update { user: b.actor(), dialog: usize::from(b.byte()), update }
+        }
+        19..=20 => {
+            let n = 1 + b.below(2);
+            let dialogs = (0..n).map(|_| usize::from(b.byte())).collect();
+            Step::Delete { user: b.actor(), dialogs, force: b.below(3) == 0 }
+        }
+        21..=22 => {
+            Step::PrivateMessage { from: b.user(), to: b.user(), back: b.below(3) as i64 * 50 }
+        }
+        23 => Step::MarkRead { user: b.actor(), dialog: usize::from(b.byte()) },
+        24 => {
+            *imports += 1;
+            // Ids anywhere near the generated ones, so `_id` order is not row order.
+            let mut id = [0xA0u8; 12];
+            let secs = (T0 - 2000 + b.below(4000) as i64) as u32;
+            id[..4].copy_from_slice(&secs.to_be_bytes());
+            id[4] = b.byte();
+            id[8..].copy_from_slice(&imports.to_be_bytes());
+            let kind = DialogType::ALL[b.below(3)];
+            let owner = b.user();
+            let mut occupants = match kind {
+                DialogType::PublicGroup => vec![],
+                DialogType::Private => vec![owner, b.user()],
+                _ => {
+                    let mut v = b.users(3);
+                    v.push(owner);
+                    v
+                }
+            };
+            occupants.sort();
+            let created = T0 - 4000 + b.below(4000) as i64;
+            let lmds = b.flag().then(|| created + b.below(100) as i64);
+            let dialog = Dialog {
+                id: DialogId(id),
+                user_id: owner,
+                created_at: created,
+                updated_at: lmds.unwrap_or(created),
+                dialog_type: kind,
+                name: b.name().filter(|n| n.chars().count() <= 200),
+                photo: None,
+                xmpp_room_jid: None,
+                occupants_ids: occupants,
+                admin_ids: vec![],
+                last_message: lmds.map(|_| "imported".to_owned()),
+                last_message_id: lmds.map(|_| "m0".to_owned()),
+                last_message_date_sent: lmds,
+                last_message_user_id: lmds.map(|_| owner),
+                unread_messages_count: None,
+                is_join_required: None,
+                data: b.data(),
+            };
+            Step::Import { dialog: Box::new(dialog) }
+        }
+        // Mostly forward; sometimes back, as a wall clock does after a correction.
+        25 => Step::Tick { secs: b.below(250) as i64 - 50 },
+        _ => {
+            let viewer = b.user();
+            // Ids for `_id` conditions are filled in by the runner from the dialogs it knows.
+            Step::List { viewer, query: query(b, &[], T0) }
+        }
+    }
 }
 
 /// How thoroughly a run checks.
@@ -490,6 +521,215 @@ pub struct Stats {
     pub queries_refused: u64,
     /// Live dialogs at the end.
     pub dialogs: u64,
+    /// Batches committed.
+    pub batches: u64,
+    /// Batches that ended in an error (nothing of them may show).
+    pub batches_aborted: u64,
+    /// Writes that succeeded inside batches (of either kind).
+    pub batch_writes_ok: u64,
+}
+
+/// The write calls of a step: on the store, a transaction each, or inside one batch.
+trait Writes {
+    fn create_dialog(&mut self, user: UserId, new: NewDialog) -> Result<Dialog, Error>;
+    fn update_dialog(
+        &mut self,
+        user: UserId,
+        id: DialogId,
+        update: DialogUpdate,
+    ) -> Result<Dialog, Error>;
+    fn delete_dialogs(&mut self, user: UserId, ids: &[DialogId], force: bool) -> Result<(), Error>;
+    fn record_message(&mut self, id: DialogId, user: UserId, m: MessageMeta) -> Result<(), Error>;
+    fn record_private_message(
+        &mut self,
+        from: UserId,
+        to: UserId,
+        m: MessageMeta,
+    ) -> Result<Dialog, Error>;
+    fn mark_read(&mut self, id: DialogId, user: UserId) -> Result<(), Error>;
+    fn import(&mut self, dialog: Dialog) -> Result<Dialog, Error>;
+}
+
+/// Implements [`Writes`] by calling the type's own methods of the same names.
+macro_rules! writes_by_methods {
+    ($($t:ty),*) => {$(
+        impl Writes for $t {
+            fn create_dialog(&mut self, user: UserId, new: NewDialog) -> Result<Dialog, Error> {
+                <$t>::create_dialog(self, user, new)
+            }
+            fn update_dialog(
+                &mut self,
+                user: UserId,
+                id: DialogId,
+                update: DialogUpdate,
+            ) -> Result<Dialog, Error> {
+                <$t>::update_dialog(self, user, id, update)
+            }
+            fn delete_dialogs(
+                &mut self,
+                user: UserId,
+                ids: &[DialogId],
+                force: bool,
+            ) -> Result<(), Error> {
+                <$t>::delete_dialogs(self, user, ids, force)
+            }
+            fn record_message(
+                &mut self,
+                id: DialogId,
+                user: UserId,
+                m: MessageMeta,
+            ) -> Result<(), Error> {
+                <$t>::record_message(self, id, user, m)
+            }
+            fn record_private_message(
+                &mut self,
+                from: UserId,
+                to: UserId,
+                m: MessageMeta,
+            ) -> Result<Dialog, Error> {
+                <$t>::record_private_message(self, from, to, m)
+            }
+            fn mark_read(&mut self, id: DialogId, user: UserId) -> Result<(), Error> {
+                <$t>::mark_read(self, id, user)
+            }
+            fn import(&mut self, dialog: Dialog) -> Result<Dialog, Error> {
+                <$t>::import(self, dialog)
+            }
+        }
+    )*};
+}
+
+writes_by_methods!(DialogStore, WriteBatch<'_, '_>);
+
+/// The runner's side of the comparison: the model, the dialog ids seen, the counts.
+struct Side<'a> {
+    model: &'a mut Model,
+    known: &'a mut Vec<DialogId>,
+    stats: &'a mut Stats,
+    env: &'a Env<'a>,
+}
+
+impl Side<'_> {
+    /// The `i`-th known dialog (the default id when none is known).
+    fn pick(&self, i: usize) -> DialogId {
+        self.known.get(i % self.known.len().max(1)).copied().unwrap_or_default()
+    }
+
+    /// The user an actor names in dialog `id`, as the model has it.
+    fn resolve(&self, actor: Actor, id: DialogId) -> UserId {
+        match actor {
+            Actor::Any(u) => u,
+            Actor::Member(k) => match self.model.get(id) {
+                Some(d) => {
+                    let members: Vec<UserId> = d
+                        .occupants_ids
+                        .iter()
+                        .chain(&d.admin_ids)
+                        .copied()
+                        .chain([d.user_id])
+                        .collect();
+                    members[k % members.len()]
+                }
+                None => UserId(1),
+            },
+        }
+    }
+
+    /// Runs write step `n` on `w` and on the model; `Err` when they disagree.
+    fn write(
+        &mut self,
+        w: &mut impl Writes,
+        n: usize,
+        step: &Step,
+        what: &str,
+    ) -> Result<(), String> {
+        let env = self.env;
+        match step {
+            Step::Create { user, new } => {
+                let got = w.create_dialog(*user, new.clone());
+                let want = self.model.create(env, *user, new, got.as_ref().ok().map(|d| d.id));
+                if let Ok(d) = &got {
+                    self.known.push(d.id);
+                }
+                same(self.stats, what, got, want)
+            }
+            Step::Update { user, dialog, update } => {
+                let id = self.pick(*dialog);
+                let user = self.resolve(*user, id);
+                same(
+                    self.stats,
+                    what,
+                    w.update_dialog(user, id, update.clone()),
+                    self.model.update(env, user, id, update),
+                )
+            }
+            Step::Delete { user, dialogs, force } => {
+                let ids: Vec<DialogId> = dialogs.iter().map(|i| self.pick(*i)).collect();
+                let user = self.resolve(*user, ids[0]);
+                if ids.iter().any(|id| *id == DialogId::default()) {
+                    return Ok(());
+                }
+                same(
+                    self.stats,
+                    what,
+                    w.delete_dialogs(user, &ids, *force),
+                    self.model.delete(env, user, &ids, *force),
+                )
+            }
+            Step::Message { user, dialog, back } => {
+                let id = self.pick(*dialog);
+                let user = self.resolve(*user, id);
+                let msg = MessageMeta {
+                    id: format!("m{n}"),
+                    text: format!("hello {n}"),
+                    date_sent: env.now - back,
+                };
+                same(
+                    self.stats,
+                    what,
+                    w.record_message(id, user, msg.clone()),
+                    self.model.message(env, id, user, &msg),
+                )
+            }
+            Step::PrivateMessage { from, to, back } => {
+                let msg = MessageMeta {
+                    id: format!("m{n}"),
+                    text: format!("hi {n}"),
+                    date_sent: env.now - back,
+                };
+                let got = w.record_private_message(*from, *to, msg.clone());
+                let want = self.model.private_message(
+                    env,
+                    *from,
+                    *to,
+                    &msg,
+                    got.as_ref().ok().map(|d| d.id),
+                );
+                if let Ok(d) = &got {
+                    if !self.known.contains(&d.id) {
+                        self.known.push(d.id);
+                    }
+                }
+                same(self.stats, what, got, want)
+            }
+            Step::MarkRead { user, dialog } => {
+                let id = self.pick(*dialog);
+                let user = self.resolve(*user, id);
+                same(self.stats, what, w.mark_read(id, user), self.model.mark_read(id, user))
+            }
+            Step::Import { dialog } => {
+                let got = w.import((**dialog).clone());
+                let want = self.model.import(env, dialog);
+                if got.is_ok() {
+                    self.known.push(dialog.id);
+                }
+                same(self.stats, what, got, want)
+            }
+            Step::Tick { .. } | Step::List { .. } | Step::Batch { .. } => {
+                Err(format!("{what}: not a write"))
+            }
+        }
+    }
 }
 
 /// Runs `steps` on a new in-memory store and on the model; `Err` describes the first
@@ -497,7 +737,7 @@ pub struct Stats {
 pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     let mut stats = Stats::default();
     let clock = Arc::new(ManualClock::new(T0));
-    let store = DialogStore::builder()
+    let mut store = DialogStore::builder()
         .app_id(APP)
         .muc_domain(MUC)
         .clock(clock.clone())
@@ -512,103 +752,41 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     let mut model = Model::default();
     model.classes.insert(score.name.clone(), score);
     let mut known: Vec<DialogId> = Vec::new();
-    let pick = |known: &[DialogId], i: usize| {
-        known.get(i % known.len().max(1)).copied().unwrap_or_default()
-    };
-
-    let resolve = |model: &Model, actor: Actor, id: DialogId| match actor {
-        Actor::Any(u) => u,
-        Actor::Member(k) => match model.get(id) {
-            Some(d) => {
-                let members: Vec<UserId> = d
-                    .occupants_ids
-                    .iter()
-                    .chain(&d.admin_ids)
-                    .copied()
-                    .chain([d.user_id])
-                    .collect();
-                members[k % members.len()]
-            }
-            None => UserId(1),
-        },
-    };
     for (n, step) in steps.iter().enumerate() {
         let env = Env { now: clock.now(), app_id: APP, muc: MUC };
         let what = format!("step {n} {step:?}");
+        let mut side = Side { model: &mut model, known: &mut known, stats: &mut stats, env: &env };
         match step {
-            Step::Create { user, new } => {
-                let got = store.create_dialog(*user, new.clone());
-                let want = model.create(&env, *user, new, got.as_ref().ok().map(|d| d.id));
-                if let Ok(d) = &got {
-                    known.push(d.id);
-                }
-                same(&mut stats, &what, got, want)?;
-            }
-            Step::Update { user, dialog, update } => {
-                let id = pick(&known, *dialog);
-                let user = &resolve(&model, *user, id);
-                same(
-                    &mut stats,
-                    &what,
-                    store.update_dialog(*user, id, update.clone()),
-                    model.update(&env, *user, id, update),
-                )?;
-            }
-            Step::Delete { user, dialogs, force } => {
-                let ids: Vec<DialogId> = dialogs.iter().map(|i| pick(&known, *i)).collect();
-                let user = &resolve(&model, *user, ids[0]);
-                if ids.iter().all(|id| *id != DialogId::default()) {
-                    same(
-                        &mut stats,
-                        &what,
-                        store.delete_dialogs(*user, &ids, *force),
-                        model.delete(&env, *user, &ids, *force),
-                    )?;
-                }
-            }
-            Step::Message { user, dialog, back } => {
-                let id = pick(&known, *dialog);
-                let user = &resolve(&model, *user, id);
-                let msg = MessageMeta {
-                    id: format!("m{n}"),
-                    text: format!("hello {n}"),
-                    date_sent: env.now - back,
-                };
-                same(
-                    &mut stats,
-                    &what,
-                    store.record_message(id, *user, msg.clone()),
-                    model.message(&env, id, *user, &msg),
-                )?;
-            }
-            Step::PrivateMessage { from, to, back } => {
-                let msg = MessageMeta {
-                    id: format!("m{n}"),
-                    text: format!("hi {n}"),
-                    date_sent: env.now - back,
-                };
-                let got = store.record_private_message(*from, *to, msg.clone());
-                let want =
-                    model.private_message(&env, *from, *to, &msg, got.as_ref().ok().map(|d| d.id));
-                if let Ok(d) = &got {
-                    if !known.contains(&d.id) {
-                        known.push(d.id);
+            Step::Batch { steps: writes, abort } => {
+                let before = side.model.clone();
+                let ok_before = side.stats.writes_ok;
+                let mut problem = None;
+                let out = store.write(|batch| {
+                    for (i, write) in writes.iter().enumerate() {
+                        let what = format!("{what}, write {i} in the batch");
+                        if let Err(p) = side.write(batch, n, write, &what) {
+                            problem = Some(p);
+                            break;
+                        }
                     }
+                    if *abort {
+                        Err(crate::Error::DialogIdEmpty)
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Some(problem) = problem {
+                    return Err(problem);
                 }
-                same(&mut stats, &what, got, want)?;
-            }
-            Step::MarkRead { user, dialog } => {
-                let id = pick(&known, *dialog);
-                let user = &resolve(&model, *user, id);
-                same(&mut stats, &what, store.mark_read(id, *user), model.mark_read(id, *user))?;
-            }
-            Step::Import { dialog } => {
-                let got = store.import((**dialog).clone());
-                let want = model.import(&env, dialog);
-                if got.is_ok() {
-                    known.push(dialog.id);
+                match (out, abort) {
+                    (Ok(()), false) => side.stats.batches += 1,
+                    (Err(crate::Error::DialogIdEmpty), true) => {
+                        *side.model = before;
+                        side.stats.batches_aborted += 1;
+                    }
+                    (out, _) => return Err(format!("{what}: the batch ended {out:?}")),
                 }
-                same(&mut stats, &what, got, want)?;
+                side.stats.batch_writes_ok += side.stats.writes_ok - ok_before;
             }
             Step::Tick { secs } => clock.advance(*secs),
             Step::List { viewer, query } => {
@@ -653,6 +831,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                     }
                 }
             }
+            write => side.write(&mut store, n, write, &what)?,
         }
         if checks.integrity_every_step && !matches!(step, Step::List { .. } | Step::Tick { .. }) {
             integrity(&store, &what)?;
