@@ -1,4 +1,4 @@
-//! The typed builder for [`Query`](super::Query).
+//! The typed builder for [`Query`].
 //!
 //! [`QueryBuilder`] gathers conditions and settings as given and checks them all in
 //! [`build`](QueryBuilder::build), with the same rules, in the same code, as the parser; so a
@@ -19,7 +19,7 @@ impl Query {
     }
 }
 
-/// Builds a [`Query`](super::Query) in Rust, validated as the parser validates.
+/// Builds a [`Query`] in Rust, validated as the parser validates.
 ///
 /// Values can be typed ([`DialogType`], [`UserId`], [`DialogId`], `bool`, [`Scalar::Time`]) or
 /// text, which is read the way the query string reads it (`"2"` for `type`, RFC 3339 for

@@ -1,9 +1,9 @@
-//! Parsing the query-string form into a [`Query`](super::Query).
+//! Parsing the query-string form into a [`Query`].
 //!
 //! A query string is `&`-separated `key=value` pairs, percent-decoded with `+` as a space. The
 //! parser reads each key's grammar (`FIELD`, `FIELD[OP]`, `data[NAME]`, `data[NAME][OP]` or one
 //! of the reserved keys), decodes the value, and hands the field, operator and text to
-//! [`validate`](super::validate), which types the text by the field and checks the rules the
+//! [`validate`], which types the text by the field and checks the rules the
 //! builder is held to as well. Every error carries the byte span of its whole pair.
 
 use std::borrow::Cow;

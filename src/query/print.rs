@@ -1,4 +1,4 @@
-//! Printing a [`Query`](super::Query) as its canonical query string.
+//! Printing a [`Query`] as its canonical query string.
 //!
 //! The canonical string writes the conditions in order, then the sort, then only the settings
 //! that differ from their defaults. Text is percent-encoded except for ASCII letters, digits and

@@ -1,6 +1,6 @@
 //! A page whose dialogs share the store's cached rows instead of copying them.
 //!
-//! A [`Page`](super::Page) owns its dialogs: a hundred of them are about five hundred small heap
+//! A [`Page`] owns its dialogs: a hundred of them are about five hundred small heap
 //! allocations for their texts, which on glibc's allocator is over half the time of an inbox
 //! query. A [`PageView`] holds reference-counted pointers to the rows the query read, reads
 //! fields through accessors, and serializes to exactly the same JSON, so a service that answers
