@@ -142,3 +142,16 @@ fn a_commit_patches_the_columns_a_query_built() {
     assert_eq!(after.total_entries, before.total_entries - 1);
     assert!(after.items.iter().all(|d| d.id != out), "{out} left the filter");
 }
+
+#[test]
+fn columns_built_by_warm_up_answer_like_a_full_scan_and_follow_writes() {
+    let (store, ids) = store();
+    assert!(store.warm_up().unwrap(), "no commit was in flight");
+    assert_eq!(check(&store, "warmed"), 7);
+    for (n, id) in ids.iter().enumerate().step_by(5) {
+        store.tick(1);
+        let sent = 1_650_000_000 + n as i64;
+        store.record_message(*id, ME, msg(&format!("w{n}"), "again", sent)).unwrap();
+    }
+    assert_eq!(check(&store, "warmed, after messages"), 7);
+}

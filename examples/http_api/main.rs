@@ -73,6 +73,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => builder.open(path)?,
         None => builder.in_memory()?,
     };
+    // Build the in-memory columns now, not in the first large query a user sends.
+    store.warm_up()?;
     let listener = tokio::net::TcpListener::bind(&opts.addr).await?;
     println!("dialogstore HTTP API on http://{}", listener.local_addr()?);
     println!("store: {}", opts.store.as_deref().unwrap_or("in memory"));

@@ -209,6 +209,20 @@ impl Snapshot {
         Ok(Some(column))
     }
 
+    /// Builds what the first queries after opening would otherwise build (the public time
+    /// streams and both time columns) into the read cache. Returns `false`, building nothing,
+    /// when this snapshot does not know its version (a commit was in flight as it began).
+    pub(crate) fn warm_up(&self) -> Result<bool, Error> {
+        if self.view.is_none() {
+            return Ok(false);
+        }
+        self.public_streams()?;
+        for key in [ColumnKey::LastMessage, ColumnKey::Updated] {
+            self.column(&key)?;
+        }
+        Ok(true)
+    }
+
     /// The public time streams, from the cache or read whole.
     fn public_streams(&self) -> Result<Arc<PublicStreams>, Error> {
         if let Some(streams) = self.view.and_then(|v| self.cache.public(v)) {
@@ -366,5 +380,36 @@ impl Snapshot {
             let (k, v) = entry?;
             Ok((*k.value(), RowId(v.value())))
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::cache::Touched;
+    use crate::storage::Storage;
+
+    #[test]
+    fn warm_up_installs_the_streams_and_time_columns() {
+        let storage = Storage::in_memory(1 << 20).unwrap();
+        let keys = [ColumnKey::LastMessage, ColumnKey::Updated];
+        let snap = storage.snapshot().unwrap();
+        let view = snap.view.unwrap();
+        assert!(keys.iter().all(|k| storage.cache.column(view, k).is_none()));
+        assert!(storage.cache.public(view).is_none());
+        assert!(snap.warm_up().unwrap());
+        assert!(keys.iter().all(|k| storage.cache.column(view, k).is_some()));
+        assert!(storage.cache.public(view).is_some());
+    }
+
+    #[test]
+    fn warm_up_during_a_commit_builds_nothing() {
+        let storage = Storage::in_memory(1 << 20).unwrap();
+        let removed = storage.cache.begin_commit(&Touched::default());
+        let snap = storage.snapshot().unwrap();
+        assert!(!snap.warm_up().unwrap());
+        storage.cache.end_commit(Touched::default(), removed, true);
+        let view = storage.snapshot().unwrap().view.unwrap();
+        assert!(storage.cache.column(view, &ColumnKey::LastMessage).is_none());
     }
 }
