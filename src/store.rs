@@ -466,7 +466,8 @@ impl DialogStore {
 
     /// Fills the read cache with what the first large queries after opening would build: the
     /// public dialogs' time streams and the in-memory `last_message_date_sent` and `updated_at`
-    /// columns (at a million dialogs, about half a second each, read from their time indexes).
+    /// columns (at a million dialogs, about half a second for all three, read from their time
+    /// indexes).
     /// Call it once after [`open`](Self::open), before serving, so no user's query pays for it.
     /// Queries are correct without it; writes keep what it built up to date.
     ///

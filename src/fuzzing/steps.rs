@@ -529,78 +529,6 @@ pub struct Stats {
     pub batch_writes_ok: u64,
 }
 
-/// The write calls of a step: on the store, a transaction each, or inside one batch.
-trait Writes {
-    fn create_dialog(&mut self, user: UserId, new: NewDialog) -> Result<Dialog, Error>;
-    fn update_dialog(
-        &mut self,
-        user: UserId,
-        id: DialogId,
-        update: DialogUpdate,
-    ) -> Result<Dialog, Error>;
-    fn delete_dialogs(&mut self, user: UserId, ids: &[DialogId], force: bool) -> Result<(), Error>;
-    fn record_message(&mut self, id: DialogId, user: UserId, m: MessageMeta) -> Result<(), Error>;
-    fn record_private_message(
-        &mut self,
-        from: UserId,
-        to: UserId,
-        m: MessageMeta,
-    ) -> Result<Dialog, Error>;
-    fn mark_read(&mut self, id: DialogId, user: UserId) -> Result<(), Error>;
-    fn import(&mut self, dialog: Dialog) -> Result<Dialog, Error>;
-}
-
-/// Implements [`Writes`] by calling the type's own methods of the same names.
-macro_rules! writes_by_methods {
-    ($($t:ty),*) => {$(
-        impl Writes for $t {
-            fn create_dialog(&mut self, user: UserId, new: NewDialog) -> Result<Dialog, Error> {
-                <$t>::create_dialog(self, user, new)
-            }
-            fn update_dialog(
-                &mut self,
-                user: UserId,
-                id: DialogId,
-                update: DialogUpdate,
-            ) -> Result<Dialog, Error> {
-                <$t>::update_dialog(self, user, id, update)
-            }
-            fn delete_dialogs(
-                &mut self,
-                user: UserId,
-                ids: &[DialogId],
-                force: bool,
-            ) -> Result<(), Error> {
-                <$t>::delete_dialogs(self, user, ids, force)
-            }
-            fn record_message(
-                &mut self,
-                id: DialogId,
-                user: UserId,
-                m: MessageMeta,
-            ) -> Result<(), Error> {
-                <$t>::record_message(self, id, user, m)
-            }
-            fn record_private_message(
-                &mut self,
-                from: UserId,
-                to: UserId,
-                m: MessageMeta,
-            ) -> Result<Dialog, Error> {
-                <$t>::record_private_message(self, from, to, m)
-            }
-            fn mark_read(&mut self, id: DialogId, user: UserId) -> Result<(), Error> {
-                <$t>::mark_read(self, id, user)
-            }
-            fn import(&mut self, dialog: Dialog) -> Result<Dialog, Error> {
-                <$t>::import(self, dialog)
-            }
-        }
-    )*};
-}
-
-writes_by_methods!(DialogStore, WriteBatch<'_, '_>);
-
 /// The runner's side of the comparison: the model, the dialog ids seen, the counts.
 struct Side<'a> {
     model: &'a mut Model,
@@ -638,7 +566,7 @@ impl Side<'_> {
     /// Runs write step `n` on `w` and on the model; `Err` when they disagree.
     fn write(
         &mut self,
-        w: &mut impl Writes,
+        w: &mut WriteBatch<'_, '_>,
         n: usize,
         step: &Step,
         what: &str,
@@ -737,7 +665,7 @@ impl Side<'_> {
 pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     let mut stats = Stats::default();
     let clock = Arc::new(ManualClock::new(T0));
-    let mut store = DialogStore::builder()
+    let store = DialogStore::builder()
         .app_id(APP)
         .muc_domain(MUC)
         .clock(clock.clone())
@@ -770,7 +698,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                         }
                     }
                     if *abort {
-                        Err(crate::Error::DialogIdEmpty)
+                        Err(Error::DialogIdEmpty)
                     } else {
                         Ok(())
                     }
@@ -780,7 +708,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 }
                 match (out, abort) {
                     (Ok(()), false) => side.stats.batches += 1,
-                    (Err(crate::Error::DialogIdEmpty), true) => {
+                    (Err(Error::DialogIdEmpty), true) => {
                         *side.model = before;
                         side.stats.batches_aborted += 1;
                     }
@@ -831,7 +759,24 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                     }
                 }
             }
-            write => side.write(&mut store, n, write, &what)?,
+            write => {
+                // A write on its own, as DialogStore's write methods run it: a transaction of
+                // one operation, whose refusal is the transaction's error.
+                let refused = side.stats.writes_refused;
+                let mut outcome = Ok(());
+                let out = store.write(|batch| {
+                    outcome = side.write(batch, n, write, &what);
+                    if side.stats.writes_refused > refused {
+                        Err(Error::DialogIdEmpty)
+                    } else {
+                        Ok(())
+                    }
+                });
+                outcome?;
+                if let (Err(e), false) = (&out, side.stats.writes_refused > refused) {
+                    return Err(format!("{what}: the transaction failed: {e}"));
+                }
+            }
         }
         if checks.integrity_every_step && !matches!(step, Step::List { .. } | Step::Tick { .. }) {
             integrity(&store, &what)?;

@@ -166,6 +166,17 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
         shard.insert(key, Versioned { version, value });
     }
 
+    /// Removes `keys`; returns those that were cached, whose new values a commit installs.
+    fn remove_cached<'k>(
+        &self,
+        keys: impl IntoIterator<Item = &'k K>,
+    ) -> std::collections::HashSet<K, FxBuildHasher>
+    where
+        K: 'k,
+    {
+        keys.into_iter().filter(|key| self.remove(key).is_some()).cloned().collect()
+    }
+
     fn remove(&self, key: &K) -> Option<V> {
         let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
         shard.remove(key).map(|e| e.value)
@@ -303,20 +314,14 @@ impl Cache {
     pub(crate) fn begin_commit(&self, touched: &Touched) -> Removed {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        let mut removed = Removed::default();
-        for rid in touched.rows.keys() {
-            if self.rows.remove(rid).is_some() {
-                removed.rows.insert(*rid);
-            }
-        }
+        let mut removed = Removed {
+            rows: self.rows.remove_cached(touched.rows.keys()),
+            unread: self.unread.remove_cached(touched.unread.iter().map(|(key, _)| key)),
+            ..Removed::default()
+        };
         for key in touched.chunks.keys() {
             if let Some(old) = self.bitmaps.remove(key) {
                 removed.bitmaps.push((key.clone(), old));
-            }
-        }
-        for (key, _) in &touched.unread {
-            if self.unread.remove(key).is_some() {
-                removed.unread.insert(*key);
             }
         }
         if !touched.public_times.is_empty() {
