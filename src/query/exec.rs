@@ -292,12 +292,21 @@ fn sort_columns(
     // candidate is written, and kept by moving on only if it passed.
     let mut rows = vec![0; if need > 0 { part.candidates.len() as usize } else { 1 }];
     let (mut total, keep) = (0, usize::from(need > 0));
-    for rid in part.candidates.iter() {
-        let pass = columns
-            .iter_mut()
-            .fold(true, |pass, (pred, values)| pass & pred.test_stored(values.get(rid)));
-        rows[total * keep] = rid;
-        total += usize::from(pass);
+    // The candidates a block at a time: roaring's bulk read costs a fraction of its per-row
+    // iterator, which dispatches on the container kind for every row.
+    let (mut block, mut ascending) = ([0; 256], part.candidates.iter());
+    loop {
+        let rids = ascending.next_many(&mut block);
+        if rids.is_empty() {
+            break;
+        }
+        for &rid in rids.iter() {
+            let pass = columns
+                .iter_mut()
+                .fold(true, |pass, (pred, values)| pass & pred.test_stored(values.get(rid)));
+            rows[total * keep] = rid;
+            total += usize::from(pass);
+        }
     }
     rows.truncate(total * keep);
     let total = total as u64;
