@@ -105,15 +105,15 @@ pub(crate) enum StoredRow {
     Deleted { id: [u8; 12] },
 }
 
-fn frame(payload: &[u8]) -> Vec<u8> {
-    frame_as(FORMAT_V1, payload)
-}
-
-fn frame_as(format: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER + payload.len());
+/// A value whose payload `write` appends in place (about `size` bytes), after the format byte
+/// and room for the checksum, which is filled in last: one allocation and no copy of the payload.
+fn framed(format: u8, size: usize, write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER + size);
     out.push(format);
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(payload);
+    out.extend_from_slice(&[0; HEADER - 1]);
+    write(&mut out);
+    let crc = crc32fast::hash(&out[HEADER..]);
+    out[1..HEADER].copy_from_slice(&crc.to_le_bytes());
     out
 }
 
@@ -148,7 +148,9 @@ fn config() -> bincode::config::Configuration {
 
 pub(crate) fn encode<T: Encode>(value: &T) -> Vec<u8> {
     // Encoding plain structs into a Vec cannot fail: there is no size limit and no I/O.
-    frame(&bincode::encode_to_vec(value, config()).unwrap_or_default())
+    framed(FORMAT_V1, 64, |out| {
+        let _ = bincode::encode_into_std_write(value, out, config());
+    })
 }
 
 pub(crate) fn decode<T: Decode<()>>(bytes: &[u8], what: &dyn Fn() -> String) -> Result<T, Error> {
@@ -183,13 +185,16 @@ pub(crate) fn decode_row(row_id: u32, bytes: &[u8]) -> Result<StoredRow, Error> 
 /// Encodes one chunk of a bitmap (every row id in it has the same high 16 bits).
 pub(crate) fn encode_bitmap(bitmap: &RoaringBitmap) -> Vec<u8> {
     if bitmap.len() <= SMALL_CHUNK {
-        let payload: Vec<u8> = bitmap.iter().flat_map(|rid| (rid as u16).to_le_bytes()).collect();
-        return frame_as(FORMAT_SMALL_CHUNK, &payload);
+        return framed(FORMAT_SMALL_CHUNK, 2 * bitmap.len() as usize, |out| {
+            for rid in bitmap {
+                out.extend_from_slice(&(rid as u16).to_le_bytes());
+            }
+        });
     }
-    let mut payload = Vec::with_capacity(bitmap.serialized_size());
     // Writing into a Vec cannot fail.
-    let _ = bitmap.serialize_into(&mut payload);
-    frame(&payload)
+    framed(FORMAT_V1, bitmap.serialized_size(), |out| {
+        let _ = bitmap.serialize_into(out);
+    })
 }
 
 /// Decodes one chunk of a bitmap, chunk number `chunk`.
