@@ -3,9 +3,9 @@
 //! A user sees the dialogs they occupy and every public dialog; public dialogs have no
 //! occupants, so these are two disjoint parts, planned and executed apart and merged at the end
 //! (SPEC section 5: never gather and sort their union). For each part the planner builds the
-//! candidate set from bitmaps (the part's base bitmap, intersected with every condition a bitmap
-//! answers, minus every negated one), with its exact cardinality, and picks how to produce the
-//! page in order:
+//! candidate set from bitmaps (the part's base bitmap, intersected with every distinct bitmap a
+//! condition answers and with the time ranges that hold fewer entries than the candidates, minus
+//! every negated one), with its exact cardinality, and picks how to produce the page in order:
 //!
 //! - [`Access::SortCandidates`]: read the sort keys of every candidate and select the top
 //!   `skip + limit`; cost grows with the candidates.
@@ -176,14 +176,14 @@ pub(crate) fn plan(
         match bitmap_use(snap, &pred)? {
             Use::Exact(b) => {
                 notes.push(format!("{key}: bitmap of {} rows, exact", b.len()));
-                within.push(b);
+                push_distinct(&mut within, b);
             }
             Use::Within(b) => {
                 notes.push(format!(
                     "{key}: bitmap of {} rows narrows, each candidate tested",
                     b.len()
                 ));
-                within.push(b);
+                push_distinct(&mut within, b);
                 residual.push(pred);
                 all_exact = false;
             }
@@ -261,6 +261,16 @@ pub(crate) fn plan(
                 }
             }
         }
+        let spans = time_spans(snap, &plan, scope)?;
+        // A time range over the public dialogs is read from the cached public stream, a few
+        // instructions an entry: when it holds far fewer entries than there are public dialogs,
+        // narrowing by it first leaves the bitmaps little (often nothing) to intersect.
+        let (first, last): (Vec<_>, Vec<_>) = spans.iter().partition(|span| {
+            scope == Scope::Public && span.entries.saturating_mul(8) < candidates.len()
+        });
+        if choice != PlanChoice::FullScan {
+            candidates = narrow_by_time(snap, &first, candidates, &mut formula)?;
+        }
         for b in &within {
             candidates = Arc::new(&*candidates & &**b);
         }
@@ -273,9 +283,8 @@ pub(crate) fn plan(
         if !without.is_empty() {
             formula.push_str(&format!(" − {} bitmap(s)", without.len()));
         }
-        let spans = time_spans(snap, &plan, scope)?;
         if choice != PlanChoice::FullScan {
-            candidates = narrow_by_time(snap, &spans, candidates, &mut formula)?;
+            candidates = narrow_by_time(snap, &last, candidates, &mut formula)?;
         }
         let sort_range = spans.iter().find(|s| s.target == plan.order.target).map(|s| s.entries);
         let stats = Stats { has_message: has_message.as_deref(), meta, sort_range };
@@ -439,6 +448,15 @@ fn users(vals: &[Val]) -> impl Iterator<Item = u64> + '_ {
     })
 }
 
+/// Adds a bitmap to intersect with unless an equal one is there: conditions on one field share
+/// its bitmap (`[gte]` and `[lt]` of a range), and a class's bitmap often equals its fields'
+/// (every dialog of the class sets them). Comparing stops at the first differing container.
+fn push_distinct(bitmaps: &mut Vec<Arc<RoaringBitmap>>, b: Arc<RoaringBitmap>) {
+    if !bitmaps.iter().any(|w| Arc::ptr_eq(w, &b) || **w == *b) {
+        bitmaps.push(b);
+    }
+}
+
 /// How a predicate can use the bitmaps.
 fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
     Ok(match (&pred.target, pred.op) {
@@ -562,11 +580,11 @@ fn time_spans(snap: &Snapshot, plan: &Plan, scope: Scope) -> Result<Vec<TimeSpan
 /// The conditions stay in the residual tests, which the narrowed candidates pass.
 fn narrow_by_time(
     snap: &Snapshot,
-    spans: &[TimeSpan],
+    spans: &[&TimeSpan],
     mut candidates: Arc<RoaringBitmap>,
     formula: &mut String,
 ) -> Result<Arc<RoaringBitmap>, Error> {
-    for &TimeSpan { index, lo, hi, entries, .. } in spans {
+    for &&TimeSpan { index, lo, hi, entries, .. } in spans {
         if candidates.is_empty() || entries >= candidates.len() {
             continue;
         }
