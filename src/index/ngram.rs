@@ -16,7 +16,22 @@ pub(crate) fn lower_chars(s: &str) -> Vec<char> {
 
 /// The lowercased form of `s`, as `ctn` compares it.
 pub(crate) fn lower(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+    let mut out = String::with_capacity(s.len());
+    out.extend(s.chars().flat_map(char::to_lowercase));
+    out
+}
+
+/// Whether `lower(text)` contains `pattern`, a pattern already lowercased: `ctn`'s test of one
+/// name. An ASCII name (most of them) lowercases byte by byte, so it is compared in place
+/// instead of being copied lowercased first, which a page of candidates did for every row.
+pub(crate) fn contains_lowered(text: &str, pattern: &str) -> bool {
+    if !text.is_ascii() {
+        return lower(text).contains(pattern);
+    }
+    // The pattern is lowercase, so only the name's bytes need folding; a non-ASCII pattern
+    // matches no window of an ASCII name.
+    let (text, pattern) = (text.as_bytes(), pattern.as_bytes());
+    pattern.is_empty() || text.windows(pattern.len()).any(|w| w.eq_ignore_ascii_case(pattern))
 }
 
 /// The distinct n-grams (1 to 3 characters) of a name, lowercased, sorted.
@@ -67,5 +82,41 @@ mod tests {
         assert!(!pattern_grams("party").1);
         assert!(lower("New Year PARTY").contains(&lower("party")));
         assert!(lower("ΟΔΟΣ").contains(&lower("σ")));
+    }
+
+    #[test]
+    fn contains_lowered_is_lower_then_contains() {
+        let cases = [
+            ("New Year PARTY", "party", true),
+            ("New Year PARTY", "year p", true),
+            ("New Year PARTY", "years", false),
+            ("abc", "", true),
+            ("", "", true),
+            ("ab", "abc", false),
+            ("ABC", "é", false),
+            // Not ASCII: the Kelvin sign lowercases to an ASCII `k`.
+            ("\u{212A}ilo", "kilo", true),
+            ("Ёлка PARTY", "ёлка p", true),
+            ("ΟΔΟΣ", "σ", true),
+        ];
+        for (text, pattern, want) in cases {
+            let pattern = lower(pattern);
+            assert_eq!(contains_lowered(text, &pattern), want, "{text:?} ctn {pattern:?}");
+            assert_eq!(lower(text).contains(&pattern), want, "{text:?} ctn {pattern:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn contains_lowered_agrees_with_lowering_first(
+            text in "[a-zA-Z ÀÉΣσЁё\u{212A}İ]{0,12}",
+            pattern in "[a-zA-Z ÀÉΣσЁё\u{212A}İ]{0,4}",
+        ) {
+            let pattern = lower(&pattern);
+            proptest::prop_assert_eq!(
+                contains_lowered(&text, &pattern),
+                lower(&text).contains(&pattern)
+            );
+        }
     }
 }

@@ -157,25 +157,43 @@ impl Target {
 
     /// A scalar value of the row; `None` when missing. Not for user sets.
     pub(crate) fn value(&self, row: &Row) -> Option<Val> {
-        let text = |s: &Option<String>| s.as_ref().map(|s| Val::Str(s.clone()));
+        if let Some(text) = self.text(row) {
+            return text.map(|s| Val::Str(s.to_owned()));
+        }
         match self {
             Target::Id => Some(Val::Id(row.id)),
             Target::UserId => Some(Val::Int(row.user_id as i64)),
             Target::CreatedAt => Some(Val::Int(row.created_at)),
             Target::UpdatedAt => Some(Val::Int(row.updated_at)),
             Target::Type => Some(Val::Int(i64::from(row.kind))),
-            Target::Name => text(&row.name),
-            Target::Photo => text(&row.photo),
-            Target::XmppRoomJid => text(&row.xmpp_room_jid),
-            Target::LastMessage => text(&row.last_message),
-            Target::LastMessageId => text(&row.last_message_id),
             Target::LastMessageDateSent => row.last_message_date_sent.map(Val::Int),
             Target::LastMessageUserId => row.last_message_user_id.map(|u| Val::Int(u as i64)),
             Target::IsJoinRequired => row.is_join_required.map(Val::Bool),
-            Target::ClassName => row.data.as_ref().map(|d| Val::Str(d.class_name.clone())),
             Target::Data { name, .. } => Some(self.data_value(row.data.as_ref()?.field(name)?)),
-            Target::Occupants | Target::Admins => None,
+            // Text fields answered above; user sets are not scalars.
+            Target::Name
+            | Target::Photo
+            | Target::XmppRoomJid
+            | Target::LastMessage
+            | Target::LastMessageId
+            | Target::ClassName
+            | Target::Occupants
+            | Target::Admins => None,
         }
+    }
+
+    /// The row's text for a target that is a text field of the row (`Some(None)` when the
+    /// dialog has none); `None` for every other target.
+    fn text<'r>(&self, row: &'r Row) -> Option<Option<&'r str>> {
+        Some(match self {
+            Target::Name => row.name.as_deref(),
+            Target::Photo => row.photo.as_deref(),
+            Target::XmppRoomJid => row.xmpp_room_jid.as_deref(),
+            Target::LastMessage => row.last_message.as_deref(),
+            Target::LastMessageId => row.last_message_id.as_deref(),
+            Target::ClassName => row.data.as_ref().map(|d| d.class_name.as_str()),
+            _ => return None,
+        })
     }
 
     /// How a custom field's stored value compares: typed, or as text. Only for
@@ -258,10 +276,15 @@ impl Pred {
 
     /// Tests the condition on a full row.
     pub(crate) fn test_row(&self, row: &Row) -> bool {
-        match self.target.user_set(row) {
-            Some(set) => test_set(self.op, set, &self.vals),
-            None => test_scalar(self.op, self.target.value(row).as_ref(), &self.vals),
+        if let Some(set) = self.target.user_set(row) {
+            return test_set(self.op, set, &self.vals);
         }
+        // `ctn` on a text field (a name search tests every candidate): on the row's text in
+        // place, not on a copy of it.
+        if let (Op::Ctn, Some(text)) = (self.op, self.target.text(row)) {
+            return ctn(text, &self.vals);
+        }
+        test_scalar(self.op, self.target.value(row).as_ref(), &self.vals)
     }
 
     /// Tests the condition on a scalar value read elsewhere (a column): the same test as
@@ -317,11 +340,16 @@ fn test_scalar(op: Op, value: Option<&Val>, vals: &[Val]) -> bool {
         Op::Gte => cmp(&[Ordering::Greater, Ordering::Equal]),
         Op::In => vals.iter().any(|o| same(v, o)),
         Op::Nin => !vals.iter().any(|o| same(v, o)),
-        Op::Ctn => match (v.text(), first.and_then(Val::text)) {
-            (Some(text), Some(pattern)) => ngram::lower(text).contains(pattern),
-            _ => false,
-        },
+        Op::Ctn => ctn(v.text(), vals),
         Op::All => false,
+    }
+}
+
+/// `ctn`: the text, lowercased, contains the (lowercased) pattern; no text never does.
+fn ctn(text: Option<&str>, vals: &[Val]) -> bool {
+    match (text, vals.first().and_then(Val::text)) {
+        (Some(text), Some(pattern)) => ngram::contains_lowered(text, pattern),
+        _ => false,
     }
 }
 
