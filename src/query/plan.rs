@@ -247,8 +247,12 @@ pub(crate) fn plan(
             Scope::Public => {}
             Scope::Own => {
                 // Subtract the excluded types: cheaper than intersecting with the union of the
-                // allowed ones, which holds most dialogs.
-                for t in DialogType::ALL.into_iter().filter(|t| types & (1 << (t.code() - 1)) == 0)
+                // allowed ones, which holds most dialogs. Never type 1: a user's bitmap holds no
+                // public dialog (they have no occupants), so there is nothing to take out.
+                let excluded = |t: &DialogType| types & (1 << (t.code() - 1)) == 0;
+                for t in DialogType::ALL
+                    .into_iter()
+                    .filter(|t| excluded(t) && *t != DialogType::PublicGroup)
                 {
                     candidates =
                         Arc::new(&*candidates - &*snap.bitmap(&BitmapKey::Type(t.code()))?);
