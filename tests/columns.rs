@@ -199,7 +199,7 @@ fn a_narrow_time_range_narrows_the_public_dialogs_first() {
         "last_message_date_sent[lte]=1600000101&type=1&count=1",
     ] {
         let q: Query = text.parse().unwrap();
-        let explain = store_explain(&env, &q);
+        let explain = env.explain(ME, &q).unwrap().to_string();
         assert!(
             explain.contains("part public dialogs: public ∩ public_by_last_message over"),
             "{text}:\n{explain}"
@@ -210,8 +210,4 @@ fn a_narrow_time_range_narrows_the_public_dialogs_first() {
             assert_eq!(env.list_dialogs_with(ME, &q, choice).unwrap(), scan, "{text} {choice:?}");
         }
     }
-}
-
-fn store_explain(store: &DialogStore, q: &Query) -> String {
-    store.explain(ME, q).unwrap().to_string()
 }
