@@ -281,8 +281,10 @@ impl Pred {
         }
         // `ctn` on a text field (a name search tests every candidate): on the row's text in
         // place, not on a copy of it.
-        if let (Op::Ctn, Some(text)) = (self.op, self.target.text(row)) {
-            return ctn(text, &self.vals);
+        if self.op == Op::Ctn {
+            if let Some(text) = self.target.text(row) {
+                return ctn(text, &self.vals);
+            }
         }
         test_scalar(self.op, self.target.value(row).as_ref(), &self.vals)
     }

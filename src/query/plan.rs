@@ -266,15 +266,16 @@ pub(crate) fn plan(
             }
         }
         let spans = time_spans(snap, &plan, scope)?;
+        // The full scan, the oracle, reads no index.
+        let narrowing = if choice == PlanChoice::FullScan { &[][..] } else { &spans[..] };
         // A time range over the public dialogs is read from the cached public stream, a few
         // instructions an entry: when it holds far fewer entries than there are public dialogs,
         // narrowing by it first leaves the bitmaps little (often nothing) to intersect.
-        let (first, last): (Vec<_>, Vec<_>) = spans.iter().partition(|span| {
-            scope == Scope::Public && span.entries.saturating_mul(8) < candidates.len()
-        });
-        if choice != PlanChoice::FullScan {
-            candidates = narrow_by_time(snap, &first, candidates, &mut formula)?;
-        }
+        let part_size = candidates.len();
+        let first =
+            |span: &&TimeSpan| scope == Scope::Public && span.entries.saturating_mul(8) < part_size;
+        candidates =
+            narrow_by_time(snap, narrowing.iter().filter(first), candidates, &mut formula)?;
         for b in &within {
             candidates = Arc::new(&*candidates & &**b);
         }
@@ -287,9 +288,8 @@ pub(crate) fn plan(
         if !without.is_empty() {
             formula.push_str(&format!(" − {} bitmap(s)", without.len()));
         }
-        if choice != PlanChoice::FullScan {
-            candidates = narrow_by_time(snap, &last, candidates, &mut formula)?;
-        }
+        let last = narrowing.iter().filter(|span| !first(span));
+        candidates = narrow_by_time(snap, last, candidates, &mut formula)?;
         let sort_range = spans.iter().find(|s| s.target == plan.order.target).map(|s| s.entries);
         let stats = Stats { has_message: has_message.as_deref(), meta, sort_range };
         let (access, estimate) = choose(&plan, scope, &candidates, all_exact, &stats, choice);
@@ -582,13 +582,13 @@ fn time_spans(snap: &Snapshot, plan: &Plan, scope: Scope) -> Result<Vec<TimeSpan
 /// over each range when the range holds fewer entries than there are candidates: cheaper than
 /// testing every candidate, and it makes the candidate count (and a count-only answer) small.
 /// The conditions stay in the residual tests, which the narrowed candidates pass.
-fn narrow_by_time(
+fn narrow_by_time<'s>(
     snap: &Snapshot,
-    spans: &[&TimeSpan],
+    spans: impl IntoIterator<Item = &'s TimeSpan>,
     mut candidates: Arc<RoaringBitmap>,
     formula: &mut String,
 ) -> Result<Arc<RoaringBitmap>, Error> {
-    for &&TimeSpan { index, lo, hi, entries, .. } in spans {
+    for &TimeSpan { index, lo, hi, entries, .. } in spans {
         if candidates.is_empty() || entries >= candidates.len() {
             continue;
         }
