@@ -465,9 +465,11 @@ impl DialogStore {
     }
 
     /// Fills the read cache with what the first large queries after opening would build: the
-    /// public dialogs' time streams and the in-memory `last_message_date_sent` and `updated_at`
-    /// columns (at a million dialogs, about half a second for all three, read from their time
-    /// indexes).
+    /// public dialogs' time streams, the in-memory `last_message_date_sent` and `updated_at`
+    /// columns (read from their time indexes), and a column for every field of the declared
+    /// classes (read from the rows that have one; up to the cache's 16 columns in all, fields
+    /// in name order). At a million dialogs with one declared class on 16,520 of them, about
+    /// 0.6 s.
     /// Call it once after [`open`](Self::open), before serving, so no user's query pays for it.
     /// Queries are correct without it; writes keep what it built up to date.
     ///

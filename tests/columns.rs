@@ -155,6 +155,12 @@ fn columns_built_by_warm_up_answer_like_a_full_scan_and_follow_writes() {
         store.record_message(*id, ME, msg(&format!("w{n}"), "again", sent)).unwrap();
     }
     assert_eq!(check(&store, "warmed, after messages"), 7);
+    // warm_up built the fields' columns too: commits patch them like those a query built.
+    for (n, id) in ids.iter().enumerate().skip(3).step_by(7) {
+        store.tick(1);
+        store.update_dialog(ME, *id, DialogUpdate::default().data(data(n as u64 * 5 + 2))).unwrap();
+    }
+    assert_eq!(check(&store, "warmed, after data changes"), 7);
 }
 
 #[test]

@@ -298,6 +298,11 @@ impl Cache {
         columns.get(key).filter(|c| c.version <= view.version).map(|c| c.value.clone())
     }
 
+    /// How many more columns fit before installing one drops them all.
+    pub(crate) fn column_room(&self) -> usize {
+        MAX_COLUMNS.saturating_sub(self.columns.read().unwrap_or_else(|e| e.into_inner()).len())
+    }
+
     pub(crate) fn install_column(&self, view: View, column: Arc<Column>) {
         if let Some(_guard) = self.installable(view) {
             let mut columns = self.columns.write().unwrap_or_else(|e| e.into_inner());

@@ -2,11 +2,12 @@
 //!
 //! Sorting or testing a few thousand candidates through the row cache costs a hash lookup and a
 //! decoded row each, about a quarter of a microsecond; a column answers the same value with an
-//! array index. Columns are not stored: a column is built from the tables the first time a query
-//! needs it (a time index read whole, or the rows that have a custom field), kept in the read
-//! cache under the same versioning as everything else there, and patched by every commit with
-//! the rows it wrote (see `storage/cache.rs`). Only the planner's large-candidate paths use them,
-//! so a store that never answers such a query never builds one.
+//! array index. Columns are not stored: a column is built from the tables by `warm_up` or the
+//! first time a query needs it (a time index read whole, or the rows that have a custom field),
+//! kept in the read cache under the same versioning as everything else there, and patched by
+//! every commit with the rows it wrote (see `storage/cache.rs`). Only the planner's
+//! large-candidate paths use them, so a store that neither answers such a query nor warms up
+//! never builds one.
 //!
 //! A column is split into chunks of [`CHUNK_ROWS`] rows, each behind its own `Arc`: a commit
 //! that changes a row copies that chunk alone, while readers keep the old one.

@@ -4,6 +4,7 @@
 //! dialog is in an index result if and only if it is in the table at that snapshot.
 
 use std::cell::OnceCell;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
@@ -199,26 +200,56 @@ impl Snapshot {
                 let (time, rid) = entry?;
                 column.set_time(rid.0, time);
             }
-        } else if let ColumnKey::Data(name) = key {
-            for rid in self.bitmap(&BitmapKey::DataField(name.clone()))?.iter() {
-                column.push_row(rid, &*self.live_row(RowId(rid))?);
-            }
+        } else {
+            self.fill_data_columns(std::slice::from_mut(&mut column))?;
         }
         let column = Arc::new(column);
         self.cache.install_column(view, column.clone());
         Ok(Some(column))
     }
 
-    /// Builds what the first queries after opening would otherwise build (the public time
-    /// streams and both time columns) into the read cache. Returns `false`, building nothing,
-    /// when this snapshot does not know its version (a commit was in flight as it began).
-    pub(crate) fn warm_up(&self) -> Result<bool, Error> {
-        if self.view.is_none() {
-            return Ok(false);
+    /// Fills empty custom-field columns in one pass over the rows that have any of their
+    /// fields: a row is read once however many of the fields it has.
+    fn fill_data_columns(&self, columns: &mut [Column]) -> Result<(), Error> {
+        let mut rows = RoaringBitmap::new();
+        for column in columns.iter() {
+            if let ColumnKey::Data(name) = column.key() {
+                rows |= &*self.bitmap(&BitmapKey::DataField(name.clone()))?;
+            }
         }
+        for rid in rows.iter() {
+            let row = self.live_row(RowId(rid))?;
+            for column in columns.iter_mut() {
+                column.push_row(rid, &row);
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds what the first queries after opening would otherwise build into the read cache:
+    /// the public time streams, both time columns, and the columns of the declared classes'
+    /// fields not cached yet (by name, as many as the cache has room for). Returns `false`,
+    /// building nothing, when this snapshot does not know its version (a commit was in flight
+    /// as it began).
+    pub(crate) fn warm_up(&self) -> Result<bool, Error> {
+        let Some(view) = self.view else { return Ok(false) };
         self.public_streams()?;
         for key in [ColumnKey::LastMessage, ColumnKey::Updated] {
             self.column(&key)?;
+        }
+        let names: BTreeSet<String> =
+            self.all_classes()?.into_iter().flat_map(|class| class.fields.into_keys()).collect();
+        let next_row = self.meta()?.next_row;
+        let mut columns: Vec<Column> = names
+            .into_iter()
+            .map(|name| ColumnKey::Data(name.into()))
+            .filter(|key| self.cache.column(view, key).is_none())
+            .take(self.cache.column_room())
+            .map(|key| Column::new(key, next_row))
+            .collect();
+        self.fill_data_columns(&mut columns)?;
+        for column in columns {
+            self.cache.install_column(view, Arc::new(column));
         }
         Ok(true)
     }
@@ -400,6 +431,73 @@ mod tests {
         assert!(snap.warm_up().unwrap());
         assert!(keys.iter().all(|k| storage.cache.column(view, k).is_some()));
         assert!(storage.cache.public(view).is_some());
+    }
+
+    /// A store with `fields` integer fields declared on class `C`, and 300 groups whose data
+    /// has every third field from one that depends on the group (so rows have some fields, not
+    /// all, and the last field no row has).
+    fn store_with_fields(fields: usize) -> crate::DialogStore {
+        use crate::{CustomClass, CustomData, DataValue, FieldType, NewDialog, UserId};
+        let store = crate::DialogStore::in_memory().unwrap();
+        let class = (0..fields)
+            .fold(CustomClass::new("C"), |c, f| c.field(format!("f{f:02}"), FieldType::Integer));
+        store.declare_class(&class).unwrap();
+        store
+            .write(|b| {
+                for i in 0..300usize {
+                    let data = (i % 3..fields.saturating_sub(1))
+                        .step_by(3)
+                        .fold(CustomData::new("C"), |d, f| {
+                            d.field(format!("f{f:02}"), DataValue::Integer((i * f) as i64))
+                        });
+                    let new = NewDialog::group(format!("g{i}"), [UserId(1)]).data(data);
+                    b.create_dialog(UserId(1), new)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        store
+    }
+
+    #[test]
+    fn warm_up_builds_the_declared_fields_columns_as_a_query_would() {
+        let store = store_with_fields(5);
+        let snap = store.storage.snapshot().unwrap();
+        let view = snap.view.unwrap();
+        let keys: Vec<ColumnKey> =
+            (0..5).map(|f| ColumnKey::Data(format!("f{f:02}").into())).collect();
+        assert!(keys.iter().all(|k| store.storage.cache.column(view, k).is_none()));
+        assert!(snap.warm_up().unwrap());
+        for key in &keys {
+            let warmed = store.storage.cache.column(view, key).expect("warm_up built it");
+            // As `column` builds it alone on first use.
+            let mut alone = Column::new(key.clone(), snap.meta().unwrap().next_row);
+            snap.fill_data_columns(std::slice::from_mut(&mut alone)).unwrap();
+            assert_eq!(*warmed, alone, "{key:?}");
+        }
+        // f00..f03 are set on some rows, f04 on none: its column is empty, but built.
+        let f00 = store.storage.cache.column(view, &keys[0]).unwrap();
+        assert_ne!(*f00, Column::new(keys[0].clone(), snap.meta().unwrap().next_row));
+    }
+
+    #[test]
+    fn warm_up_builds_no_more_data_columns_than_the_cache_keeps() {
+        let store = store_with_fields(20);
+        let snap = store.storage.snapshot().unwrap();
+        let view = snap.view.unwrap();
+        assert!(snap.warm_up().unwrap());
+        let cached = |f: usize| {
+            store.storage.cache.column(view, &ColumnKey::Data(format!("f{f:02}").into())).is_some()
+        };
+        // Two time columns and fourteen fields, the first by name: nothing was dropped.
+        assert!([ColumnKey::LastMessage, ColumnKey::Updated].iter().all(|k| store
+            .storage
+            .cache
+            .column(view, k)
+            .is_some()));
+        assert!((0..14).all(cached));
+        assert!(!(14..20).any(cached));
+        assert_eq!(store.storage.cache.column_room(), 0);
     }
 
     #[test]
