@@ -68,7 +68,7 @@ fn as_dialog(n: u64, user: UserId, at: i64, new: &NewDialog) -> Dialog {
         name: if new.dialog_type == DialogType::Private { None } else { new.name.clone() },
         photo: new.photo.clone(),
         xmpp_room_jid: (new.dialog_type != DialogType::Private)
-            .then(|| format!("0_{}@muc", DialogId(id))),
+            .then(|| format!("0_{}@muc.chat.quickblox.com", DialogId(id))),
         occupants_ids: if public { Vec::new() } else { occupants },
         admin_ids: if public { vec![user] } else { Vec::new() },
         last_message: None,
