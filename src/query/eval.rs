@@ -381,12 +381,18 @@ pub(crate) struct SortKey {
 impl SortKey {
     fn asc(&self, other: &SortKey) -> Ordering {
         let primary = match (&self.primary, &other.primary) {
+            // Every time sort (the inbox's among them) compares integers: no detour through
+            // the mixed-kind order.
+            (Some(Val::Int(a)), Some(Val::Int(b))) => a.cmp(b),
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,
             (Some(a), Some(b)) => a.total(b),
         };
-        primary.then(self.secondary.cmp(&other.secondary)).then(self.id.cmp(&other.id))
+        // Lazily: most keys differ in the primary value, and the ids need not be compared.
+        primary
+            .then_with(|| self.secondary.cmp(&other.secondary))
+            .then_with(|| self.id.cmp(&other.id))
     }
 
     /// The order of two keys in the result: ascending or descending, ties by `_id` the same way.
