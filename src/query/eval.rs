@@ -279,12 +279,10 @@ impl Pred {
         if let Some(set) = self.target.user_set(row) {
             return test_set(self.op, set, &self.vals);
         }
-        // `ctn` on a text field (a name search tests every candidate): on the row's text in
-        // place, not on a copy of it.
-        if self.op == Op::Ctn {
-            if let Some(text) = self.target.text(row) {
-                return ctn(text, &self.vals);
-            }
+        // A text field (a name search tests every candidate): on the row's text in place, not
+        // on a copy of it.
+        if let Some(text) = self.target.text(row) {
+            return test_scalar(self.op, text.map(Text), &self.vals);
         }
         test_scalar(self.op, self.target.value(row).as_ref(), &self.vals)
     }
@@ -322,11 +320,45 @@ impl Pred {
     }
 }
 
-fn same(a: &Val, b: &Val) -> bool {
+/// A value a condition tests: a [`Val`], or a row's text borrowed in place.
+trait Scalar<'v>: Copy {
+    /// As [`Val::partial`]: the order against an operand, `None` across ranks.
+    fn partial(self, other: &Val) -> Option<Ordering>;
+    fn text(self) -> Option<&'v str>;
+}
+
+impl<'v> Scalar<'v> for &'v Val {
+    fn partial(self, other: &Val) -> Option<Ordering> {
+        Val::partial(self, other)
+    }
+
+    fn text(self) -> Option<&'v str> {
+        Val::text(self)
+    }
+}
+
+/// A row's text field, tested as a [`Val::Str`] of it would be, without the copy.
+#[derive(Clone, Copy)]
+struct Text<'r>(&'r str);
+
+impl<'r> Scalar<'r> for Text<'r> {
+    fn partial(self, other: &Val) -> Option<Ordering> {
+        match other {
+            Val::Str(b) => Some(self.0.cmp(b.as_str())),
+            _ => None,
+        }
+    }
+
+    fn text(self) -> Option<&'r str> {
+        Some(self.0)
+    }
+}
+
+fn same<'v>(a: impl Scalar<'v>, b: &Val) -> bool {
     a.partial(b) == Some(Ordering::Equal)
 }
 
-fn test_scalar(op: Op, value: Option<&Val>, vals: &[Val]) -> bool {
+fn test_scalar<'v>(op: Op, value: Option<impl Scalar<'v>>, vals: &[Val]) -> bool {
     let Some(v) = value else {
         return matches!(op, Op::Ne | Op::Nin);
     };
@@ -470,7 +502,33 @@ mod tests {
     fn missing_values_pass_only_negations() {
         for op in Op::ALL {
             let want = matches!(op, Op::Ne | Op::Nin);
-            assert_eq!(test_scalar(op, None, &[Val::Int(1)]), want, "{op}");
+            assert_eq!(test_scalar(op, None::<&Val>, &[Val::Int(1)]), want, "{op}");
+            assert_eq!(test_scalar(op, None::<Text>, &[Val::Str("a".into())]), want, "{op}");
+        }
+    }
+
+    #[test]
+    fn a_text_in_place_tests_like_its_copy() {
+        let str = |s: &str| Val::Str(s.into());
+        let operands = [
+            vec![str("abc")],
+            vec![str("b"), str("abc")],
+            vec![str("")],
+            vec![str("bc")],
+            vec![Val::Int(5)],
+            vec![Val::Int(5), str("Abc")],
+        ];
+        for op in Op::ALL {
+            for text in ["", "abc", "Abc", "b", "xabcx", "ünï", "5"] {
+                for vals in &operands {
+                    let copy = str(text);
+                    assert_eq!(
+                        test_scalar(op, Some(Text(text)), vals),
+                        test_scalar(op, Some(&copy), vals),
+                        "{op} on {text:?} against {vals:?}"
+                    );
+                }
+            }
         }
     }
 
