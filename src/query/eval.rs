@@ -46,14 +46,19 @@ impl Val {
             (Val::Float(a), Val::Float(b)) => a.total_cmp(b),
             (Val::Int(a), Val::Float(b)) => (*a as f64).total_cmp(b),
             (Val::Float(a), Val::Int(b)) => a.total_cmp(&(*b as f64)),
-            (Val::Str(a), Val::Str(b)) => a.as_str().cmp(b.as_str()),
+            (Val::Str(a), _) => return Text(a).partial(other),
             (Val::Id(a), Val::Id(b)) => a.cmp(b),
             _ => return None,
         })
     }
 
-    /// The total order used for sorting: by rank, then by value.
+    /// The total order used for sorting: by rank, then by value. Inlined with a direct case
+    /// for integers, which every time sort (the inbox's among them) compares.
+    #[inline]
     pub(crate) fn total(&self, other: &Val) -> Ordering {
+        if let (Val::Int(a), Val::Int(b)) = (self, other) {
+            return a.cmp(b);
+        }
         self.partial(other).unwrap_or_else(|| self.rank().cmp(&other.rank()))
     }
 
@@ -374,16 +379,12 @@ fn test_scalar<'v>(op: Op, value: Option<impl Scalar<'v>>, vals: &[Val]) -> bool
         Op::Gte => cmp(&[Ordering::Greater, Ordering::Equal]),
         Op::In => vals.iter().any(|o| same(v, o)),
         Op::Nin => !vals.iter().any(|o| same(v, o)),
-        Op::Ctn => ctn(v.text(), vals),
+        // The pattern is lowercased already.
+        Op::Ctn => match (v.text(), first.and_then(Val::text)) {
+            (Some(text), Some(pattern)) => ngram::contains_lowered(text, pattern),
+            _ => false,
+        },
         Op::All => false,
-    }
-}
-
-/// `ctn`: the text, lowercased, contains the (lowercased) pattern; no text never does.
-fn ctn(text: Option<&str>, vals: &[Val]) -> bool {
-    match (text, vals.first().and_then(Val::text)) {
-        (Some(text), Some(pattern)) => ngram::contains_lowered(text, pattern),
-        _ => false,
     }
 }
 
@@ -413,9 +414,6 @@ pub(crate) struct SortKey {
 impl SortKey {
     fn asc(&self, other: &SortKey) -> Ordering {
         let primary = match (&self.primary, &other.primary) {
-            // Every time sort (the inbox's among them) compares integers: no detour through
-            // the mixed-kind order.
-            (Some(Val::Int(a)), Some(Val::Int(b))) => a.cmp(b),
             (None, None) => Ordering::Equal,
             (None, Some(_)) => Ordering::Less,
             (Some(_), None) => Ordering::Greater,

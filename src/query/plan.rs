@@ -249,10 +249,9 @@ pub(crate) fn plan(
                 // Subtract the excluded types: cheaper than intersecting with the union of the
                 // allowed ones, which holds most dialogs. Never type 1: a user's bitmap holds no
                 // public dialog (they have no occupants), so there is nothing to take out.
-                let excluded = |t: &DialogType| types & (1 << (t.code() - 1)) == 0;
-                for t in DialogType::ALL
+                for t in [DialogType::Group, DialogType::Private]
                     .into_iter()
-                    .filter(|t| excluded(t) && *t != DialogType::PublicGroup)
+                    .filter(|t| types & (1 << (t.code() - 1)) == 0)
                 {
                     candidates =
                         Arc::new(&*candidates - &*snap.bitmap(&BitmapKey::Type(t.code()))?);
