@@ -69,7 +69,8 @@ const QUERIES: [&str; 8] = [
     "limit=100&sort_desc=last_message_date_sent",
 ];
 
-/// Every query agrees with the full scan; returns how many chose the columns.
+/// Every query agrees with the full scan; returns how many were answered on columns: sorted
+/// and tested there, or with their data conditions answered by a filter built from them.
 fn check(store: &DialogStore, stage: &str) -> usize {
     let mut columns = 0;
     for text in QUERIES {
@@ -80,7 +81,9 @@ fn check(store: &DialogStore, stage: &str) -> usize {
         assert_eq!(auto, scan, "{stage}: {text}");
         assert_eq!(forced, scan, "{stage}: {text} (forced columns)");
         let explain = store.explain(ME, &q).unwrap();
-        if explain.access_paths()[0].contains("columns") {
+        if explain.access_paths()[0].contains("columns")
+            || explain.to_string().contains("filter of")
+        {
             columns += 1;
         }
         // Dates in the fixture tie a few dialogs at most: the first query reads its page's rows
@@ -216,4 +219,76 @@ fn a_narrow_time_range_narrows_the_public_dialogs_first() {
             assert_eq!(env.list_dialogs_with(ME, &q, choice).unwrap(), scan, "{text} {choice:?}");
         }
     }
+}
+
+/// Conditions on custom data are answered by a filter: the first query that tests them on
+/// columns builds it, later queries with the same conditions (in any order, by any user)
+/// intersect it, and every commit patches it. After each kind of write the filter is still the
+/// cached one (not built again) and every user's answer equals a full scan's on every path.
+#[test]
+fn a_data_filter_is_built_once_and_patched_by_every_commit() {
+    let (store, ids) = store();
+    let text = "data[class_name]=Game&data[progress][gte]=50&limit=100";
+    let same = "data[progress][gte]=50&data[class_name]=Game&limit=20&skip=10";
+    let note = |text: &str, user: UserId| {
+        let explain = store.explain(user, &text.parse().unwrap()).unwrap().to_string();
+        let line = explain.lines().find(|l| l.contains("filter of")).map(str::to_owned);
+        line.unwrap_or_else(|| panic!("{text}: no filter:\n{explain}"))
+    };
+    let built = note(text, ME);
+    assert!(built.contains("data[class_name], data[progress][gte]: filter of"), "{built}");
+    assert!(built.ends_with("rows (built by this query, kept), exact"), "{built}");
+    let agree = |stage: &str| {
+        for text in [text, same, "data[class_name]=Game&data[progress][gte]=50&count=1"] {
+            // A user of a handful of the dialogs uses the filter as well as the one in all.
+            for user in [ME, UserId(2), UserId(6)] {
+                assert!(note(text, user).contains("(cached)"), "{stage}: {text} as {user}");
+                let q: Query = text.parse().unwrap();
+                let scan = store.list_dialogs_with(user, &q, PlanChoice::FullScan).unwrap();
+                for choice in [PlanChoice::Auto, PlanChoice::SortCandidates, PlanChoice::Walk] {
+                    let page = store.list_dialogs_with(user, &q, choice).unwrap();
+                    assert_eq!(page, scan, "{stage}: {text} as {user}, {choice:?}");
+                }
+            }
+        }
+        store.list_dialogs(ME, &text.parse().unwrap()).unwrap().total_entries
+    };
+    let fresh = agree("fresh");
+    assert!(fresh > 500 && fresh < 1_600, "a filter that keeps part of the class: {fresh}");
+
+    // Data changes move dialogs in and out of the filter, and out of the class.
+    for (n, id) in ids.iter().enumerate().skip(1).step_by(7) {
+        store.tick(1);
+        store.update_dialog(ME, *id, DialogUpdate::default().data(data(n as u64 * 3 + 1))).unwrap();
+    }
+    let other = CustomData::new("Other").field("progress", DataValue::String("99".into()));
+    store.update_dialog(ME, ids[2], DialogUpdate::default().data(other)).unwrap();
+    agree("after data changes");
+    // Users leave and join (the filter holds no user: it must not change), messages arrive.
+    store.update_dialog(ME, ids[4], DialogUpdate::default().pull_occupants([ME])).unwrap();
+    store
+        .update_dialog(UserId(2), ids[5], DialogUpdate::default().push_occupants([UserId(6)]))
+        .unwrap();
+    for id in ids.iter().step_by(10) {
+        store.tick(1);
+        store
+            .record_message(*id, UserId(2 + id.0[11] as u64 % 5), msg("f", "x", 1_650_000_000))
+            .ok();
+    }
+    agree("after members and messages");
+    // Deletes and creates, some in one batch that aborts (the filter stays as committed).
+    store.delete_dialogs(ME, &ids[10..40], true).unwrap();
+    let _ = store.write(|b| {
+        for i in 0..50u64 {
+            b.create_dialog(ME, NewDialog::group(format!("gone {i}"), [ME]).data(data(i)))?;
+        }
+        Err::<(), _>(dialogstore::Error::DialogIdEmpty)
+    });
+    for i in 0..200u64 {
+        store.tick(1);
+        let new = NewDialog::group(format!("new {i}"), [ME, UserId(6)]).data(data(i * 7));
+        store.create_dialog(ME, new).unwrap();
+    }
+    let last = agree("after deletes, an aborted batch and creates");
+    assert_ne!(last, fresh, "the writes moved dialogs in and out of the filter");
 }

@@ -10,6 +10,7 @@ mod builder;
 mod error;
 pub(crate) mod eval;
 pub(crate) mod exec;
+mod filter;
 mod page;
 mod parse;
 pub(crate) mod plan;

@@ -20,6 +20,8 @@
 //!
 //! Conditions a bitmap answers exactly are dropped from the residual tests; the rest are tested
 //! on each candidate, on its keys when they suffice, else on the row.
+//! Conditions on custom data
+//! can be answered by a cached filter, one exact bitmap for all of them (`query/filter.rs`).
 
 use std::fmt;
 
@@ -30,6 +32,7 @@ use roaring::RoaringBitmap;
 use super::ast::{Direction, Field, Op, Query, Scalar, Span, Value};
 use super::error::{QueryError, QueryErrorKind};
 use super::eval::{Order, Pred, Target, Val};
+use super::filter::DataFilter;
 use crate::dialog::{CustomClass, DataValue, DialogType, FieldType, UserId};
 use crate::error::Error;
 use crate::index::{ngram, BitmapKey};
@@ -126,7 +129,7 @@ impl Plan {
 }
 
 /// A condition turned into bitmap work.
-enum Use {
+pub(super) enum Use {
     /// The matches are exactly this bitmap's rows (intersect).
     Exact(Arc<RoaringBitmap>),
     /// The matches lie within this bitmap (intersect), but still need testing.
@@ -141,7 +144,7 @@ enum Use {
     Residual,
 }
 
-fn cond_key(field: &Field, op: Op) -> String {
+pub(super) fn cond_key(field: &Field, op: Op) -> String {
     if op == Op::Eq {
         field.name()
     } else {
@@ -150,6 +153,10 @@ fn cond_key(field: &Field, op: Op) -> String {
 }
 
 /// Plans `query` for `viewer` on `snap`.
+///
+/// Conditions on custom data are answered by a cached filter when one is there
+/// (`query/filter.rs`); when there is none and a part would test them on columns, which is
+/// when they cost the most, the filter is built, kept, and the query planned again with it.
 pub(crate) fn plan(
     snap: &Snapshot,
     viewer: UserId,
@@ -157,6 +164,39 @@ pub(crate) fn plan(
     choice: PlanChoice,
 ) -> Result<Plan, Error> {
     let preds = all_preds(snap, query)?;
+    // The full scan, the oracle, reads no index.
+    let filter = if choice == PlanChoice::FullScan { None } else { DataFilter::of(&preds) };
+    let Some(filter) = filter else { return plan_with(snap, viewer, query, choice, &preds, None) };
+    if let Some(cached) = snap.filter(filter.key()) {
+        let answered = Answered { filter: &filter, rows: cached.rows.clone(), built: false };
+        return plan_with(snap, viewer, query, choice, &preds, Some(answered));
+    }
+    let plan = plan_with(snap, viewer, query, choice, &preds, None)?;
+    if !plan.parts.iter().any(|p| p.access == Access::SortColumns) {
+        return Ok(plan);
+    }
+    let Some(built) = filter.build(snap)? else { return Ok(plan) };
+    snap.install_filter(filter.key().into(), built.clone());
+    let answered = Answered { filter: &filter, rows: built.rows.clone(), built: true };
+    plan_with(snap, viewer, query, choice, &preds, Some(answered))
+}
+
+/// A filter's rows standing for the conditions it answers.
+struct Answered<'f> {
+    filter: &'f DataFilter,
+    rows: Arc<RoaringBitmap>,
+    /// Built by this query (else found in the cache), for explain.
+    built: bool,
+}
+
+fn plan_with(
+    snap: &Snapshot,
+    viewer: UserId,
+    query: &Query,
+    choice: PlanChoice,
+    preds: &[Pred],
+    answered: Option<Answered<'_>>,
+) -> Result<Plan, Error> {
     let order = match &query.sort {
         None => Order { target: Target::LastMessageDateSent, dir: Direction::Desc, default: true },
         Some(sort) => {
@@ -171,9 +211,21 @@ pub(crate) fn plan(
     let mut all_exact = true;
     let mut types = ALL_TYPES;
     let mut occupied: Vec<Arc<RoaringBitmap>> = Vec::new();
+    if let Some(Answered { filter, rows, built }) = &answered {
+        notes.push(format!(
+            "{}: filter of {} rows{}, exact",
+            filter.describe(),
+            rows.len(),
+            if *built { " (built by this query, kept)" } else { " (cached)" }
+        ));
+        within.push(rows.clone());
+    }
     for pred in preds {
+        if answered.as_ref().is_some_and(|a| a.filter.answers(pred)) {
+            continue;
+        }
         let key = cond_key(&pred.field, pred.op);
-        match bitmap_use(snap, &pred)? {
+        match bitmap_use(snap, pred)? {
             Use::Exact(b) => {
                 notes.push(format!("{key}: bitmap of {} rows, exact", b.len()));
                 push_distinct(&mut within, b);
@@ -184,7 +236,7 @@ pub(crate) fn plan(
                     b.len()
                 ));
                 push_distinct(&mut within, b);
-                residual.push(pred);
+                residual.push(pred.clone());
                 all_exact = false;
             }
             Use::Without(b) => {
@@ -201,7 +253,7 @@ pub(crate) fn plan(
             }
             Use::Residual => {
                 notes.push(format!("{key}: tested on each candidate"));
-                residual.push(pred);
+                residual.push(pred.clone());
                 all_exact = false;
             }
         }
@@ -461,7 +513,7 @@ fn push_distinct(bitmaps: &mut Vec<Arc<RoaringBitmap>>, b: Arc<RoaringBitmap>) {
 }
 
 /// How a predicate can use the bitmaps.
-fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
+pub(super) fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
     Ok(match (&pred.target, pred.op) {
         (Target::Type, _) => {
             let mut mask = 0u8;

@@ -4,7 +4,8 @@
 //! B-tree entry walked, which is more than an inbox page of a hundred dialogs can spend. So the
 //! decoded values queries read most (rows, whole bitmaps, the public time streams, the meta
 //! counters, and the unread counters pages show) are kept here, each tagged with the **version**
-//! at which it became current.
+//! at which it became current; so are the in-memory columns and the filters that queries build
+//! from them (see [`Filter`]).
 //!
 //! # Versions and snapshots
 //!
@@ -116,6 +117,44 @@ impl Touched {
     }
 }
 
+/// A filter: the live rows that pass some conditions, which a query answered from columns once
+/// and which later queries intersect as a bitmap (as Lucene's query cache keeps a filter's
+/// matches). Every commit that writes rows patches it with `test`, which decides whether a
+/// row's new state passes, so it stays exact without being built again.
+pub(crate) struct Filter {
+    /// The rows that pass, at the version the filter is tagged with.
+    pub rows: Arc<RoaringBitmap>,
+    /// Whether a live row passes the conditions.
+    pub test: Arc<dyn Fn(&Row) -> bool + Send + Sync>,
+}
+
+impl Filter {
+    /// The filter after a commit that wrote `rows` (`None`: no longer live). The bitmap is
+    /// copied only if some row's membership changes: most commits (messages, other classes'
+    /// dialogs) leave a filter as it was.
+    fn patched<'r>(
+        &self,
+        rows: impl IntoIterator<Item = (&'r u32, &'r Option<Arc<Row>>)>,
+    ) -> Filter {
+        let mut changed: Option<RoaringBitmap> = None;
+        for (&rid, row) in rows {
+            let pass = row.as_deref().is_some_and(|row| (self.test)(row));
+            if changed.as_ref().unwrap_or(&self.rows).contains(rid) != pass {
+                let bits = changed.get_or_insert_with(|| (*self.rows).clone());
+                if pass {
+                    bits.insert(rid);
+                } else {
+                    bits.remove(rid);
+                }
+            }
+        }
+        Filter {
+            rows: changed.map_or_else(|| self.rows.clone(), Arc::new),
+            test: self.test.clone(),
+        }
+    }
+}
+
 struct Versioned<T> {
     version: u64,
     value: T,
@@ -196,10 +235,15 @@ pub(crate) struct Cache {
     public: RwLock<Option<Versioned<Arc<PublicStreams>>>>,
     meta: RwLock<Option<Versioned<Meta>>>,
     columns: RwLock<HashMap<ColumnKey, Versioned<Arc<Column>>, FxBuildHasher>>,
+    /// Filters by the canonical text of their conditions.
+    filters: RwLock<HashMap<Box<str>, Versioned<Arc<Filter>>, FxBuildHasher>>,
 }
 
 /// Columns kept at most; installing one more drops them all (each is rebuilt when next needed).
 const MAX_COLUMNS: usize = 16;
+
+/// Filters kept at most; installing one more drops them all.
+const MAX_FILTERS: usize = 32;
 
 /// What a reader knows of the cache: the version of its snapshot, if it could tell.
 #[derive(Clone, Copy, Debug)]
@@ -219,6 +263,7 @@ impl Cache {
             public: RwLock::new(None),
             meta: RwLock::new(None),
             columns: RwLock::new(HashMap::default()),
+            filters: RwLock::new(HashMap::default()),
         }
     }
 
@@ -314,6 +359,21 @@ impl Cache {
         }
     }
 
+    pub(crate) fn filter(&self, view: View, key: &str) -> Option<Arc<Filter>> {
+        let filters = self.filters.read().unwrap_or_else(|e| e.into_inner());
+        filters.get(key).filter(|f| f.version <= view.version).map(|f| f.value.clone())
+    }
+
+    pub(crate) fn install_filter(&self, view: View, key: Box<str>, filter: Arc<Filter>) {
+        if let Some(_guard) = self.installable(view) {
+            let mut filters = self.filters.write().unwrap_or_else(|e| e.into_inner());
+            if filters.len() >= MAX_FILTERS && !filters.contains_key(&key) {
+                filters.clear();
+            }
+            filters.insert(key, Versioned { version: view.version, value: filter });
+        }
+    }
+
     /// Step 1 of a commit: marks it in flight and removes what it touches. Returns what was
     /// cached of it, for [`Cache::end_commit`] to update.
     pub(crate) fn begin_commit(&self, touched: &Touched) -> Removed {
@@ -337,6 +397,8 @@ impl Cache {
         if !touched.rows.is_empty() {
             let mut columns = self.columns.write().unwrap_or_else(|e| e.into_inner());
             removed.columns = columns.drain().map(|(_, c)| c.value).collect();
+            let mut filters = self.filters.write().unwrap_or_else(|e| e.into_inner());
+            removed.filters = filters.drain().map(|(key, f)| (key, f.value)).collect();
         }
         removed
     }
@@ -355,6 +417,13 @@ impl Cache {
                         new.patch(*rid, row.as_deref());
                     }
                     columns.insert(new.key().clone(), Versioned { version, value: Arc::new(new) });
+                }
+            }
+            if !removed.filters.is_empty() {
+                let mut filters = self.filters.write().unwrap_or_else(|e| e.into_inner());
+                for (key, old) in removed.filters {
+                    let value = Arc::new(old.patched(&touched.rows));
+                    filters.insert(key, Versioned { version, value });
                 }
             }
             for (rid, row) in touched.rows {
@@ -415,6 +484,7 @@ pub(crate) struct Removed {
     bitmaps: Vec<(BitmapKey, Arc<RoaringBitmap>)>,
     public: Option<Arc<PublicStreams>>,
     columns: Vec<Arc<Column>>,
+    filters: Vec<(Box<str>, Arc<Filter>)>,
 }
 
 #[cfg(test)]
@@ -516,5 +586,68 @@ mod tests {
         cache.end_commit(touched, removed, false);
         let w = cache.view(cache.before_read()).unwrap();
         assert!(cache.row(w, 1).is_none());
+    }
+
+    /// A filter of the rows named "keep": patched by each commit with the rows it wrote.
+    fn keep_filter(rows: &[u32]) -> Arc<Filter> {
+        Arc::new(Filter {
+            rows: Arc::new(rows.iter().copied().collect()),
+            test: Arc::new(|row: &Row| row.name.as_deref() == Some("keep")),
+        })
+    }
+
+    fn filter_rows(cache: &Cache, view: View) -> Option<Vec<u32>> {
+        cache.filter(view, "f").map(|f| f.rows.iter().collect())
+    }
+
+    #[test]
+    fn filters_follow_commits() {
+        let cache = Cache::new(10, 10, 10);
+        let v = cache.view(cache.before_read()).unwrap();
+        cache.install_filter(v, "f".into(), keep_filter(&[1, 2, 3]));
+        assert_eq!(filter_rows(&cache, v), Some(vec![1, 2, 3]));
+        // Row 2 stops passing, row 3 is deleted, row 4 is new and passes, row 5 does not.
+        let mut touched = Touched::default();
+        touched.row(2, Some(row("other")));
+        touched.row(3, None);
+        touched.row(4, Some(row("keep")));
+        touched.row(5, Some(row("other")));
+        let removed = cache.begin_commit(&touched);
+        assert_eq!(filter_rows(&cache, v), None, "no filter while a commit is in flight");
+        // A reader that built the filter before the commit cannot install it now.
+        cache.install_filter(v, "f".into(), keep_filter(&[1, 2, 3]));
+        assert_eq!(filter_rows(&cache, v), None);
+        cache.end_commit(touched, removed, true);
+        let w = cache.view(cache.before_read()).unwrap();
+        assert_eq!(filter_rows(&cache, w), Some(vec![1, 4]));
+        assert_eq!(filter_rows(&cache, v), None, "the old snapshot builds its own");
+        // A commit that changes no row's membership keeps the same bitmap.
+        let before = cache.filter(w, "f").unwrap().rows.clone();
+        let mut touched = Touched::default();
+        touched.row(1, Some(row("keep")));
+        touched.row(6, Some(row("other")));
+        let removed = cache.begin_commit(&touched);
+        cache.end_commit(touched, removed, true);
+        let x = cache.view(cache.before_read()).unwrap();
+        assert!(Arc::ptr_eq(&before, &cache.filter(x, "f").unwrap().rows));
+        // A failed commit drops it: the next query builds it again.
+        let mut touched = Touched::default();
+        touched.row(1, Some(row("other")));
+        let removed = cache.begin_commit(&touched);
+        cache.end_commit(touched, removed, false);
+        assert_eq!(filter_rows(&cache, cache.view(cache.before_read()).unwrap()), None);
+    }
+
+    #[test]
+    fn filters_are_bounded() {
+        let cache = Cache::new(10, 10, 10);
+        let v = cache.view(cache.before_read()).unwrap();
+        for i in 0..MAX_FILTERS {
+            cache.install_filter(v, format!("f{i}").into(), keep_filter(&[1]));
+        }
+        assert!(cache.filter(v, "f0").is_some());
+        cache.install_filter(v, "one more".into(), keep_filter(&[2]));
+        assert!(cache.filter(v, "f0").is_none(), "a full cache is emptied");
+        assert!(cache.filter(v, "one more").is_some());
     }
 }

@@ -24,11 +24,12 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase};
 
 use cache::Cache;
+pub(crate) use cache::Filter;
 
 use crate::error::Error;
 
 pub(crate) use codec::{Row, RowData, RowValue, StoredRow};
-pub(crate) use columns::ColumnKey;
+pub(crate) use columns::{Column, ColumnKey};
 pub(crate) use meta::Meta;
 pub(crate) use read::{describe_key, embedded_row};
 pub(crate) use snapshot::Snapshot;

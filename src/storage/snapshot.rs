@@ -10,7 +10,7 @@ use std::sync::Arc;
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
 use roaring::RoaringBitmap;
 
-use super::cache::{Cache, PublicStreams, View};
+use super::cache::{Cache, Filter, PublicStreams, View};
 use super::codec::{decode_bitmap, decode_row, Row, StoredRow};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
@@ -206,6 +206,21 @@ impl Snapshot {
         let column = Arc::new(column);
         self.cache.install_column(view, column.clone());
         Ok(Some(column))
+    }
+
+    /// A filter of this snapshot from the cache, by the canonical text of its conditions;
+    /// `None` when none is cached at or below this snapshot's version, or the snapshot does not
+    /// know its version.
+    pub(crate) fn filter(&self, key: &str) -> Option<Arc<Filter>> {
+        self.view.and_then(|view| self.cache.filter(view, key))
+    }
+
+    /// Keeps a filter built on this snapshot for later queries (nothing, when the snapshot
+    /// does not know its version or a commit has begun since).
+    pub(crate) fn install_filter(&self, key: Box<str>, filter: Arc<Filter>) {
+        if let Some(view) = self.view {
+            self.cache.install_filter(view, key, filter);
+        }
     }
 
     /// Fills empty custom-field columns in one pass over the rows that have any of their

@@ -1,0 +1,124 @@
+//! Data filters: a query's conditions on custom data, answered once as a bitmap and kept.
+//!
+//! A condition on a custom field (`data[progress][gte]=50`) has no index of its own: its field's
+//! presence bitmap narrows the candidates, and each candidate's value is then tested, from the
+//! field's column when there are thousands (`exec::column_matches`). For a user in tens of
+//! thousands of dialogs that test is most of the query, and it is the same work for every user
+//! who asks the same conditions. So the first query that tests them on columns also tests them
+//! over every row the conditions' own bitmaps allow (the class's dialogs, say), and keeps the
+//! rows that pass in the read cache as a [`Filter`]; a later query with the same conditions, by
+//! any user, intersects that bitmap and tests nothing (Lucene's query cache does the same for
+//! its filters). Every commit patches a cached filter with the rows it wrote, testing each
+//! row's new state with the same conditions, so a filter stays exact without being built again
+//! (`storage/cache.rs`).
+//!
+//! The conditions a filter answers: `data[class_name]` with `=` or `[in]`, and conditions on
+//! custom fields whose operator needs the field (`=`, `lt`, `lte`, `gt`, `gte`, `in`, `ctn`:
+//! a dialog without the field fails them, so the presence bitmap bounds the rows to test), at
+//! least one of these. Negations (`ne`, `nin`) pass dialogs without the field and stay tests.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use super::ast::Op;
+use super::eval::{Pred, Target, Val};
+use super::exec::column_matches;
+use super::plan::{bitmap_use, cond_key, Use};
+use crate::error::Error;
+use crate::storage::{Filter, Snapshot};
+
+/// The conditions of a query that one cached filter answers.
+pub(crate) struct DataFilter {
+    /// The canonical text of the conditions, in order: the cache key. It names each condition's
+    /// target (with whether its field compares typed), operator and operands.
+    key: String,
+    /// The conditions, ordered by their text, each once.
+    preds: Vec<Pred>,
+}
+
+impl DataFilter {
+    /// The conditions of `preds` that a filter answers, if any is on a custom field.
+    pub(crate) fn of(preds: &[Pred]) -> Option<DataFilter> {
+        let mut keyed: Vec<(String, &Pred)> =
+            preds.iter().filter(|p| answers(p)).map(|p| (canonical(p), p)).collect();
+        if !keyed.iter().any(|(_, p)| matches!(p.target, Target::Data { .. })) {
+            return None;
+        }
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        let key = keyed.iter().map(|(text, _)| text.as_str()).collect::<Vec<_>>().join("&");
+        Some(DataFilter { key, preds: keyed.into_iter().map(|(_, p)| p.clone()).collect() })
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether `pred` is one of the conditions the filter answers.
+    pub(crate) fn answers(&self, pred: &Pred) -> bool {
+        answers(pred)
+    }
+
+    /// The conditions as explain names them (`data[class_name], data[progress][gte]`).
+    pub(crate) fn describe(&self) -> String {
+        let names: Vec<String> = self.preds.iter().map(|p| cond_key(&p.field, p.op)).collect();
+        names.join(", ")
+    }
+
+    /// The filter on `snap`: the rows its conditions' bitmaps allow, tested on the custom
+    /// fields' columns. `None` when the snapshot has no columns (it does not know its cache
+    /// version); then the query tests its candidates as it would without a filter.
+    pub(crate) fn build(&self, snap: &Snapshot) -> Result<Option<Arc<Filter>>, Error> {
+        let mut bitmaps = Vec::with_capacity(self.preds.len());
+        let mut tests = Vec::new();
+        for pred in &self.preds {
+            match bitmap_use(snap, pred)? {
+                Use::Exact(b) => bitmaps.push(b),
+                Use::Within(b) => {
+                    let Some(key) = pred.target.test_column() else { return Ok(None) };
+                    let Some(column) = snap.column(&key)? else { return Ok(None) };
+                    bitmaps.push(b);
+                    tests.push((pred, column));
+                }
+                _ => return Ok(None),
+            }
+        }
+        // The smallest bitmap first: each intersection is then at most that large.
+        bitmaps.sort_by_key(|b| b.len());
+        let mut bitmaps = bitmaps.into_iter();
+        let Some(first) = bitmaps.next() else { return Ok(None) };
+        let rows = bitmaps.fold((*first).clone(), |rows, b| rows & &*b);
+        let (passing, _) = column_matches(&rows, &tests, true)?;
+        let rows = RoaringBitmap::from_sorted_iter(passing)
+            .map_err(|_| Error::corrupted("a filter's rows came out of order"))?;
+        let preds = self.preds.clone();
+        let test = Arc::new(move |row: &crate::storage::Row| preds.iter().all(|p| p.test_row(row)));
+        Ok(Some(Arc::new(Filter { rows: Arc::new(rows), test })))
+    }
+}
+
+/// Whether a filter answers `pred`.
+fn answers(pred: &Pred) -> bool {
+    match pred.target {
+        Target::ClassName => matches!(pred.op, Op::Eq | Op::In),
+        Target::Data { .. } => {
+            matches!(pred.op, Op::Eq | Op::Lt | Op::Lte | Op::Gt | Op::Gte | Op::In | Op::Ctn)
+        }
+        _ => false,
+    }
+}
+
+/// A condition's canonical text: equal texts test rows alike. Floats are written by their bits
+/// (every value its own text, as `total_cmp` orders them).
+fn canonical(pred: &Pred) -> String {
+    let mut text = format!("{:?} {}", pred.target, pred.op);
+    for val in &pred.vals {
+        let _ = match val {
+            Val::Float(f) => write!(text, " f{:x}", f.to_bits()),
+            other => write!(text, " {other:?}"),
+        };
+    }
+    text
+}
