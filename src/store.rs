@@ -472,6 +472,10 @@ impl DialogStore {
     /// 0.6 s.
     /// Call it once after [`open`](Self::open), before serving, so no user's query pays for it.
     /// Queries are correct without it; writes keep what it built up to date.
+    /// The data filters that answer custom-data conditions (`data[class_name]=X&data[f][gte]=N`)
+    /// are not built here, since which conditions a service asks is not known in advance: the
+    /// first query that would test such conditions over thousands of candidates builds one
+    /// (once; writes keep it exact), and every later query with the same conditions uses it.
     ///
     /// Returns `false`, having built nothing, if a write was committing at that moment (the
     /// cache cannot tell which version it would be building); call it again.
