@@ -19,8 +19,7 @@
 //! - [`Access::FullScan`]: read every row and test everything; only when forced, as the oracle.
 //!
 //! Conditions a bitmap answers exactly are dropped from the residual tests; the rest are tested
-//! on each candidate, on its keys when they suffice, else on the row.
-//! Conditions on custom data
+//! on each candidate, on its keys when they suffice, else on the row. Conditions on custom data
 //! can be answered by a cached filter, one exact bitmap for all of them (`query/filter.rs`).
 
 use std::fmt;
