@@ -26,7 +26,9 @@ use super::ast::Op;
 use super::eval::{Pred, Target, Val};
 use super::exec::column_matches;
 use super::plan::{bitmap_use, cond_key, Use};
+use crate::dialog::DialogType;
 use crate::error::Error;
+use crate::index::BitmapKey;
 use crate::storage::{Filter, Snapshot};
 
 /// The conditions of a query that one cached filter answers.
@@ -93,9 +95,14 @@ impl DataFilter {
         let (passing, _) = column_matches(&rows, &tests, true)?;
         let rows = RoaringBitmap::from_sorted_iter(passing)
             .map_err(|_| Error::corrupted("a filter's rows came out of order"))?;
+        let public = snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?;
         let preds = self.preds.clone();
         let test = Arc::new(move |row: &crate::storage::Row| preds.iter().all(|p| p.test_row(row)));
-        Ok(Some(Arc::new(Filter { rows: Arc::new(rows), test })))
+        Ok(Some(Arc::new(Filter {
+            own: Arc::new(&rows - &*public),
+            public: Arc::new(rows & &*public),
+            test,
+        })))
     }
 }
 

@@ -35,7 +35,7 @@ use super::filter::DataFilter;
 use crate::dialog::{CustomClass, DataValue, DialogType, FieldType, UserId};
 use crate::error::Error;
 use crate::index::{ngram, BitmapKey};
-use crate::storage::{RowId, Snapshot, TimeIndex};
+use crate::storage::{Filter, RowId, Snapshot, TimeIndex};
 
 /// Which access path to use, for tests that run one query through every path.
 #[doc(hidden)]
@@ -167,7 +167,7 @@ pub(crate) fn plan(
     let filter = if choice == PlanChoice::FullScan { None } else { DataFilter::of(&preds) };
     let Some(filter) = filter else { return plan_with(snap, viewer, query, choice, &preds, None) };
     if let Some(cached) = snap.filter(filter.key()) {
-        let answered = Answered { filter: &filter, rows: cached.rows.clone(), built: false };
+        let answered = Answered { filter: &filter, rows: cached, built: false };
         return plan_with(snap, viewer, query, choice, &preds, Some(answered));
     }
     let plan = plan_with(snap, viewer, query, choice, &preds, None)?;
@@ -176,14 +176,14 @@ pub(crate) fn plan(
     }
     let Some(built) = filter.build(snap)? else { return Ok(plan) };
     snap.install_filter(filter.key().into(), built.clone());
-    let answered = Answered { filter: &filter, rows: built.rows.clone(), built: true };
+    let answered = Answered { filter: &filter, rows: built, built: true };
     plan_with(snap, viewer, query, choice, &preds, Some(answered))
 }
 
 /// A filter's rows standing for the conditions it answers.
 struct Answered<'f> {
     filter: &'f DataFilter,
-    rows: Arc<RoaringBitmap>,
+    rows: Arc<Filter>,
     /// Built by this query (else found in the cache), for explain.
     built: bool,
 }
@@ -214,10 +214,9 @@ fn plan_with(
         notes.push(format!(
             "{}: filter of {} rows{}, exact",
             filter.describe(),
-            rows.len(),
+            rows.own.len() + rows.public.len(),
             if *built { " (built by this query, kept)" } else { " (cached)" }
         ));
-        within.push(rows.clone());
     }
     for pred in preds {
         if answered.as_ref().is_some_and(|a| a.filter.answers(pred)) {
@@ -295,7 +294,13 @@ fn plan_with(
                 candidates = Arc::default();
                 formula.push_str(" (none can match)");
             }
-            Scope::Public => {}
+            // The filter's public half is the public dialogs that pass it: no intersection.
+            Scope::Public => {
+                if let Some(answered) = &answered {
+                    candidates = answered.rows.public.clone();
+                    formula.push_str(" ∩ data filter");
+                }
+            }
             Scope::Own => {
                 // Subtract the excluded types: cheaper than intersecting with the union of the
                 // allowed ones, which holds most dialogs. Never type 1: a user's bitmap holds no
@@ -306,6 +311,10 @@ fn plan_with(
                 {
                     candidates =
                         Arc::new(&*candidates - &*snap.bitmap(&BitmapKey::Type(t.code()))?);
+                }
+                if let Some(answered) = &answered {
+                    candidates = Arc::new(&*candidates & &*answered.rows.own);
+                    formula.push_str(" ∩ data filter");
                 }
                 for b in &occupied {
                     candidates = Arc::new(&*candidates & &**b);

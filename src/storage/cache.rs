@@ -40,6 +40,7 @@ use super::codec::Row;
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
 use super::tables::TimeIndex;
+use crate::dialog::DialogType;
 use crate::index::BitmapKey;
 
 const SHARDS: usize = 64;
@@ -121,36 +122,54 @@ impl Touched {
 /// and which later queries intersect as a bitmap (as Lucene's query cache keeps a filter's
 /// matches). Every commit that writes rows patches it with `test`, which decides whether a
 /// row's new state passes, so it stays exact without being built again.
+///
+/// The rows are kept apart by the planner's two parts: a user's own dialogs are never public,
+/// and the public part's candidates are public dialogs only, so each part takes its half as it
+/// is and neither intersects the other's rows.
 pub(crate) struct Filter {
-    /// The rows that pass, at the version the filter is tagged with.
-    pub rows: Arc<RoaringBitmap>,
+    /// The passing rows that are not public dialogs, at the version the filter is tagged with.
+    pub own: Arc<RoaringBitmap>,
+    /// The passing public dialogs.
+    pub public: Arc<RoaringBitmap>,
     /// Whether a live row passes the conditions.
     pub test: Arc<dyn Fn(&Row) -> bool + Send + Sync>,
 }
 
 impl Filter {
-    /// The filter after a commit that wrote `rows` (`None`: no longer live). The bitmap is
-    /// copied only if some row's membership changes: most commits (messages, other classes'
+    /// The filter after a commit that wrote `rows` (`None`: no longer live). A half is copied
+    /// only if some row's membership in it changes: most commits (messages, other classes'
     /// dialogs) leave a filter as it was.
     fn patched<'r>(
         &self,
         rows: impl IntoIterator<Item = (&'r u32, &'r Option<Arc<Row>>)>,
     ) -> Filter {
-        let mut changed: Option<RoaringBitmap> = None;
+        let (mut own, mut public) = (None, None);
         for (&rid, row) in rows {
-            let pass = row.as_deref().is_some_and(|row| (self.test)(row));
-            if changed.as_ref().unwrap_or(&self.rows).contains(rid) != pass {
-                let bits = changed.get_or_insert_with(|| (*self.rows).clone());
-                if pass {
-                    bits.insert(rid);
-                } else {
-                    bits.remove(rid);
-                }
-            }
+            let pass = row.as_deref().filter(|row| (self.test)(row));
+            let in_public = pass.is_some_and(|row| row.kind == DialogType::PublicGroup.code());
+            set(&self.own, &mut own, rid, pass.is_some() && !in_public);
+            set(&self.public, &mut public, rid, in_public);
         }
+        let half = |old: &Arc<RoaringBitmap>, new: Option<RoaringBitmap>| {
+            new.map_or_else(|| old.clone(), Arc::new)
+        };
         Filter {
-            rows: changed.map_or_else(|| self.rows.clone(), Arc::new),
+            own: half(&self.own, own),
+            public: half(&self.public, public),
             test: self.test.clone(),
+        }
+    }
+}
+
+/// Puts `rid` in or out of `changed`, the new content of `old`, copying `old` on the first
+/// change.
+fn set(old: &RoaringBitmap, changed: &mut Option<RoaringBitmap>, rid: u32, member: bool) {
+    if changed.as_ref().unwrap_or(old).contains(rid) != member {
+        let bits = changed.get_or_insert_with(|| old.clone());
+        if member {
+            bits.insert(rid);
+        } else {
+            bits.remove(rid);
         }
     }
 }
@@ -588,48 +607,67 @@ mod tests {
         assert!(cache.row(w, 1).is_none());
     }
 
-    /// A filter of the rows named "keep": patched by each commit with the rows it wrote.
-    fn keep_filter(rows: &[u32]) -> Arc<Filter> {
+    /// A filter of the rows named "keep" (public dialogs among them, by `kind`): patched by
+    /// each commit with the rows it wrote.
+    fn keep_filter(own: &[u32], public: &[u32]) -> Arc<Filter> {
         Arc::new(Filter {
-            rows: Arc::new(rows.iter().copied().collect()),
+            own: Arc::new(own.iter().copied().collect()),
+            public: Arc::new(public.iter().copied().collect()),
             test: Arc::new(|row: &Row| row.name.as_deref() == Some("keep")),
         })
     }
 
-    fn filter_rows(cache: &Cache, view: View) -> Option<Vec<u32>> {
-        cache.filter(view, "f").map(|f| f.rows.iter().collect())
+    /// A filter's halves, own and public.
+    fn filter_rows(cache: &Cache, view: View) -> Option<(Vec<u32>, Vec<u32>)> {
+        cache.filter(view, "f").map(|f| (f.own.iter().collect(), f.public.iter().collect()))
+    }
+
+    fn public_row(name: &str) -> Arc<Row> {
+        Arc::new(Row { kind: DialogType::PublicGroup.code(), ..(*row(name)).clone() })
     }
 
     #[test]
     fn filters_follow_commits() {
         let cache = Cache::new(10, 10, 10);
         let v = cache.view(cache.before_read()).unwrap();
-        cache.install_filter(v, "f".into(), keep_filter(&[1, 2, 3]));
-        assert_eq!(filter_rows(&cache, v), Some(vec![1, 2, 3]));
-        // Row 2 stops passing, row 3 is deleted, row 4 is new and passes, row 5 does not.
+        cache.install_filter(v, "f".into(), keep_filter(&[1, 2, 3], &[7]));
+        assert_eq!(filter_rows(&cache, v), Some((vec![1, 2, 3], vec![7])));
+        // Row 2 stops passing, row 3 is deleted, row 4 is new and passes, row 5 does not, the
+        // public row 7 stops passing and the public row 8 passes.
         let mut touched = Touched::default();
         touched.row(2, Some(row("other")));
         touched.row(3, None);
         touched.row(4, Some(row("keep")));
         touched.row(5, Some(row("other")));
+        touched.row(7, Some(public_row("other")));
+        touched.row(8, Some(public_row("keep")));
         let removed = cache.begin_commit(&touched);
         assert_eq!(filter_rows(&cache, v), None, "no filter while a commit is in flight");
         // A reader that built the filter before the commit cannot install it now.
-        cache.install_filter(v, "f".into(), keep_filter(&[1, 2, 3]));
+        cache.install_filter(v, "f".into(), keep_filter(&[1, 2, 3], &[7]));
         assert_eq!(filter_rows(&cache, v), None);
         cache.end_commit(touched, removed, true);
         let w = cache.view(cache.before_read()).unwrap();
-        assert_eq!(filter_rows(&cache, w), Some(vec![1, 4]));
+        assert_eq!(filter_rows(&cache, w), Some((vec![1, 4], vec![8])));
         assert_eq!(filter_rows(&cache, v), None, "the old snapshot builds its own");
-        // A commit that changes no row's membership keeps the same bitmap.
-        let before = cache.filter(w, "f").unwrap().rows.clone();
+        // A commit that changes no row's membership keeps the same bitmaps; one that changes
+        // only the public half keeps the own half.
+        let before = cache.filter(w, "f").unwrap();
         let mut touched = Touched::default();
         touched.row(1, Some(row("keep")));
         touched.row(6, Some(row("other")));
         let removed = cache.begin_commit(&touched);
         cache.end_commit(touched, removed, true);
         let x = cache.view(cache.before_read()).unwrap();
-        assert!(Arc::ptr_eq(&before, &cache.filter(x, "f").unwrap().rows));
+        let after = cache.filter(x, "f").unwrap();
+        assert!(Arc::ptr_eq(&before.own, &after.own) && Arc::ptr_eq(&before.public, &after.public));
+        let mut touched = Touched::default();
+        touched.row(9, Some(public_row("keep")));
+        let removed = cache.begin_commit(&touched);
+        cache.end_commit(touched, removed, true);
+        let y = cache.view(cache.before_read()).unwrap();
+        assert!(Arc::ptr_eq(&before.own, &cache.filter(y, "f").unwrap().own));
+        assert_eq!(filter_rows(&cache, y), Some((vec![1, 4], vec![8, 9])));
         // A failed commit drops it: the next query builds it again.
         let mut touched = Touched::default();
         touched.row(1, Some(row("other")));
@@ -643,10 +681,10 @@ mod tests {
         let cache = Cache::new(10, 10, 10);
         let v = cache.view(cache.before_read()).unwrap();
         for i in 0..MAX_FILTERS {
-            cache.install_filter(v, format!("f{i}").into(), keep_filter(&[1]));
+            cache.install_filter(v, format!("f{i}").into(), keep_filter(&[1], &[]));
         }
         assert!(cache.filter(v, "f0").is_some());
-        cache.install_filter(v, "one more".into(), keep_filter(&[2]));
+        cache.install_filter(v, "one more".into(), keep_filter(&[2], &[]));
         assert!(cache.filter(v, "f0").is_none(), "a full cache is emptied");
         assert!(cache.filter(v, "one more").is_some());
     }
