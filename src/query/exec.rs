@@ -19,7 +19,7 @@ use super::plan::{Access, Part, Plan, Scope};
 use crate::dialog::DialogType;
 use crate::error::Error;
 use crate::index::BitmapKey;
-use crate::storage::{Column, Row, RowId, Snapshot, StoredRow, TimeIndex};
+use crate::storage::{Column, Entries, Row, RowId, Snapshot, StoredRow, TimeIndex};
 
 /// What one part read, for explain.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -217,46 +217,81 @@ fn run_part(
             finish_total(eval, part, complete, counted)
         }
         Access::WalkTime { index, lo, hi } => {
-            let lmds_tree = matches!(index, TimeIndex::LastMessage | TimeIndex::PublicLastMessage);
-            // Candidates without a message sort below every message date: before the tree in
-            // ascending order, after it in descending order. They can only match when no
-            // condition bounds the last message date.
-            let nulls_possible = lmds_tree && *lo == i64::MIN && *hi == i64::MAX;
-            let mut counted = 0;
-            if dir == Direction::Asc && nulls_possible {
-                counted += eval.test_all(without_message(eval, part)?.iter(), hits)?;
-            }
-            let mut complete = true;
-            let mut boundary: Option<i64> = None;
+            let by_last_message =
+                matches!(index, TimeIndex::LastMessage | TimeIndex::PublicLastMessage);
             let probe = !(part.all_public && index.is_public());
-            if !(dir == Direction::Asc && hits.len() >= need && need > 0) {
-                for entry in eval.snap.walk(*index, *lo, *hi, dir)? {
-                    let (t, rid) = entry?;
-                    if boundary.is_some_and(|b| b != t) {
-                        complete = false;
-                        break;
-                    }
-                    eval.stats.entries_walked += 1;
-                    if probe && !part.candidates.contains(rid.0) {
-                        continue;
-                    }
-                    if let Some(hit) = eval.test(rid)? {
-                        counted += 1;
-                        hits.push(hit);
-                        if hits.len() >= need && boundary.is_none() {
-                            boundary = Some(t);
-                        }
-                    }
-                }
-            } else {
-                complete = false;
-            }
-            if dir == Direction::Desc && complete && nulls_possible {
-                counted += eval.test_all(without_message(eval, part)?.iter(), hits)?;
-            }
-            finish_total(eval, part, complete, counted)
+            let snap = eval.snap;
+            let entries = || snap.walk(*index, *lo, *hi, dir);
+            walk(eval, part, need, hits, (*lo, *hi, by_last_message, probe), entries)
+        }
+        Access::WalkFilter { lo, hi } => {
+            let filter = eval.plan.filter.clone();
+            let entries = || -> Result<Entries<'_, (i64, RowId)>, Error> {
+                let Some(filter) = filter else { return Ok(Box::new(std::iter::empty())) };
+                let range = filter.range(*lo, *hi);
+                let at = move |i: usize| {
+                    let (t, r) = filter.by_last_message[i];
+                    Ok((t, RowId(r)))
+                };
+                Ok(match dir {
+                    Direction::Asc => Box::new(range.map(at)),
+                    Direction::Desc => Box::new(range.rev().map(at)),
+                })
+            };
+            walk(eval, part, need, hits, (*lo, *hi, true, true), entries)
         }
     }
+}
+
+/// [`Access::WalkTime`] and [`Access::WalkFilter`]: walks `entries` (time and row, in sort order
+/// over `[lo, hi]`) probing the candidates (unless `probe` is false: every entry is one), and
+/// stops after `need` matches once the time changes. `by_last_message` says the entries are
+/// last message dates: candidates without a message then sort below every entry.
+fn walk<'s>(
+    eval: &mut Eval<'s>,
+    part: &Part,
+    need: usize,
+    hits: &mut Vec<Hit>,
+    (lo, hi, by_last_message, probe): (i64, i64, bool, bool),
+    entries: impl FnOnce() -> Result<Entries<'s, (i64, RowId)>, Error>,
+) -> Result<u64, Error> {
+    let dir = eval.plan.order.dir;
+    // Candidates without a message sort below every message date: before the walk in
+    // ascending order, after it in descending order. They can only match when no condition
+    // bounds the last message date.
+    let nulls_possible = by_last_message && lo == i64::MIN && hi == i64::MAX;
+    let mut counted = 0;
+    if dir == Direction::Asc && nulls_possible {
+        counted += eval.test_all(without_message(eval, part)?.iter(), hits)?;
+    }
+    let mut complete = true;
+    let mut boundary: Option<i64> = None;
+    if !(dir == Direction::Asc && hits.len() >= need && need > 0) {
+        for entry in entries()? {
+            let (t, rid) = entry?;
+            if boundary.is_some_and(|b| b != t) {
+                complete = false;
+                break;
+            }
+            eval.stats.entries_walked += 1;
+            if probe && !part.candidates.contains(rid.0) {
+                continue;
+            }
+            if let Some(hit) = eval.test(rid)? {
+                counted += 1;
+                hits.push(hit);
+                if hits.len() >= need && boundary.is_none() {
+                    boundary = Some(t);
+                }
+            }
+        }
+    } else {
+        complete = false;
+    }
+    if dir == Direction::Desc && complete && nulls_possible {
+        counted += eval.test_all(without_message(eval, part)?.iter(), hits)?;
+    }
+    finish_total(eval, part, complete, counted)
 }
 
 /// [`Access::SortColumns`]: finds the matches by testing each candidate's values in the

@@ -29,7 +29,7 @@ use super::plan::{bitmap_use, cond_key, Use};
 use crate::dialog::DialogType;
 use crate::error::Error;
 use crate::index::BitmapKey;
-use crate::storage::{Filter, Snapshot};
+use crate::storage::{ColumnKey, Filter, RowId, Snapshot, NO_MESSAGE};
 
 /// The conditions of a query that one cached filter answers.
 pub(crate) struct DataFilter {
@@ -96,12 +96,28 @@ impl DataFilter {
         let rows = RoaringBitmap::from_sorted_iter(passing)
             .map_err(|_| Error::corrupted("a filter's rows came out of order"))?;
         let public = snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?;
+        // The rows' last message dates from the date column; the column's value for "no
+        // message" is also a possible date, so such rows are read.
+        let Some(dates) = snap.column(&ColumnKey::LastMessage)? else { return Ok(None) };
+        let mut last_message_of = Vec::with_capacity(rows.len() as usize);
+        for rid in rows.iter() {
+            let time = match dates.time(rid) {
+                NO_MESSAGE => snap.live_row(RowId(rid))?.last_message_date_sent,
+                time => Some(time),
+            };
+            last_message_of.extend(time.map(|t| (rid, t)));
+        }
+        let mut by_last_message: Vec<(i64, u32)> =
+            last_message_of.iter().map(|&(rid, t)| (t, rid)).collect();
+        by_last_message.sort_unstable();
         let preds = self.preds.clone();
         let test = Arc::new(move |row: &crate::storage::Row| preds.iter().all(|p| p.test_row(row)));
         Ok(Some(Arc::new(Filter {
             own: Arc::new(&rows - &*public),
             public: Arc::new(rows & &*public),
             test,
+            by_last_message: Arc::new(by_last_message),
+            last_message_of: Arc::new(last_message_of),
         })))
     }
 }

@@ -14,6 +14,8 @@
 //!   on a custom field; only the page's rows are read.
 //! - [`Access::WalkTime`]: walk a time B-tree in sort order, probe the candidates, stop after
 //!   `skip + limit` matches; cost grows with how sparse the candidates are in the tree.
+//! - [`Access::WalkFilter`]: the same walk over the rows of the data filter that answered the
+//!   query's custom-data conditions, kept in `last_message_date_sent` order in the cache.
 //! - [`Access::WalkRows`]: `created_at` order is row-id order while the store says so
 //!   (`created_sorted`): iterate the candidates in row-id order and stop early.
 //! - [`Access::FullScan`]: read every row and test everything; only when forced, as the oracle.
@@ -80,6 +82,12 @@ pub(crate) enum Access {
         lo: i64,
         hi: i64,
     },
+    /// As `WalkTime` on `last_message_date_sent`, over the rows of the plan's data filter (kept
+    /// in that order), for a part whose candidates lie within the filter.
+    WalkFilter {
+        lo: i64,
+        hi: i64,
+    },
     WalkRows,
     FullScan,
 }
@@ -114,6 +122,9 @@ pub(crate) struct Plan {
     /// What the bitmaps answered, for explain.
     pub notes: Vec<String>,
     pub parts: Vec<Part>,
+    /// The data filter that answered the custom-data conditions, if one did: every part's
+    /// candidates lie within it.
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Plan {
@@ -269,6 +280,7 @@ fn plan_with(
         residual,
         notes,
         parts: Vec::with_capacity(2),
+        filter: answered.as_ref().map(|a| a.rows.clone()),
     };
     let meta = snap.meta()?;
     let has_message = if plan.order.target == Target::LastMessageDateSent {
@@ -754,7 +766,26 @@ fn choose(
         // A walk reads at most the entries of the sort field's range.
         let walk_cost = (needed as f64 * tree_size / in_tree).min(tree_size) as u64;
         let walk_cost = sort_range.map_or(walk_cost, |r| walk_cost.min(r)) + count_pass;
+        // The data filter's rows in the same order: the candidates lie within them, so the
+        // share of its entries that are candidates is the candidates' share of the filter.
+        let filter_walk =
+            plan.filter.as_ref().filter(|_| plan.order.target == Target::LastMessageDateSent).map(
+                |filter| {
+                    let entries = filter.range(lo, hi).len() as f64;
+                    let rows = (filter.own.len() + filter.public.len()).max(1) as f64;
+                    let cost = (needed as f64 * rows / n as f64).min(entries) as u64 + count_pass;
+                    (Access::WalkFilter { lo, hi }, cost)
+                },
+            );
         let forced = choice == PlanChoice::Walk;
+        match filter_walk {
+            Some((access, cost))
+                if forced || (choice == PlanChoice::Auto && cost < sort_cost.min(walk_cost)) =>
+            {
+                return (access, cost);
+            }
+            _ => {}
+        }
         if forced || (choice == PlanChoice::Auto && walk_cost < sort_cost) {
             return (Access::WalkTime { index, lo, hi }, walk_cost);
         }
@@ -809,6 +840,13 @@ impl fmt::Display for Access {
                 f,
                 "walk {} over [{}, {}] in sort order, probe candidates, stop after the page",
                 index.name(),
+                bound(*lo, i64::MIN),
+                bound(*hi, i64::MAX)
+            ),
+            Access::WalkFilter { lo, hi } => write!(
+                f,
+                "walk the data filter's rows by last_message_date_sent over [{}, {}] in sort \
+                 order, probe candidates, stop after the page",
                 bound(*lo, i64::MIN),
                 bound(*hi, i64::MAX)
             ),
