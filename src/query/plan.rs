@@ -225,7 +225,7 @@ fn plan_with(
         notes.push(format!(
             "{}: filter of {} rows{}, exact",
             filter.describe(),
-            rows.own.len() + rows.public.len(),
+            rows.rows(),
             if *built { " (built by this query, kept)" } else { " (cached)" }
         ));
     }
@@ -772,7 +772,7 @@ fn choose(
             plan.filter.as_ref().filter(|_| plan.order.target == Target::LastMessageDateSent).map(
                 |filter| {
                     let entries = filter.range(lo, hi).len() as f64;
-                    let rows = (filter.own.len() + filter.public.len()).max(1) as f64;
+                    let rows = filter.rows().max(1) as f64;
                     let cost = (needed as f64 * rows / n as f64).min(entries) as u64 + count_pass;
                     (Access::WalkFilter { lo, hi }, cost)
                 },

@@ -209,6 +209,11 @@ impl Filter {
         }
     }
 
+    /// The rows that pass.
+    pub(crate) fn rows(&self) -> u64 {
+        self.own.len() + self.public.len()
+    }
+
     /// The positions in [`Filter::by_last_message`] of the entries with `lo <= time <= hi`.
     pub(crate) fn range(&self, lo: i64, hi: i64) -> std::ops::Range<usize> {
         time_range(&self.by_last_message, lo, hi)
@@ -322,6 +327,11 @@ const MAX_COLUMNS: usize = 16;
 
 /// Filters kept at most; installing one more drops them all.
 const MAX_FILTERS: usize = 32;
+
+/// Rows all kept filters hold at most (each costs about 40 bytes: its date entries and its
+/// bit), so they stay within about 160 MB whatever the conditions; installing a filter that
+/// would pass it drops them all, and a filter larger than this is used by its query only.
+const MAX_FILTER_ROWS: u64 = 4_000_000;
 
 /// What a reader knows of the cache: the version of its snapshot, if it could tell.
 #[derive(Clone, Copy, Debug)]
@@ -443,9 +453,14 @@ impl Cache {
     }
 
     pub(crate) fn install_filter(&self, view: View, key: Box<str>, filter: Arc<Filter>) {
+        if filter.rows() > MAX_FILTER_ROWS {
+            return;
+        }
         if let Some(_guard) = self.installable(view) {
             let mut filters = self.filters.write().unwrap_or_else(|e| e.into_inner());
-            if filters.len() >= MAX_FILTERS && !filters.contains_key(&key) {
+            filters.remove(&key);
+            let rows: u64 = filters.values().map(|f| f.value.rows()).sum();
+            if filters.len() >= MAX_FILTERS || rows + filter.rows() > MAX_FILTER_ROWS {
                 filters.clear();
             }
             filters.insert(key, Versioned { version: view.version, value: filter });
@@ -788,5 +803,16 @@ mod tests {
         cache.install_filter(v, "one more".into(), keep_filter(&[2], &[]));
         assert!(cache.filter(v, "f0").is_none(), "a full cache is emptied");
         assert!(cache.filter(v, "one more").is_some());
+        // Rows count too: a filter that would pass the bound with the others drops them, and
+        // one past the bound alone is not kept.
+        let big = |from: u32, n: u32| keep_filter(&[], &(from..from + n).collect::<Vec<_>>());
+        let most = (MAX_FILTER_ROWS * 3 / 4) as u32;
+        cache.install_filter(v, "big".into(), big(0, most));
+        assert!(cache.filter(v, "one more").is_some() && cache.filter(v, "big").is_some());
+        cache.install_filter(v, "bigger".into(), big(most, most));
+        assert!(cache.filter(v, "big").is_none() && cache.filter(v, "one more").is_none());
+        assert!(cache.filter(v, "bigger").is_some());
+        cache.install_filter(v, "huge".into(), big(0, MAX_FILTER_ROWS as u32 + 1));
+        assert!(cache.filter(v, "huge").is_none() && cache.filter(v, "bigger").is_some());
     }
 }
