@@ -29,7 +29,7 @@ use super::plan::{bitmap_use, cond_key, Use};
 use crate::dialog::DialogType;
 use crate::error::Error;
 use crate::index::BitmapKey;
-use crate::storage::{ColumnKey, Filter, RowId, Snapshot, NO_MESSAGE};
+use crate::storage::{ColumnKey, Filter, Snapshot};
 
 /// The conditions of a query that one cached filter answers.
 pub(crate) struct DataFilter {
@@ -56,11 +56,6 @@ impl DataFilter {
 
     pub(crate) fn key(&self) -> &str {
         &self.key
-    }
-
-    /// Whether `pred` is one of the conditions the filter answers.
-    pub(crate) fn answers(&self, pred: &Pred) -> bool {
-        answers(pred)
     }
 
     /// The conditions as explain names them (`data[class_name], data[progress][gte]`).
@@ -96,17 +91,12 @@ impl DataFilter {
         let rows = RoaringBitmap::from_sorted_iter(passing)
             .map_err(|_| Error::corrupted("a filter's rows came out of order"))?;
         let public = snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?;
-        // The rows' last message dates from the date column; the column's value for "no
-        // message" is also a possible date, so such rows are read.
+        // The last message dates of the rows that have one (the has-message bitmap says which:
+        // the column's value for "no message" is also a possible date).
         let Some(dates) = snap.column(&ColumnKey::LastMessage)? else { return Ok(None) };
-        let mut last_message_of = Vec::with_capacity(rows.len() as usize);
-        for rid in rows.iter() {
-            let time = match dates.time(rid) {
-                NO_MESSAGE => snap.live_row(RowId(rid))?.last_message_date_sent,
-                time => Some(time),
-            };
-            last_message_of.extend(time.map(|t| (rid, t)));
-        }
+        let with_message = &rows & &*snap.bitmap(&BitmapKey::HasMessage)?;
+        let last_message_of: Vec<(u32, i64)> =
+            with_message.iter().map(|rid| (rid, dates.time(rid))).collect();
         let mut by_last_message: Vec<(i64, u32)> =
             last_message_of.iter().map(|&(rid, t)| (t, rid)).collect();
         by_last_message.sort_unstable();
@@ -122,8 +112,9 @@ impl DataFilter {
     }
 }
 
-/// Whether a filter answers `pred`.
-fn answers(pred: &Pred) -> bool {
+/// Whether a filter answers `pred` (every filter a query uses answers all such conditions of
+/// the query: [`DataFilter::of`] takes them all).
+pub(super) fn answers(pred: &Pred) -> bool {
     match pred.target {
         Target::ClassName => matches!(pred.op, Op::Eq | Op::In),
         Target::Data { .. } => {

@@ -33,7 +33,7 @@ use roaring::RoaringBitmap;
 use super::ast::{Direction, Field, Op, Query, Scalar, Span, Value};
 use super::error::{QueryError, QueryErrorKind};
 use super::eval::{Order, Pred, Target, Val};
-use super::filter::DataFilter;
+use super::filter::{self, DataFilter};
 use crate::dialog::{CustomClass, DataValue, DialogType, FieldType, UserId};
 use crate::error::Error;
 use crate::index::{ngram, BitmapKey};
@@ -178,7 +178,7 @@ pub(crate) fn plan(
     let filter = if choice == PlanChoice::FullScan { None } else { DataFilter::of(&preds) };
     let Some(filter) = filter else { return plan_with(snap, viewer, query, choice, &preds, None) };
     if let Some(cached) = snap.filter(filter.key()) {
-        let answered = Answered { filter: &filter, rows: cached, built: false };
+        let answered = Answered { conditions: &filter, kept: cached, built: false };
         return plan_with(snap, viewer, query, choice, &preds, Some(answered));
     }
     let plan = plan_with(snap, viewer, query, choice, &preds, None)?;
@@ -187,14 +187,14 @@ pub(crate) fn plan(
     }
     let Some(built) = filter.build(snap)? else { return Ok(plan) };
     snap.install_filter(filter.key().into(), built.clone());
-    let answered = Answered { filter: &filter, rows: built, built: true };
+    let answered = Answered { conditions: &filter, kept: built, built: true };
     plan_with(snap, viewer, query, choice, &preds, Some(answered))
 }
 
-/// A filter's rows standing for the conditions it answers.
+/// A kept filter standing for the conditions it answers.
 struct Answered<'f> {
-    filter: &'f DataFilter,
-    rows: Arc<Filter>,
+    conditions: &'f DataFilter,
+    kept: Arc<Filter>,
     /// Built by this query (else found in the cache), for explain.
     built: bool,
 }
@@ -221,16 +221,16 @@ fn plan_with(
     let mut all_exact = true;
     let mut types = ALL_TYPES;
     let mut occupied: Vec<Arc<RoaringBitmap>> = Vec::new();
-    if let Some(Answered { filter, rows, built }) = &answered {
+    if let Some(Answered { conditions, kept, built }) = &answered {
         notes.push(format!(
             "{}: filter of {} rows{}, exact",
-            filter.describe(),
-            rows.rows(),
+            conditions.describe(),
+            kept.rows(),
             if *built { " (built by this query, kept)" } else { " (cached)" }
         ));
     }
     for pred in preds {
-        if answered.as_ref().is_some_and(|a| a.filter.answers(pred)) {
+        if answered.is_some() && filter::answers(pred) {
             continue;
         }
         let key = cond_key(&pred.field, pred.op);
@@ -280,7 +280,7 @@ fn plan_with(
         residual,
         notes,
         parts: Vec::with_capacity(2),
-        filter: answered.as_ref().map(|a| a.rows.clone()),
+        filter: answered.as_ref().map(|a| a.kept.clone()),
     };
     let meta = snap.meta()?;
     let has_message = if plan.order.target == Target::LastMessageDateSent {
@@ -309,7 +309,7 @@ fn plan_with(
             // The filter's public half is the public dialogs that pass it: no intersection.
             Scope::Public => {
                 if let Some(answered) = &answered {
-                    candidates = answered.rows.public.clone();
+                    candidates = answered.kept.public.clone();
                     formula.push_str(" ∩ data filter");
                 }
             }
@@ -325,7 +325,7 @@ fn plan_with(
                         Arc::new(&*candidates - &*snap.bitmap(&BitmapKey::Type(t.code()))?);
                 }
                 if let Some(answered) = &answered {
-                    candidates = Arc::new(&*candidates & &*answered.rows.own);
+                    candidates = Arc::new(&*candidates & &*answered.kept.own);
                     formula.push_str(" ∩ data filter");
                 }
                 for b in &occupied {

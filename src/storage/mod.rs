@@ -29,7 +29,7 @@ pub(crate) use cache::Filter;
 use crate::error::Error;
 
 pub(crate) use codec::{Row, RowData, RowValue, StoredRow};
-pub(crate) use columns::{Column, ColumnKey, NO_MESSAGE};
+pub(crate) use columns::{Column, ColumnKey};
 pub(crate) use meta::Meta;
 pub(crate) use read::{describe_key, embedded_row};
 pub(crate) use snapshot::{Entries, Snapshot};
