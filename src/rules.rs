@@ -97,7 +97,7 @@ fn row_value(v: DataValue) -> RowValue {
 }
 
 pub(crate) fn is_visible(row: &Row, user: UserId) -> bool {
-    row.kind == DialogType::PublicGroup.code() || row.occupants.binary_search(&user.0).is_ok()
+    row.is_public() || row.occupants.binary_search(&user.0).is_ok()
 }
 
 fn is_owner_or_admin(row: &Row, user: UserId) -> bool {
@@ -476,7 +476,7 @@ pub(crate) fn delete(
                     action: Action::DeleteForEveryone,
                 });
             }
-        } else if row.kind == DialogType::PublicGroup.code() {
+        } else if row.is_public() {
             return Err(Error::WrongPermissions { id, user, action: Action::LeavePublic });
         }
         targets.push((rid, row));

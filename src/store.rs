@@ -407,7 +407,7 @@ impl DialogStore {
         for (rid, row) in outcome.page {
             let unread = if !plan.unread {
                 None
-            } else if exec::is_public(&row) {
+            } else if row.is_public() {
                 Some(0)
             } else {
                 Some(snap.unread(user.0, rid)?)

@@ -60,7 +60,7 @@ impl IndexEntries {
         bitmaps.sort_unstable();
         bitmaps.dedup();
 
-        let public = row.kind == DialogType::PublicGroup.code();
+        let public = row.is_public();
         let mut times = vec![(TimeIndex::Updated, row.updated_at)];
         if let Some(t) = row.last_message_date_sent {
             times.push((TimeIndex::LastMessage, t));

@@ -16,7 +16,6 @@ use roaring::RoaringBitmap;
 use super::ast::Direction;
 use super::eval::{Pred, RowKeys, SortKey};
 use super::plan::{Access, Part, Plan, Scope};
-use crate::dialog::DialogType;
 use crate::error::Error;
 use crate::index::BitmapKey;
 use crate::storage::{Column, Entries, Row, RowId, Snapshot, StoredRow, TimeIndex};
@@ -225,18 +224,11 @@ fn run_part(
             walk(eval, part, need, hits, (*lo, *hi, by_last_message, probe), entries)
         }
         Access::WalkFilter { lo, hi } => {
+            // The planner walks a filter only when the plan has one.
             let filter = eval.plan.filter.clone();
             let entries = || -> Result<Entries<'_, (i64, RowId)>, Error> {
-                let Some(filter) = filter else { return Ok(Box::new(std::iter::empty())) };
-                let range = filter.range(*lo, *hi);
-                let at = move |i: usize| {
-                    let (t, r) = filter.by_last_message[i];
-                    Ok((t, RowId(r)))
-                };
-                Ok(match dir {
-                    Direction::Asc => Box::new(range.map(at)),
-                    Direction::Desc => Box::new(range.rev().map(at)),
-                })
+                Ok(filter
+                    .map_or_else(|| Box::new(std::iter::empty()) as _, |f| f.walk(*lo, *hi, dir)))
             };
             walk(eval, part, need, hits, (*lo, *hi, true, true), entries)
         }
@@ -365,7 +357,7 @@ fn keep_best(matches: &mut Vec<(i64, u32)>, need: usize, dir: Direction) {
 /// first of them or none) and how many pass. Each value is found by a forward read of its
 /// column as the candidates ascend; a missing value passes only the negations (`ne`, `nin`), as
 /// `test_stored(None)` says.
-pub(crate) fn column_matches(
+pub(super) fn column_matches(
     candidates: &RoaringBitmap,
     tests: &[(&Pred, Arc<Column>)],
     keep: bool,
@@ -434,7 +426,7 @@ fn full_scan(eval: &mut Eval<'_>, scope: Scope, hits: &mut Vec<Hit>) -> Result<u
         eval.stats.entries_walked += 1;
         let in_scope = match scope {
             Scope::Own => row.occupants.binary_search(&viewer).is_ok(),
-            Scope::Public => row.kind == DialogType::PublicGroup.code(),
+            Scope::Public => row.is_public(),
         };
         if in_scope {
             if let Some(hit) = eval.test_row(rid, Arc::new(row)) {
@@ -522,11 +514,6 @@ impl fmt::Display for Explain {
         }
         write!(f, "total_entries: {}", self.total)
     }
-}
-
-/// Whether `kind` is public, for the page's unread counts.
-pub(crate) fn is_public(row: &Row) -> bool {
-    row.kind == DialogType::PublicGroup.code()
 }
 
 #[cfg(test)]

@@ -766,25 +766,18 @@ fn choose(
         // A walk reads at most the entries of the sort field's range.
         let walk_cost = (needed as f64 * tree_size / in_tree).min(tree_size) as u64;
         let walk_cost = sort_range.map_or(walk_cost, |r| walk_cost.min(r)) + count_pass;
+        let forced = choice == PlanChoice::Walk;
         // The data filter's rows in the same order: the candidates lie within them, so the
         // share of its entries that are candidates is the candidates' share of the filter.
-        let filter_walk =
-            plan.filter.as_ref().filter(|_| plan.order.target == Target::LastMessageDateSent).map(
-                |filter| {
-                    let entries = filter.range(lo, hi).len() as f64;
-                    let rows = filter.rows().max(1) as f64;
-                    let cost = (needed as f64 * rows / n as f64).min(entries) as u64 + count_pass;
-                    (Access::WalkFilter { lo, hi }, cost)
-                },
-            );
-        let forced = choice == PlanChoice::Walk;
-        match filter_walk {
-            Some((access, cost))
-                if forced || (choice == PlanChoice::Auto && cost < sort_cost.min(walk_cost)) =>
-            {
-                return (access, cost);
+        if let Some(filter) =
+            plan.filter.as_ref().filter(|_| plan.order.target == Target::LastMessageDateSent)
+        {
+            let entries = filter.range(lo, hi).len() as f64;
+            let rows = filter.rows().max(1) as f64;
+            let cost = (needed as f64 * rows / n as f64).min(entries) as u64 + count_pass;
+            if forced || (choice == PlanChoice::Auto && cost < sort_cost.min(walk_cost)) {
+                return (Access::WalkFilter { lo, hi }, cost);
             }
-            _ => {}
         }
         if forced || (choice == PlanChoice::Auto && walk_cost < sort_cost) {
             return (Access::WalkTime { index, lo, hi }, walk_cost);

@@ -39,9 +39,11 @@ use smallvec::SmallVec;
 use super::codec::Row;
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
+use super::snapshot::Entries;
 use super::tables::TimeIndex;
-use crate::dialog::DialogType;
+use super::RowId;
 use crate::index::BitmapKey;
+use crate::query::Direction;
 
 const SHARDS: usize = 64;
 
@@ -164,7 +166,7 @@ impl Filter {
         let (mut stream, mut times) = (None, None);
         for (&rid, row) in rows {
             let pass = row.as_deref().filter(|row| (self.test)(row));
-            let in_public = pass.is_some_and(|row| row.kind == DialogType::PublicGroup.code());
+            let in_public = pass.is_some_and(Row::is_public);
             set(&self.own, &mut own, rid, pass.is_some() && !in_public);
             set(&self.public, &mut public, rid, in_public);
             let time = pass.and_then(|row| row.last_message_date_sent);
@@ -175,26 +177,16 @@ impl Filter {
             }
             let stream = stream.get_or_insert_with(|| (*self.by_last_message).clone());
             let times = times.get_or_insert_with(|| (*self.last_message_of).clone());
-            match (at, time) {
-                (Ok(i), new) => {
-                    let old = times[i].1;
-                    if let Ok(j) = stream.binary_search(&(old, rid)) {
-                        stream.remove(j);
-                    }
-                    match new {
-                        Some(t) => times[i].1 = t,
-                        None => {
-                            times.remove(i);
-                        }
-                    }
+            // Out with the old entry, in with the new one.
+            if let Ok(i) = at {
+                let (_, old) = times.remove(i);
+                if let Ok(j) = stream.binary_search(&(old, rid)) {
+                    stream.remove(j);
                 }
-                (Err(i), Some(t)) => times.insert(i, (rid, t)),
-                (Err(_), None) => {}
             }
             if let Some(t) = time {
-                if let Err(j) = stream.binary_search(&(t, rid)) {
-                    stream.insert(j, (t, rid));
-                }
+                times.insert(at.unwrap_or_else(|i| i), (rid, t));
+                stream.insert(stream.partition_point(|e| *e < (t, rid)), (t, rid));
             }
         }
         let half = |old: &Arc<RoaringBitmap>, new: Option<RoaringBitmap>| {
@@ -217,6 +209,34 @@ impl Filter {
     /// The positions in [`Filter::by_last_message`] of the entries with `lo <= time <= hi`.
     pub(crate) fn range(&self, lo: i64, hi: i64) -> std::ops::Range<usize> {
         time_range(&self.by_last_message, lo, hi)
+    }
+
+    /// The entries `(last_message_date_sent, row)` with `lo <= time <= hi`, in `dir` order.
+    pub(crate) fn walk(
+        self: Arc<Self>,
+        lo: i64,
+        hi: i64,
+        dir: Direction,
+    ) -> Entries<'static, (i64, RowId)> {
+        let range = self.range(lo, hi);
+        stream_entries(range, dir, move |i| self.by_last_message[i])
+    }
+}
+
+/// The entries at `range` of an in-memory time stream, read through `at` (which keeps the
+/// stream alive, so it is not copied), ascending or descending.
+pub(crate) fn stream_entries<'a>(
+    range: std::ops::Range<usize>,
+    dir: Direction,
+    at: impl Fn(usize) -> (i64, u32) + 'a,
+) -> Entries<'a, (i64, RowId)> {
+    let entry = move |i: usize| {
+        let (t, r) = at(i);
+        Ok((t, RowId(r)))
+    };
+    match dir {
+        Direction::Asc => Box::new(range.map(entry)),
+        Direction::Desc => Box::new(range.rev().map(entry)),
     }
 }
 
@@ -583,6 +603,7 @@ pub(crate) struct Removed {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dialog::DialogType;
 
     fn row(name: &str) -> Arc<Row> {
         Arc::new(Row { name: Some(name.into()), ..Row::sample() })

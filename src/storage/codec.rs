@@ -45,6 +45,13 @@ pub(crate) struct Row {
     pub peer: Option<u64>,
 }
 
+impl Row {
+    /// Whether the dialog is public (type 1): no occupants, in every user's view.
+    pub(crate) fn is_public(&self) -> bool {
+        self.kind == crate::dialog::DialogType::PublicGroup.code()
+    }
+}
+
 /// Stored custom data: class name and fields sorted by name.
 #[derive(Clone, Debug, PartialEq, Encode, Decode)]
 pub(crate) struct RowData {

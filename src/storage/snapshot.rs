@@ -10,7 +10,7 @@ use std::sync::Arc;
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
 use roaring::RoaringBitmap;
 
-use super::cache::{Cache, Filter, PublicStreams, View};
+use super::cache::{stream_entries, Cache, Filter, PublicStreams, View};
 use super::codec::{decode_bitmap, decode_row, Row, StoredRow};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
@@ -330,14 +330,7 @@ impl Snapshot {
             // A range of the cached stream, iterated without copying it.
             let streams = self.public_streams()?;
             let range = streams.range(index, lo, hi);
-            let at = move |i: usize| {
-                let (t, r) = streams.get(index)[i];
-                Ok((t, RowId(r)))
-            };
-            return Ok(match dir {
-                Direction::Asc => Box::new(range.map(at)),
-                Direction::Desc => Box::new(range.rev().map(at)),
-            });
+            return Ok(stream_entries(range, dir, move |i| streams.get(index)[i]));
         }
         let range = self.time_table(index)?.range((lo, 0u32)..=(hi, u32::MAX))?;
         let map = |entry: TimeEntry<'_>| {
