@@ -14,9 +14,12 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
-    fn store_agrees_with_the_model(bytes in proptest::collection::vec(any::<u8>(), 0..2500)) {
+    fn store_agrees_with_the_model(
+        bytes in proptest::collection::vec(any::<u8>(), 0..2500),
+        staged_rows in prop::sample::select(vec![1u32, 2, 3, 7, 32_768]),
+    ) {
         let steps = decode(&bytes);
-        let checks = Checks { integrity_every_step: false, every_plan: true };
+        let checks = Checks { integrity_every_step: false, every_plan: true, staged_rows };
         if let Err(problem) = run(&steps, checks) {
             prop_assert!(false, "{}", problem);
         }
@@ -34,9 +37,10 @@ fn random_sequences_exercise_batches_writes_and_queries() {
     let mut runner = TestRunner::deterministic();
     let bytes = proptest::collection::vec(any::<u8>(), 500..2500);
     let mut total = dialogstore::fuzzing::steps::Stats::default();
-    for _ in 0..200 {
+    for n in 0..200 {
         let input = bytes.new_tree(&mut runner).unwrap().current();
-        let checks = Checks { integrity_every_step: false, every_plan: false };
+        let staged_rows = [1, 3, 32_768][n % 3];
+        let checks = Checks { integrity_every_step: false, every_plan: false, staged_rows };
         let stats = run(&decode(&input), checks).unwrap_or_else(|p| panic!("{p}"));
         total.writes_ok += stats.writes_ok;
         total.batches += stats.batches;

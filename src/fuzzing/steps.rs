@@ -464,6 +464,9 @@ pub struct Checks {
     pub integrity_every_step: bool,
     /// Run every query on every access path, not only the planner's choice.
     pub every_plan: bool,
+    /// The store's staging window ([`Builder::staged_rows`](crate::Builder::staged_rows)):
+    /// small windows seal often, in the middle of batches and of their aborts.
+    pub staged_rows: u32,
 }
 
 fn same<T: PartialEq + std::fmt::Debug>(
@@ -669,6 +672,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
         .app_id(APP)
         .muc_domain(MUC)
         .clock(clock.clone())
+        .staged_rows(checks.staged_rows)
         .in_memory()
         .map_err(|e| e.to_string())?;
     let score = CustomClass::new("Score")

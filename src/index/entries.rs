@@ -22,6 +22,16 @@ impl IndexEntries {
         IndexEntries::of_parts(row, Parts::ALL)
     }
 
+    /// The users whose bitmaps a live row is in, and its private-pair entry: the entries of a
+    /// row that are staged (storage/staging.rs), without computing the rest.
+    pub(crate) fn users_and_pair(row: &Row) -> (&[u64], Option<(u64, u64)>) {
+        let pair = match (row.kind == DialogType::Private.code(), row.peer) {
+            (true, Some(peer)) => Some((row.user_id.min(peer), row.user_id.max(peer))),
+            _ => None,
+        };
+        (&row.occupants, pair)
+    }
+
     /// The entries that differ between two versions of a row: (to remove, to add). Parts whose
     /// fields are equal (occupants, name, data) are not computed at all, so a message, which
     /// moves only times, does not lowercase and split the name into n-grams twice.
@@ -41,7 +51,8 @@ impl IndexEntries {
         let mut bitmaps =
             Vec::with_capacity(if parts.occupants { row.occupants.len() } else { 0 } + 4);
         if parts.occupants {
-            bitmaps.extend(row.occupants.iter().map(|u| BitmapKey::User(*u)));
+            let users = IndexEntries::users_and_pair(row).0;
+            bitmaps.extend(users.iter().map(|u| BitmapKey::User(*u)));
         }
         bitmaps.push(BitmapKey::Type(row.kind));
         if row.last_message_date_sent.is_some() {
@@ -73,10 +84,7 @@ impl IndexEntries {
         }
         times.sort_unstable();
 
-        let pair = match (row.kind == DialogType::Private.code(), row.peer) {
-            (true, Some(peer)) => Some((row.user_id.min(peer), row.user_id.max(peer))),
-            _ => None,
-        };
+        let pair = IndexEntries::users_and_pair(row).1;
         IndexEntries { bitmaps, times, pair }
     }
 

@@ -50,6 +50,8 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
     let mut bitmaps: BTreeMap<Vec<u8>, RoaringBitmap> = BTreeMap::new();
     let mut times: BTreeMap<TimeIndex, BTreeSet<(i64, u32)>> = BTreeMap::new();
     let mut pairs: BTreeMap<(u64, u64), u32> = BTreeMap::new();
+    let mut staged_pairs: BTreeMap<(u64, u64), u32> = BTreeMap::new();
+    let mut staged_users: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
     let mut occupants: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
     let mut imported: BTreeMap<[u8; 12], u32> = BTreeMap::new();
     let mut live = [0u64; 3];
@@ -94,14 +96,24 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
             }
         }
         let entries = IndexEntries::of(&row);
+        // A staged row's user entries and pair are in the staging, not the tables.
+        let staged = rid.0 >= meta.staged_from;
         for key in entries.bitmaps {
-            bitmaps.entry(key.chunk_key(chunk_of(rid.0))).or_default().insert(rid.0);
+            match key {
+                BitmapKey::User(user) if staged => {
+                    staged_users.entry(user).or_default().push(rid.0);
+                }
+                key => {
+                    bitmaps.entry(key.chunk_key(chunk_of(rid.0))).or_default().insert(rid.0);
+                }
+            }
         }
         for (index, t) in entries.times {
             times.entry(index).or_default().insert((t, rid.0));
         }
         if let Some(pair) = entries.pair {
-            if let Some(other) = pairs.insert(pair, rid.0) {
+            let held = if staged { &mut staged_pairs } else { &mut pairs };
+            if let Some(other) = held.insert(pair, rid.0) {
                 problem(
                     &mut report,
                     format!("private pair {pair:?} held by rows {other} and {}", rid.0),
@@ -150,6 +162,34 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
         problem(
             &mut report,
             format!("private pairs differ: stored {have_pairs:?}, rows say {pairs:?}"),
+        );
+    }
+
+    if let Some((pair, rid)) = staged_pairs.iter().find(|(pair, _)| pairs.contains_key(pair)) {
+        problem(
+            &mut report,
+            format!("private pair {pair:?} held by staged row {rid} and by row {}", pairs[pair]),
+        );
+    }
+    let have_staged: BTreeMap<u64, Vec<u32>> = snap
+        .staged_users()?
+        .into_iter()
+        .map(|(user, mut rows)| {
+            rows.sort_unstable();
+            (user, rows)
+        })
+        .collect();
+    if have_staged != staged_users {
+        let differ: Vec<u64> = have_staged
+            .keys()
+            .chain(staged_users.keys())
+            .filter(|u| have_staged.get(u) != staged_users.get(u))
+            .take(5)
+            .copied()
+            .collect();
+        problem(
+            &mut report,
+            format!("staged user entries differ from the rows for users {differ:?}"),
         );
     }
 

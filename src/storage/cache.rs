@@ -83,9 +83,11 @@ impl PublicStreams {
 pub(crate) struct Touched {
     /// New row values (`None`: deleted), the last write of each row.
     rows: HashMap<u32, Option<Arc<Row>>, FxBuildHasher>,
-    /// Bitmap chunks written, by key: chunk number and the chunk's new content (almost always
-    /// one chunk a key, kept inline: a batch of a thousand creates touches some 2,700 keys).
-    chunks: HashMap<BitmapKey, SmallVec<[(u16, RoaringBitmap); 1]>, FxBuildHasher>,
+    /// Rows added to (`true`) or removed from bitmaps, by key, in order: each a change to the
+    /// bitmap, in the table or in the staging (storage/staging.rs). A cached whole bitmap takes
+    /// them as they are; replacing a chunk's range with the table's chunk would drop the staged
+    /// rows in it.
+    bits: HashMap<BitmapKey, SmallVec<[(u32, bool); 2]>, FxBuildHasher>,
     /// Unread counters written: `(user, row)` and the new count (zero: no entry).
     unread: Vec<((u64, u32), u32)>,
     /// Public time entries added (`true`) or removed, in order.
@@ -100,9 +102,9 @@ impl Touched {
         self.rows.insert(rid, row);
     }
 
-    /// Notes a bitmap chunk's new content.
-    pub(crate) fn chunk(&mut self, key: BitmapKey, number: u16, bits: RoaringBitmap) {
-        self.chunks.entry(key).or_default().push((number, bits));
+    /// Notes rows added to (`true`) or removed from a bitmap.
+    pub(crate) fn bits(&mut self, key: BitmapKey, changes: impl IntoIterator<Item = (u32, bool)>) {
+        self.bits.entry(key).or_default().extend(changes);
     }
 
     /// Notes an unread counter's new value.
@@ -112,7 +114,7 @@ impl Touched {
 
     pub(crate) fn is_empty(&self) -> bool {
         self.rows.is_empty()
-            && self.chunks.is_empty()
+            && self.bits.is_empty()
             && self.unread.is_empty()
             && self.public_times.is_empty()
             && self.meta.is_none()
@@ -497,7 +499,7 @@ impl Cache {
             unread: self.unread.remove_cached(touched.unread.iter().map(|(key, _)| key)),
             ..Removed::default()
         };
-        for key in touched.chunks.keys() {
+        for key in touched.bits.keys() {
             if let Some(old) = self.bitmaps.remove(key) {
                 removed.bitmaps.push((key.clone(), old));
             }
@@ -550,12 +552,13 @@ impl Cache {
                 }
             }
             for (key, old) in removed.bitmaps {
-                // The new whole bitmap: the old one with each rewritten chunk's range replaced.
                 let mut new = Arc::unwrap_or_clone(old);
-                for (chunk, bits) in touched.chunks.get(&key).into_iter().flatten() {
-                    let lo = u32::from(*chunk) << crate::index::CHUNK_BITS;
-                    new.remove_range(lo..=lo | ((1 << crate::index::CHUNK_BITS) - 1));
-                    new |= bits;
+                for (rid, added) in touched.bits.get(&key).into_iter().flatten() {
+                    if *added {
+                        new.insert(*rid);
+                    } else {
+                        new.remove(*rid);
+                    }
                 }
                 self.bitmaps.insert(key, version, Arc::new(new));
             }
@@ -652,7 +655,7 @@ mod tests {
             ],
             ..Touched::default()
         };
-        touched.chunk(BitmapKey::Type(1), 0, [2u32, 3].into_iter().collect());
+        touched.bits(BitmapKey::Type(1), [(1, false), (3, true)]);
         let removed = cache.begin_commit(&touched);
         cache.end_commit(touched, removed, true);
         let w = cache.view(cache.before_read()).unwrap();

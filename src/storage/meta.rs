@@ -26,9 +26,14 @@ pub(crate) struct Meta {
     pub created_sorted: bool,
     /// `max_created`: the largest `created_at` so far (i64 bits).
     pub max_created: i64,
+    /// `staged_from`: the first row whose user-bitmap entries and private pair are staged in
+    /// memory (storage/staging.rs) rather than in the tables. A store written before staging
+    /// existed has no such key: every row's entries are in the tables, so it reads as
+    /// `next_row`.
+    pub staged_from: u32,
 }
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "format",
     "next_row",
     "store_tag",
@@ -38,18 +43,25 @@ const KEYS: [&str; 9] = [
     "live.3",
     "created_sorted",
     "max_created",
+    "staged_from",
 ];
 
 impl Meta {
     pub(crate) fn load(table: &impl ReadableTable<&'static str, u64>) -> Result<Meta, Error> {
-        let mut v = [0u64; 9];
-        for (slot, key) in v.iter_mut().zip(KEYS) {
-            if let Some(g) = table.get(key)? {
-                *slot = g.value();
-            }
+        let mut stored = [None; 10];
+        for (slot, key) in stored.iter_mut().zip(KEYS) {
+            *slot = table.get(key)?.map(|g| g.value());
         }
+        let v = stored.map(|value| value.unwrap_or(0));
         let next_row = u32::try_from(v[1]).map_err(|_| Error::corrupted("meta next_row"))?;
         let store_tag = u32::try_from(v[2]).map_err(|_| Error::corrupted("meta store_tag"))?;
+        let staged_from = match stored[9] {
+            Some(from) => u32::try_from(from)
+                .ok()
+                .filter(|from| *from <= next_row)
+                .ok_or_else(|| Error::corrupted(format!("meta staged_from {from}")))?,
+            None => next_row,
+        };
         Ok(Meta {
             format: v[0],
             next_row,
@@ -58,6 +70,7 @@ impl Meta {
             live: [v[4], v[5], v[6]],
             created_sorted: v[7] == 1,
             max_created: v[8] as i64,
+            staged_from,
         })
     }
 
@@ -72,6 +85,7 @@ impl Meta {
             self.live[2],
             u64::from(self.created_sorted),
             self.max_created as u64,
+            u64::from(self.staged_from),
         ];
         for (key, value) in KEYS.into_iter().zip(v) {
             table.insert(key, value)?;

@@ -12,6 +12,7 @@ mod columns;
 mod meta;
 mod read;
 mod snapshot;
+mod staging;
 mod stats;
 pub(crate) mod tables;
 mod writer;
@@ -25,6 +26,8 @@ use redb::{Database, ReadableDatabase};
 
 use cache::Cache;
 pub(crate) use cache::Filter;
+use staging::Staging;
+pub(crate) use staging::DEFAULT_WINDOW as DEFAULT_STAGED_ROWS;
 
 use crate::error::Error;
 
@@ -123,39 +126,49 @@ pub(crate) struct Storage {
     db: Engine,
     durability: Durability,
     cache: Arc<Cache>,
+    staging: Arc<Staging>,
 }
 
 impl Storage {
     /// Opens or creates a store file; with `verify`, redb checks every page's checksum first.
+    /// `staged_rows` is the staging window (storage/staging.rs).
     pub(crate) fn open(
         path: &Path,
         cache_bytes: usize,
         durability: Durability,
         verify: bool,
+        staged_rows: u32,
     ) -> Result<Storage, Error> {
         let mut builder = Database::builder();
         builder.set_cache_size(cache_bytes);
         builder.set_check_integrity_on_open(verify);
         let db = builder.create(path)?;
-        Storage::init(db, durability, cache_bytes)
+        Storage::init(db, durability, cache_bytes, staged_rows)
     }
 
     /// A store that lives in memory only.
-    pub(crate) fn in_memory(cache_bytes: usize) -> Result<Storage, Error> {
+    pub(crate) fn in_memory(cache_bytes: usize, staged_rows: u32) -> Result<Storage, Error> {
         let mut builder = Database::builder();
         builder.set_cache_size(cache_bytes);
         let db = builder.create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Storage::init(db, Durability::Immediate, cache_bytes)
+        Storage::init(db, Durability::Immediate, cache_bytes, staged_rows)
     }
 
-    fn init(db: Database, durability: Durability, cache_bytes: usize) -> Result<Storage, Error> {
+    fn init(
+        db: Database,
+        durability: Durability,
+        cache_bytes: usize,
+        staged_rows: u32,
+    ) -> Result<Storage, Error> {
         // The read cache is sized like redb's page cache: a decoded row is about 400 bytes, a
         // cached bitmap a few hundred on average, an unread counter about 40 (its share is a
         // twentieth of the budget: a page of a hundred counters for every thousand viewers at
         // the default size).
         let cache = Arc::new(Cache::new(cache_bytes / 400, cache_bytes / 2048, cache_bytes / 800));
-        let storage = Storage { db: Engine(Some(db)), durability, cache };
-        // Creates the tables and the meta record on first open, and checks the format after.
+        let staging = Arc::new(Staging::new(staged_rows));
+        let storage = Storage { db: Engine(Some(db)), durability, cache, staging };
+        // Creates the tables and the meta record on first open, and checks the format after;
+        // loads the staging from the staged rows.
         storage.write(|w| w.check_format())?;
         Ok(storage)
     }
@@ -168,10 +181,18 @@ impl Storage {
     ) -> Result<R, Error> {
         let mut txn = self.db.begin_write()?;
         txn.set_durability(self.durability.to_redb())?;
-        let (out, touched) = {
-            let mut writer = Writer::new(&txn)?;
+        let (out, touched, staged) = {
+            let mut writer = Writer::new(&txn, &self.staging)?;
+            if self.staging.is_stale() {
+                // First write since open, or since a commit whose staged changes were applied
+                // failed: the staging is rebuilt from the last commit's staged rows.
+                let rows = writer.staged_rows()?;
+                let meta = writer.meta();
+                self.staging.reset(meta.seq, meta.staged_from, rows);
+            }
             let out = f(&mut writer)?;
-            (out, writer.finish()?)
+            let (touched, staged) = writer.finish()?;
+            (out, touched, staged)
         };
         if touched.is_empty() {
             txn.commit()?;
@@ -180,7 +201,20 @@ impl Storage {
         // The read cache's commit protocol (storage/cache.rs): nothing this commit touches stays
         // cached while it becomes visible.
         let removed = self.cache.begin_commit(&touched);
+        // The staging gets the commit's changes just before redb makes them visible, tagged with
+        // the commit's number, which no earlier snapshot has.
+        let seq = touched.meta.as_ref().map(|meta| meta.seq);
+        let staged = match (staged.is_empty(), seq) {
+            (false, Some(seq)) => {
+                self.staging.commit(seq, staged);
+                true
+            }
+            _ => false,
+        };
         let committed = txn.commit();
+        if staged && committed.is_err() {
+            self.staging.mark_stale();
+        }
         self.cache.end_commit(touched, removed, committed.is_ok());
         committed?;
         Ok(out)
@@ -205,6 +239,6 @@ impl Storage {
         let before = self.cache.before_read();
         let txn = self.db.begin_read()?;
         let view = self.cache.view(before);
-        Ok(Snapshot::new(txn, self.cache.clone(), view))
+        Ok(Snapshot::new(txn, self.cache.clone(), self.staging.clone(), view))
     }
 }

@@ -15,6 +15,7 @@ use super::codec::{decode_bitmap, decode_row, Row, StoredRow};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
 use super::read;
+use super::staging::{staged_row, Staging};
 use super::tables::{self, TimeIndex};
 use super::RowId;
 use crate::dialog::{CustomClass, DialogId};
@@ -33,8 +34,9 @@ type UnreadEntry = ((u64, RowId), u32);
 /// One committed state, open for reading. Tables open on first use, and reads go through the
 /// store's read cache when the snapshot knows its version (see `storage/cache.rs`).
 pub(crate) struct Snapshot {
-    txn: ReadTransaction,
+    pub(super) txn: ReadTransaction,
     cache: Arc<Cache>,
+    staging: Arc<Staging>,
     view: Option<View>,
     meta: OnceCell<Meta>,
     rows: OnceCell<ReadOnlyTable<u32, &'static [u8]>>,
@@ -60,10 +62,16 @@ fn open<'s, K: redb::Key + 'static, V: redb::Value + 'static>(
 }
 
 impl Snapshot {
-    pub(crate) fn new(txn: ReadTransaction, cache: Arc<Cache>, view: Option<View>) -> Snapshot {
+    pub(crate) fn new(
+        txn: ReadTransaction,
+        cache: Arc<Cache>,
+        staging: Arc<Staging>,
+        view: Option<View>,
+    ) -> Snapshot {
         Snapshot {
             txn,
             cache,
+            staging,
             view,
             meta: OnceCell::new(),
             rows: OnceCell::new(),
@@ -179,11 +187,57 @@ impl Snapshot {
         }
         let next_row = self.meta()?.next_row;
         let last_chunk = crate::index::chunk_of(next_row.saturating_sub(1));
-        let bitmap = Arc::new(read::bitmap(self.bitmap_table()?, key, last_chunk)?);
+        let mut bitmap = read::bitmap(self.bitmap_table()?, key, last_chunk)?;
+        if let BitmapKey::User(user) = key {
+            bitmap.extend(self.staged_rows_of(*user)?);
+        }
+        let bitmap = Arc::new(bitmap);
         if let Some(view) = self.view {
             self.cache.install_bitmap(view, key.clone(), bitmap.clone());
         }
         Ok(bitmap)
+    }
+
+    /// The staged rows (storage/staging.rs) whose occupants include `user`, in this snapshot.
+    fn staged_rows_of(&self, user: u64) -> Result<Vec<u32>, Error> {
+        let meta = self.meta()?;
+        if meta.staged_from == meta.next_row {
+            return Ok(Vec::new());
+        }
+        if let Some(rows) = self.staging.rows_of(user, meta.seq, meta.staged_from) {
+            return Ok(rows);
+        }
+        // A snapshot older than what the staging keeps: its own rows say.
+        Ok(self
+            .staged_users_from_rows()?
+            .into_iter()
+            .filter(|(u, _)| *u == user)
+            .flat_map(|(_, rows)| rows)
+            .collect())
+    }
+
+    /// Every user with a staged row, and those rows: from the staging if it keeps this
+    /// snapshot's commit, else from the rows.
+    pub(crate) fn staged_users(&self) -> Result<Vec<(u64, Vec<u32>)>, Error> {
+        let meta = self.meta()?;
+        match self.staging.users_at(meta.seq, meta.staged_from) {
+            Some(users) => Ok(users),
+            None => self.staged_users_from_rows(),
+        }
+    }
+
+    /// Every user with a staged row, and those rows, read from the staged rows themselves.
+    pub(crate) fn staged_users_from_rows(&self) -> Result<Vec<(u64, Vec<u32>)>, Error> {
+        let mut users: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
+        for entry in self.rows()?.range(self.meta()?.staged_from..)? {
+            let (rid, bytes) = entry?;
+            if let StoredRow::Live(row) = decode_row(rid.value(), bytes.value())? {
+                for user in staged_row(rid.value(), &row).1 {
+                    users.entry(user).or_default().push(rid.value());
+                }
+            }
+        }
+        Ok(users.into_iter().collect())
     }
 
     /// A column of this snapshot, from the cache or built (and cached); `None` when the snapshot
@@ -430,7 +484,7 @@ mod tests {
 
     #[test]
     fn warm_up_installs_the_streams_and_time_columns() {
-        let storage = Storage::in_memory(1 << 20).unwrap();
+        let storage = Storage::in_memory(1 << 20, super::super::DEFAULT_STAGED_ROWS).unwrap();
         let keys = [ColumnKey::LastMessage, ColumnKey::Updated];
         let snap = storage.snapshot().unwrap();
         let view = snap.view.unwrap();
@@ -510,7 +564,7 @@ mod tests {
 
     #[test]
     fn warm_up_during_a_commit_builds_nothing() {
-        let storage = Storage::in_memory(1 << 20).unwrap();
+        let storage = Storage::in_memory(1 << 20, super::super::DEFAULT_STAGED_ROWS).unwrap();
         let removed = storage.cache.begin_commit(&Touched::default());
         let snap = storage.snapshot().unwrap();
         assert!(!snap.warm_up().unwrap());

@@ -8,10 +8,9 @@
 
 use std::path::Path;
 
-use redb::{ReadTransaction, ReadableDatabase, ReadableTableMetadata, TableHandle};
+use redb::{ReadTransaction, ReadableTableMetadata, TableHandle};
 use serde::Serialize;
 
-use super::meta::Meta;
 use super::tables::{self, TimeIndex};
 use super::Storage;
 use crate::error::Error;
@@ -67,19 +66,20 @@ pub struct TableStats {
 impl Storage {
     /// The counters, the table sizes and the distinct users of the last commit.
     pub(crate) fn stats(&self, path: Option<&Path>) -> Result<StoreStats, Error> {
-        let txn = self.db.begin_read()?;
-        let meta = Meta::load(&txn.open_table(tables::META)?)?;
+        let snap = self.snapshot()?;
+        let txn = &snap.txn;
+        let meta = snap.meta()?;
         let mut sizes = vec![
-            table_stats(&txn, tables::META)?,
-            table_stats(&txn, tables::ROWS)?,
-            table_stats(&txn, tables::IDS)?,
-            table_stats(&txn, tables::PAIRS)?,
-            table_stats(&txn, tables::UNREAD)?,
-            table_stats(&txn, tables::CLASSES)?,
-            table_stats(&txn, tables::BITMAPS)?,
+            table_stats(txn, tables::META)?,
+            table_stats(txn, tables::ROWS)?,
+            table_stats(txn, tables::IDS)?,
+            table_stats(txn, tables::PAIRS)?,
+            table_stats(txn, tables::UNREAD)?,
+            table_stats(txn, tables::CLASSES)?,
+            table_stats(txn, tables::BITMAPS)?,
         ];
         for index in TimeIndex::ALL {
-            sizes.push(table_stats(&txn, index.table())?);
+            sizes.push(table_stats(txn, index.table())?);
         }
         let file_bytes = match path {
             Some(p) => Some(std::fs::metadata(p)?.len()),
@@ -90,7 +90,11 @@ impl Storage {
             group_dialogs: meta.live[1],
             private_dialogs: meta.live[2],
             rows: u64::from(meta.next_row),
-            users: distinct_users(&txn, crate::index::chunk_of(meta.next_row.saturating_sub(1)))?,
+            users: distinct_users(
+                txn,
+                crate::index::chunk_of(meta.next_row.saturating_sub(1)),
+                snap.staged_users()?.into_iter().map(|(user, _)| user),
+            )?,
             commits: meta.seq,
             tables: sizes,
             file_bytes,
@@ -113,11 +117,15 @@ fn table_stats<K: redb::Key + 'static, V: redb::Value + 'static>(
     })
 }
 
-/// Distinct users among the keys of the user bitmaps: each chunk's user keys (the chunk, then
+/// Distinct users among the keys of the user bitmaps and the staged users: each chunk's user keys (the chunk, then
 /// `b'u'` and the user id) are one key range; users are counted once over all chunks.
-fn distinct_users(txn: &ReadTransaction, last_chunk: u16) -> Result<u64, Error> {
+fn distinct_users(
+    txn: &ReadTransaction,
+    last_chunk: u16,
+    staged: impl Iterator<Item = u64>,
+) -> Result<u64, Error> {
     let bitmaps = txn.open_table(tables::BITMAPS)?;
-    let mut users = std::collections::HashSet::new();
+    let mut users: std::collections::HashSet<u64> = staged.collect();
     for chunk in 0..=last_chunk {
         // Every key of the chunk that starts like a user key, malformed ones included.
         let lo = [&chunk.to_be_bytes()[..], b"u"].concat();

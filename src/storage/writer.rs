@@ -7,19 +7,21 @@
 //! counters are kept in memory and written back the same way, in key order; time-index entries
 //! are written as they change.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
 
 use rustc_hash::FxBuildHasher;
 use std::sync::Arc;
 
 use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
+use roaring::RoaringBitmap;
 use smallvec::SmallVec;
 
 use super::cache::Touched;
-use super::codec::{encode_bitmap, encode_live, encode_row, Row, StoredRow};
+use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, Row, StoredRow};
 use super::meta::{Meta, FORMAT};
 use super::read;
+use super::staging::{self, Changes, StagedRow, Staging};
 use super::tables::{self, TimeIndex};
 use super::RowId;
 use crate::dialog::{CustomClass, DialogId};
@@ -31,9 +33,11 @@ use crate::index::{chunk_of, BitmapKey, IndexEntries};
 /// writes walk the table once instead of jumping about it per operation.
 type ChunkOps = SmallVec<[(u32, bool); 2]>;
 
+/// A private pair this transaction looked up: the row holding it when first read (from the
+/// staged pairs or the table) and now.
 struct PairSlot {
+    was: Option<u32>,
     rid: Option<u32>,
-    dirty: bool,
 }
 
 /// A write transaction's view of the store: typed tables, the meta counters and a cache of the
@@ -62,6 +66,10 @@ pub(crate) struct Writer<'t> {
     touched: Touched,
     /// Whether `ids` is empty, once asked.
     ids_empty: std::cell::Cell<Option<bool>>,
+    /// The user-bitmap entries and pairs of rows from `meta.staged_from` on.
+    staging: &'t Staging,
+    /// What this transaction changes in `staging`.
+    staged: Changes,
 }
 
 fn type_slot(kind: u8) -> Result<usize, Error> {
@@ -104,7 +112,10 @@ impl<T> Drop for Opened<T> {
 }
 
 impl<'t> Writer<'t> {
-    pub(crate) fn new(txn: &'t WriteTransaction) -> Result<Writer<'t>, Error> {
+    pub(crate) fn new(
+        txn: &'t WriteTransaction,
+        staging: &'t Staging,
+    ) -> Result<Writer<'t>, Error> {
         let meta_table = Opened::new(txn.open_table(tables::META)?);
         let meta = Meta::load(meta_table.get())?;
         let rows = Opened::new(txn.open_table(tables::ROWS)?);
@@ -136,7 +147,27 @@ impl<'t> Writer<'t> {
             pairs_now: HashMap::default(),
             touched: Touched::default(),
             ids_empty: std::cell::Cell::new(None),
+            staging,
+            staged: Changes::default(),
         })
+    }
+
+    /// The meta counters as this transaction has them.
+    pub(crate) fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// The staged entries of the live staged rows (from `meta.staged_from` on), to rebuild the
+    /// staging from.
+    pub(crate) fn staged_rows(&self) -> Result<Vec<StagedRow>, Error> {
+        let mut out = Vec::new();
+        for entry in self.rows.range(self.meta.staged_from..)? {
+            let (rid, bytes) = entry?;
+            if let StoredRow::Live(row) = super::codec::decode_row(rid.value(), bytes.value())? {
+                out.push(staging::staged_row(rid.value(), &row));
+            }
+        }
+        Ok(out)
     }
 
     /// Initializes a new store, or checks that an existing one has a format this build reads.
@@ -162,22 +193,29 @@ impl<'t> Writer<'t> {
     }
 
     /// Applies the collected bitmap changes and writes the chunks, private pairs and unread
-    /// counters (each in key order) and the meta counters. Called once, before commit; returns
-    /// what the transaction changed, for the read cache.
-    pub(crate) fn finish(mut self) -> Result<Touched, Error> {
+    /// counters (each in key order) and the meta counters; seals the staged entries if the
+    /// staged rows fill the window. Called once, before commit; returns what the transaction
+    /// changed, for the read cache and for the staging.
+    pub(crate) fn finish(mut self) -> Result<(Touched, Changes), Error> {
+        let mut table_pairs = self.place_pairs();
+        let staged_rows = self.meta.next_row - self.meta.staged_from;
+        let sealed = if staged_rows > 0 && staged_rows >= self.staging.window() {
+            self.seal(&mut table_pairs)
+        } else {
+            Vec::new()
+        };
         // In key order: neighbouring keys share B-tree pages, which stay hot.
         let mut chunks: Vec<_> = std::mem::take(&mut self.chunks)
             .into_iter()
-            .map(|((key, number), ops)| (key.chunk_key(number), key, number, ops))
+            .map(|((key, number), ops)| (key.chunk_key(number), key, ops))
             .collect();
         chunks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        for (bytes, key, number, ops) in chunks {
+        for (bytes, key, ops) in chunks {
             let mut bitmap = read::chunk(&self.bitmaps, &bytes)?.unwrap_or_default();
-            let mut dirty = false;
-            for (rid, add) in ops {
-                dirty |= if add { bitmap.insert(rid) } else { bitmap.remove(rid) };
-            }
-            if !dirty {
+            let mut changes = ops;
+            changes
+                .retain(|(rid, add)| if *add { bitmap.insert(*rid) } else { bitmap.remove(*rid) });
+            if changes.is_empty() {
                 continue;
             }
             if bitmap.is_empty() {
@@ -185,12 +223,11 @@ impl<'t> Writer<'t> {
             } else {
                 self.bitmaps.insert(bytes.as_slice(), encode_bitmap(&bitmap).as_slice())?;
             }
-            self.touched.chunk(key, number, bitmap);
+            self.touched.bits(key, changes);
         }
-        let mut pairs: Vec<_> = self.pairs_now.drain().filter(|(_, slot)| slot.dirty).collect();
-        pairs.sort_unstable_by_key(|(pair, _)| *pair);
-        for (pair, slot) in pairs {
-            match slot.rid {
+        self.write_sealed(sealed)?;
+        for (pair, holder) in table_pairs {
+            match holder {
                 Some(rid) => self.pairs.insert(pair, rid)?,
                 None => self.pairs.remove(pair)?,
             };
@@ -211,7 +248,80 @@ impl<'t> Writer<'t> {
             self.meta.save(&mut self.meta_table)?;
             self.touched.meta = Some(self.meta.clone());
         }
-        Ok(self.touched)
+        Ok((self.touched, self.staged))
+    }
+
+    /// Adds sealed rows to their users' chunks: `(user, row)`, each once. The rows were staged,
+    /// so the read cache has them already and nothing is noted for it. Most of these chunks are
+    /// new: the new rows are written at once and the old chunk, if any, comes back from the
+    /// insert, so a new chunk costs one B-tree descent instead of a read and a write.
+    fn write_sealed(&mut self, mut postings: Vec<(u64, u32)>) -> Result<(), Error> {
+        // In key order: the chunk, then the user.
+        postings.sort_unstable_by_key(|(user, rid)| (chunk_of(*rid), *user, *rid));
+        let same_chunk =
+            |a: &(u64, u32), b: &(u64, u32)| a.0 == b.0 && chunk_of(a.1) == chunk_of(b.1);
+        for group in postings.chunk_by(same_chunk) {
+            let (user, first) = group[0];
+            let key = BitmapKey::User(user).chunk_key(chunk_of(first));
+            let rows = group.iter().map(|(_, rid)| *rid);
+            let fresh = RoaringBitmap::from_sorted_iter(rows.clone()).unwrap_or_default();
+            let old = self.bitmaps.insert(key.as_slice(), encode_bitmap(&fresh).as_slice())?;
+            let Some(old) = old.map(|guard| guard.value().to_vec()) else { continue };
+            let what = || read::describe_key(&key);
+            let mut bitmap = decode_bitmap(&old, chunk_of(first), &what)?;
+            bitmap.extend(rows);
+            self.bitmaps.insert(key.as_slice(), encode_bitmap(&bitmap).as_slice())?;
+        }
+        Ok(())
+    }
+
+    /// Sorts the pairs this transaction changed into those of rows in the table, returned in key
+    /// order (`None`: remove), and those of staged rows, which go to the staging.
+    fn place_pairs(&mut self) -> BTreeMap<(u64, u64), Option<u32>> {
+        let staged_from = self.meta.staged_from;
+        let staged = |rid: Option<u32>| rid.filter(|rid| *rid >= staged_from);
+        let in_table = |rid: Option<u32>| rid.filter(|rid| *rid < staged_from);
+        let mut table = BTreeMap::new();
+        for (pair, slot) in self.pairs_now.drain().filter(|(_, slot)| slot.was != slot.rid) {
+            if in_table(slot.rid).is_some() || in_table(slot.was).is_some() {
+                table.insert(pair, in_table(slot.rid));
+            }
+            if staged(slot.rid).is_some() || staged(slot.was).is_some() {
+                self.staged.pairs.push((pair, staged(slot.rid)));
+            }
+        }
+        table
+    }
+
+    /// Moves every staged entry (as of the end of this transaction) to the tables: the pairs
+    /// into `table_pairs`, and the user postings returned, for [`Writer::write_sealed`]. Staging
+    /// starts again at the next row.
+    fn seal(&mut self, table_pairs: &mut BTreeMap<(u64, u64), Option<u32>>) -> Vec<(u64, u32)> {
+        let (pairs, mut postings) = self.staging.current();
+        let mut pairs: HashMap<_, _, FxBuildHasher> = pairs.into_iter().collect();
+        for (pair, holder) in self.staged.pairs.drain(..) {
+            match holder {
+                Some(rid) => pairs.insert(pair, rid),
+                None => pairs.remove(&pair),
+            };
+        }
+        if !self.staged.users.is_empty() {
+            let mut set: HashSet<(u64, u32), FxBuildHasher> = postings.into_iter().collect();
+            for (user, rid, added) in self.staged.users.drain(..) {
+                if added {
+                    set.insert((user, rid));
+                } else {
+                    set.remove(&(user, rid));
+                }
+            }
+            postings = set.into_iter().collect();
+        }
+        // A pair a staged row holds now wins over the removal of a table row's entry.
+        table_pairs.extend(pairs.into_iter().map(|(pair, rid)| (pair, Some(rid))));
+        self.meta.staged_from = self.meta.next_row;
+        self.staged.sealed_at = Some(self.meta.next_row);
+        self.changed = true;
+        postings
     }
 
     // ---- reads inside the transaction ----
@@ -262,13 +372,17 @@ impl<'t> Writer<'t> {
         Ok(Some((rid, self.remember(rid, row))))
     }
 
-    /// The row holding a private pair in this transaction; a pair read from the table is kept.
+    /// The row holding a private pair in this transaction; a pair read from the staged pairs
+    /// or the table is kept.
     fn pair_holder(&mut self, pair: (u64, u64)) -> Result<Option<u32>, Error> {
         if let Some(slot) = self.pairs_now.get(&pair) {
             return Ok(slot.rid);
         }
-        let rid = self.pairs.get(pair)?.map(|g| g.value());
-        self.pairs_now.insert(pair, PairSlot { rid, dirty: false });
+        let rid = match self.staging.pair(pair) {
+            Some(rid) => Some(rid),
+            None => self.pairs.get(pair)?.map(|g| g.value()),
+        };
+        self.pairs_now.insert(pair, PairSlot { was: rid, rid });
         Ok(rid)
     }
 
@@ -406,8 +520,15 @@ impl<'t> Writer<'t> {
     }
 
     fn apply(&mut self, rid: RowId, entries: IndexEntries, add: bool) -> Result<(), Error> {
+        let staged = rid.0 >= self.meta.staged_from;
         for key in entries.bitmaps {
-            self.set_bit(key, rid, add);
+            match key {
+                BitmapKey::User(user) if staged => {
+                    self.staged.users.push((user, rid.0, add));
+                    self.touched.bits(key, [(rid.0, add)]);
+                }
+                key => self.set_bit(key, rid, add),
+            }
         }
         for (index, time) in &entries.times {
             let table = &mut self.times[index.slot()];
@@ -422,15 +543,20 @@ impl<'t> Writer<'t> {
         }
         if let Some(pair) = entries.pair {
             let held = self.pair_holder(pair)?;
-            if add {
+            let now = if add {
                 if let Some(other) = held.filter(|other| *other != rid.0) {
                     return Err(Error::corrupted(format!(
                         "private pair {pair:?} already held by row {other}"
                     )));
                 }
-                self.pairs_now.insert(pair, PairSlot { rid: Some(rid.0), dirty: true });
+                Some(rid.0)
             } else if held == Some(rid.0) {
-                self.pairs_now.insert(pair, PairSlot { rid: None, dirty: true });
+                None
+            } else {
+                held
+            };
+            if let Some(slot) = self.pairs_now.get_mut(&pair) {
+                slot.rid = now;
             }
         }
         Ok(())

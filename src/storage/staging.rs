@@ -1,0 +1,345 @@
+//! The user-bitmap entries and private pairs of the newest rows, staged in memory.
+//!
+//! A create adds its row to the bitmap of each occupant and, for a private dialog, inserts its
+//! pair. With occupants drawn from millions of users those are two or three writes at random
+//! places in the bitmap table and one in the pair table, and redb copies every B-tree leaf a
+//! commit touches: a batch of a thousand creates rewrote most leaves of the newest chunk's user
+//! region and of the pair table, about 22,000 instructions a chunk write (callgrind), three
+//! quarters of a create's cost.
+//!
+//! So, as an LSM tree keeps its newest writes in a memtable, rows from `meta.staged_from` on
+//! keep those entries here instead of in the tables. When `window` rows are staged, the commit
+//! that reaches it (the **seal**) writes all of them to the tables in key order, so each leaf is
+//! copied once for thousands of entries, and staging starts again at the next row. Nothing here
+//! is written to the file: the staged rows are in the row table, so opening a store reads them
+//! again to rebuild this (as a memtable is rebuilt from its log), and so does the first write
+//! after a commit that failed.
+//!
+//! # What readers see
+//!
+//! A user's bitmap is its chunks in the table plus its staged rows, as of the reader's snapshot.
+//! Every posting is tagged with the commits (`meta.seq`) it is visible to, and a write applies
+//! its changes here just before redb commits them, tagged with the commit's new `seq`, so no
+//! snapshot sees them early. A seal starts a new [`Generation`]; older snapshots keep reading
+//! the generation they began in while it is kept (the last [`GENERATIONS`]). A snapshot older
+//! than every kept generation, or than a generation's `floor` (postings removed before it are
+//! forgotten), finds its staged rows by reading the rows from its own `staged_from` on:
+//! slow, but exact, and only for snapshots held across a seal.
+//!
+//! Private pairs are looked up only by writers, which redb runs one at a time, so the staged
+//! pairs are one map of the last commit's state.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, RwLock};
+
+use rustc_hash::FxBuildHasher;
+use smallvec::SmallVec;
+
+use super::codec::Row;
+use crate::index::IndexEntries;
+
+/// Rows staged before a seal, by default. A seal writes about 2.2 bitmap entries and one pair a
+/// row; opening a store reads the staged rows again (about a microsecond each).
+pub(crate) const DEFAULT_WINDOW: u32 = 32_768;
+
+/// Generations kept for snapshots older than the last seal.
+const GENERATIONS: usize = 2;
+
+/// Removed postings a generation keeps beyond its live ones before it forgets them.
+const MAX_DEAD: usize = 4096;
+
+/// A staged row in a user's bitmap, visible to snapshots with `from <= seq < until`.
+#[derive(Clone, Copy, Debug)]
+struct Posting {
+    rid: u32,
+    from: u64,
+    until: u64,
+}
+
+/// The staged postings between two seals.
+struct Generation {
+    /// The first commit (`meta.seq`) this generation describes.
+    start: u64,
+    /// Snapshots before this commit may miss postings removed since: they read rows instead.
+    floor: u64,
+    /// `meta.staged_from` of its commits.
+    from_row: u32,
+    users: HashMap<u64, SmallVec<[Posting; 2]>, FxBuildHasher>,
+    /// Postings removed and still kept.
+    dead: usize,
+}
+
+impl Generation {
+    /// An empty generation with room for the users of `rows` rows (about two a row; at most
+    /// 65,536 rows' worth, so a huge window does not reserve memory it may never use).
+    fn new(start: u64, from_row: u32, rows: u32) -> Generation {
+        let room = 2 * rows.min(1 << 16) as usize;
+        let users = HashMap::with_capacity_and_hasher(room, FxBuildHasher);
+        Generation { start, floor: start, from_row, users, dead: 0 }
+    }
+
+    fn add(&mut self, user: u64, rid: u32, seq: u64) {
+        let postings = self.users.entry(user).or_default();
+        if !postings.iter().any(|p| p.rid == rid && p.until == u64::MAX) {
+            postings.push(Posting { rid, from: seq, until: u64::MAX });
+        }
+    }
+
+    fn remove(&mut self, user: u64, rid: u32, seq: u64) {
+        let Some(postings) = self.users.get_mut(&user) else { return };
+        let Some(at) = postings.iter().position(|p| p.rid == rid && p.until == u64::MAX) else {
+            return;
+        };
+        if postings[at].from == seq {
+            // Added by the same commit: no snapshot saw it.
+            postings.swap_remove(at);
+        } else {
+            postings[at].until = seq;
+            self.dead += 1;
+        }
+        if postings.is_empty() {
+            self.users.remove(&user);
+        }
+    }
+
+    /// Forgets removed postings once there are many; snapshots before `seq` then read rows.
+    fn collect(&mut self, seq: u64) {
+        if self.dead <= MAX_DEAD {
+            return;
+        }
+        self.users.retain(|_, postings| {
+            postings.retain(|p| p.until == u64::MAX);
+            !postings.is_empty()
+        });
+        self.dead = 0;
+        self.floor = seq;
+    }
+}
+
+/// What one write transaction changes here, applied by [`Staging::commit`] just before redb
+/// commits it.
+#[derive(Debug, Default)]
+pub(crate) struct Changes {
+    /// `(user, row, added)`, in order.
+    pub users: Vec<(u64, u32, bool)>,
+    /// Staged pairs and the row that holds each now (`None`: none, or not staged any more).
+    pub pairs: Vec<((u64, u64), Option<u32>)>,
+    /// The commit wrote every staged entry to the tables; staging starts again at this row.
+    pub sealed_at: Option<u32>,
+}
+
+impl Changes {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.users.is_empty() && self.pairs.is_empty() && self.sealed_at.is_none()
+    }
+}
+
+/// The staged entries of one store (see the module docs).
+pub(crate) struct Staging {
+    window: u32,
+    /// Oldest first; empty until loaded.
+    generations: RwLock<VecDeque<Generation>>,
+    /// The row holding each staged private pair, as of the last commit.
+    pairs: Mutex<HashMap<(u64, u64), u32, FxBuildHasher>>,
+    /// Whether this must be rebuilt from the rows before the next write: not loaded yet, or a
+    /// commit failed after its changes were applied.
+    stale: Mutex<bool>,
+}
+
+impl Staging {
+    pub(crate) fn new(window: u32) -> Staging {
+        Staging {
+            window: window.max(1),
+            generations: RwLock::new(VecDeque::new()),
+            pairs: Mutex::new(HashMap::default()),
+            stale: Mutex::new(true),
+        }
+    }
+
+    /// Rows staged before a seal.
+    pub(crate) fn window(&self) -> u32 {
+        self.window
+    }
+
+    pub(crate) fn is_stale(&self) -> bool {
+        *self.stale.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks this for a rebuild: a commit whose changes were applied here failed.
+    pub(crate) fn mark_stale(&self) {
+        *self.stale.lock().unwrap_or_else(|e| e.into_inner()) = true;
+    }
+
+    /// Rebuilds from the staged rows of the last commit: `seq` and `from_row` are its meta's
+    /// `seq` and `staged_from`, `rows` its live rows from `from_row` on. Snapshots of earlier
+    /// commits read rows from then on.
+    pub(crate) fn reset(&self, seq: u64, from_row: u32, rows: Vec<StagedRow>) {
+        let mut generation = Generation::new(seq, from_row, self.window);
+        let mut pairs = HashMap::default();
+        for (rid, users, pair) in rows {
+            for user in users {
+                // Visible to every snapshot from this commit on; a row's users are distinct.
+                let posting = Posting { rid, from: 0, until: u64::MAX };
+                generation.users.entry(user).or_default().push(posting);
+            }
+            if let Some(pair) = pair {
+                pairs.insert(pair, rid);
+            }
+        }
+        let mut generations = self.generations.write().unwrap_or_else(|e| e.into_inner());
+        generations.clear();
+        generations.push_back(generation);
+        *self.pairs.lock().unwrap_or_else(|e| e.into_inner()) = pairs;
+        *self.stale.lock().unwrap_or_else(|e| e.into_inner()) = false;
+    }
+
+    /// The staged row holding a private pair, as of the last commit.
+    pub(crate) fn pair(&self, pair: (u64, u64)) -> Option<u32> {
+        self.pairs.lock().unwrap_or_else(|e| e.into_inner()).get(&pair).copied()
+    }
+
+    /// Every staged pair and every staged user posting as of the last commit, for a seal.
+    pub(crate) fn current(&self) -> (Vec<StagedPair>, Vec<(u64, u32)>) {
+        let pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        let generations = self.generations.read().unwrap_or_else(|e| e.into_inner());
+        let users = generations
+            .back()
+            .into_iter()
+            .flat_map(|g| g.users.iter())
+            .flat_map(|(user, postings)| {
+                postings.iter().filter(|p| p.until == u64::MAX).map(|p| (*user, p.rid))
+            })
+            .collect();
+        (pairs.iter().map(|(pair, rid)| (*pair, *rid)).collect(), users)
+    }
+
+    /// A user's staged rows as of commit `seq`, whose `staged_from` is `from_row`; `None` if
+    /// that commit is older than what is kept (the caller reads the rows instead).
+    pub(crate) fn rows_of(&self, user: u64, seq: u64, from_row: u32) -> Option<Vec<u32>> {
+        let generations = self.generations.read().unwrap_or_else(|e| e.into_inner());
+        let generation = generations.iter().rev().find(|g| g.start <= seq)?;
+        if seq < generation.floor || generation.from_row != from_row {
+            return None;
+        }
+        let postings = generation.users.get(&user).map(|p| p.as_slice()).unwrap_or_default();
+        Some(postings.iter().filter(|p| p.from <= seq && seq < p.until).map(|p| p.rid).collect())
+    }
+
+    /// Every user with a staged row as of commit `seq` (see [`Staging::rows_of`]).
+    pub(crate) fn users_at(&self, seq: u64, from_row: u32) -> Option<Vec<(u64, Vec<u32>)>> {
+        let generations = self.generations.read().unwrap_or_else(|e| e.into_inner());
+        let generation = generations.iter().rev().find(|g| g.start <= seq)?;
+        if seq < generation.floor || generation.from_row != from_row {
+            return None;
+        }
+        let visible = |p: &&Posting| p.from <= seq && seq < p.until;
+        let mut users: Vec<(u64, Vec<u32>)> = generation
+            .users
+            .iter()
+            .map(|(user, postings)| {
+                let mut rows: Vec<u32> = postings.iter().filter(visible).map(|p| p.rid).collect();
+                rows.sort_unstable();
+                (*user, rows)
+            })
+            .filter(|(_, rows)| !rows.is_empty())
+            .collect();
+        users.sort_unstable();
+        Some(users)
+    }
+
+    /// Applies a write's changes as commit `seq`, just before redb commits it. If the commit
+    /// then fails, [`Staging::mark_stale`] has the next write rebuild this.
+    pub(crate) fn commit(&self, seq: u64, changes: Changes) {
+        let mut generations = self.generations.write().unwrap_or_else(|e| e.into_inner());
+        let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(from_row) = changes.sealed_at {
+            generations.push_back(Generation::new(seq, from_row, self.window));
+            while generations.len() > GENERATIONS {
+                generations.pop_front();
+            }
+            pairs.clear();
+            return;
+        }
+        let Some(generation) = generations.back_mut() else { return };
+        for (user, rid, added) in changes.users {
+            if added {
+                generation.add(user, rid, seq);
+            } else {
+                generation.remove(user, rid, seq);
+            }
+        }
+        generation.collect(seq);
+        for (pair, holder) in changes.pairs {
+            match holder {
+                Some(rid) => pairs.insert(pair, rid),
+                None => pairs.remove(&pair),
+            };
+        }
+    }
+}
+
+/// A staged private pair and the row holding it.
+pub(crate) type StagedPair = ((u64, u64), u32);
+
+/// The staged entries of one live row: its row id, the users whose bitmaps it is in, and its
+/// private pair.
+pub(crate) type StagedRow = (u32, SmallVec<[u64; 4]>, Option<(u64, u64)>);
+
+/// The staged entries of a live row at `rid`.
+pub(crate) fn staged_row(rid: u32, row: &Row) -> StagedRow {
+    let (users, pair) = IndexEntries::users_and_pair(row);
+    (rid, users.iter().copied().collect(), pair)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn changes(users: &[(u64, u32, bool)]) -> Changes {
+        Changes { users: users.to_vec(), ..Changes::default() }
+    }
+
+    #[test]
+    fn postings_are_visible_to_the_commits_they_belong_to() {
+        let staging = Staging::new(100);
+        staging.reset(5, 10, vec![]);
+        staging.commit(6, changes(&[(1, 10, true), (2, 10, true)]));
+        staging.commit(7, changes(&[(1, 11, true), (2, 10, false)]));
+        staging.commit(8, changes(&[(3, 12, true), (3, 12, false)]));
+        assert_eq!(staging.rows_of(1, 5, 10), Some(vec![]));
+        assert_eq!(staging.rows_of(1, 6, 10), Some(vec![10]));
+        assert_eq!(staging.rows_of(1, 7, 10), Some(vec![10, 11]));
+        assert_eq!(staging.rows_of(2, 6, 10), Some(vec![10]));
+        assert_eq!(staging.rows_of(2, 7, 10), Some(vec![]));
+        assert_eq!(staging.rows_of(3, 8, 10), Some(vec![]));
+        assert_eq!(staging.rows_of(1, 4, 10), None, "before the generation");
+        assert_eq!(staging.users_at(7, 10), Some(vec![(1, vec![10, 11])]));
+    }
+
+    #[test]
+    fn a_seal_starts_a_generation_and_old_snapshots_keep_theirs() {
+        let staging = Staging::new(100);
+        staging.reset(1, 0, vec![]);
+        staging.commit(2, Changes { pairs: vec![((1, 2), Some(0))], ..changes(&[(1, 0, true)]) });
+        assert_eq!(staging.pair((1, 2)), Some(0));
+        assert_eq!(staging.current(), (vec![((1, 2), 0)], vec![(1, 0)]));
+        staging.commit(3, Changes { sealed_at: Some(1), ..Changes::default() });
+        assert_eq!(staging.pair((1, 2)), None);
+        assert_eq!(staging.rows_of(1, 2, 0), Some(vec![0]));
+        assert_eq!(staging.rows_of(1, 3, 1), Some(vec![]));
+        staging.commit(4, Changes { sealed_at: Some(1), ..Changes::default() });
+        assert_eq!(staging.rows_of(1, 2, 0), None, "two seals later");
+    }
+
+    #[test]
+    fn forgotten_removals_send_older_snapshots_to_the_rows() {
+        let staging = Staging::new(100);
+        staging.reset(0, 0, vec![]);
+        let adds: Vec<_> = (0..=MAX_DEAD as u32).map(|rid| (1, rid, true)).collect();
+        staging.commit(1, changes(&adds));
+        let removes: Vec<_> = (0..=MAX_DEAD as u32).map(|rid| (1, rid, false)).collect();
+        staging.commit(2, changes(&removes));
+        assert_eq!(staging.rows_of(1, 1, 0), None);
+        assert_eq!(staging.rows_of(1, 2, 0), Some(vec![]));
+    }
+}
