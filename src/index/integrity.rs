@@ -156,8 +156,22 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
         }
     }
 
-    let have_pairs: BTreeMap<_, _> =
-        snap.all_pairs()?.map(|e| e.map(|(pair, rid)| (pair, rid.0))).collect::<Result<_, _>>()?;
+    let mut have_pairs = BTreeMap::new();
+    for entry in snap.all_pairs()? {
+        let (chunk, pair, rid) = entry?;
+        if chunk != chunk_of(rid.0) {
+            problem(
+                &mut report,
+                format!("private pair {pair:?} of row {} under chunk {chunk}", rid.0),
+            );
+        }
+        if let Some(other) = have_pairs.insert(pair, rid.0) {
+            problem(
+                &mut report,
+                format!("private pair {pair:?} stored for rows {other} and {}", rid.0),
+            );
+        }
+    }
     if have_pairs != pairs {
         problem(
             &mut report,

@@ -6,7 +6,13 @@ use redb::ReadableTable;
 use crate::error::Error;
 
 /// The file format this build reads and writes.
-pub(crate) const FORMAT: u64 = 1;
+pub(crate) const FORMAT: u64 = 2;
+
+/// The file format before the pair table was keyed by chunk first ([`tables::PAIRS`]); opening
+/// such a store moves its pairs.
+///
+/// [`tables::PAIRS`]: super::tables::PAIRS
+pub(crate) const FORMAT_V1: u64 = 1;
 
 /// The values of the `meta` table.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

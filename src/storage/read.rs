@@ -69,6 +69,18 @@ pub(crate) fn resolve_id(
     }
 }
 
+/// Every pair in the pair table, `(lower user, higher user)`, for the writers' Bloom filter.
+pub(crate) fn pair_keys(
+    pairs: &impl ReadableTable<(u16, u64, u64), u32>,
+) -> Result<Vec<(u64, u64)>, Error> {
+    let mut out = Vec::new();
+    for entry in pairs.range::<(u16, u64, u64)>(..)? {
+        let (_, lo, hi) = entry?.0.value();
+        out.push((lo, hi));
+    }
+    Ok(out)
+}
+
 /// One chunk of a bitmap, if stored.
 pub(crate) fn chunk(
     bitmaps: &impl ReadableTable<&'static [u8], &'static [u8]>,

@@ -28,7 +28,7 @@ pub(crate) type Entries<'a, T> = Box<dyn Iterator<Item = Result<T, Error>> + 'a>
 
 type TimeEntry<'a> =
     Result<(redb::AccessGuard<'a, (i64, u32)>, redb::AccessGuard<'a, ()>), redb::StorageError>;
-type PairEntry = ((u64, u64), RowId);
+type PairEntry = (u16, (u64, u64), RowId);
 type UnreadEntry = ((u64, RowId), u32);
 
 /// One committed state, open for reading. Tables open on first use, and reads go through the
@@ -41,7 +41,7 @@ pub(crate) struct Snapshot {
     meta: OnceCell<Meta>,
     rows: OnceCell<ReadOnlyTable<u32, &'static [u8]>>,
     ids: OnceCell<ReadOnlyTable<&'static [u8; 12], u32>>,
-    pairs: OnceCell<ReadOnlyTable<(u64, u64), u32>>,
+    pairs: OnceCell<ReadOnlyTable<(u16, u64, u64), u32>>,
     unread: OnceCell<ReadOnlyTable<(u64, u32), u32>>,
     classes: OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>,
     bitmaps: OnceCell<ReadOnlyTable<&'static [u8], &'static [u8]>>,
@@ -92,7 +92,7 @@ impl Snapshot {
         open(&self.txn, &self.ids, tables::IDS)
     }
 
-    fn pairs(&self) -> Result<&ReadOnlyTable<(u64, u64), u32>, Error> {
+    fn pairs(&self) -> Result<&ReadOnlyTable<(u16, u64, u64), u32>, Error> {
         open(&self.txn, &self.pairs, tables::PAIRS)
     }
 
@@ -438,9 +438,10 @@ impl Snapshot {
     pub(crate) fn all_pairs(
         &self,
     ) -> Result<impl Iterator<Item = Result<PairEntry, Error>> + '_, Error> {
-        Ok(self.pairs()?.range::<(u64, u64)>(..)?.map(|entry| {
+        Ok(self.pairs()?.range::<(u16, u64, u64)>(..)?.map(|entry| {
             let (k, v) = entry?;
-            Ok((k.value(), RowId(v.value())))
+            let (chunk, lo, hi) = k.value();
+            Ok((chunk, (lo, hi), RowId(v.value())))
         }))
     }
 

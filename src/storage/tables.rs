@@ -15,8 +15,18 @@ pub(crate) const ROWS: TableDefinition<u32, &[u8]> = TableDefinition::new("rows"
 /// generated id carries the store tag and the row id in its last 8 bytes.
 pub(crate) const IDS: TableDefinition<&[u8; 12], u32> = TableDefinition::new("ids");
 
-/// (lower user id, higher user id) → row id of their live private dialog.
-pub(crate) const PAIRS: TableDefinition<(u64, u64), u32> = TableDefinition::new("private_pairs");
+/// (chunk of the row, lower user id, higher user id) → row id of their live private dialog.
+///
+/// The chunk comes first so that the pairs a seal writes (storage/staging.rs), all of rows of
+/// the newest chunk, are appended at the end of the table instead of scattered over all of it.
+/// A lookup by pair asks a Bloom filter first (almost every create's pair is new) and then each
+/// chunk, newest first.
+pub(crate) const PAIRS: TableDefinition<(u16, u64, u64), u32> =
+    TableDefinition::new("private_pairs_by_chunk");
+
+/// The pair table of file format 1, keyed (lower user id, higher user id); moved into
+/// [`PAIRS`] when a store of that format is opened.
+pub(crate) const PAIRS_V1: TableDefinition<(u64, u64), u32> = TableDefinition::new("private_pairs");
 
 /// (user id, row id) → unread messages; only counts above zero are stored.
 pub(crate) const UNREAD: TableDefinition<(u64, u32), u32> = TableDefinition::new("unread");

@@ -19,7 +19,7 @@ use smallvec::SmallVec;
 
 use super::cache::Touched;
 use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, Row, StoredRow};
-use super::meta::{Meta, FORMAT};
+use super::meta::{Meta, FORMAT, FORMAT_V1};
 use super::read;
 use super::staging::{self, Changes, StagedRow, Staging};
 use super::tables::{self, TimeIndex};
@@ -27,6 +27,9 @@ use super::RowId;
 use crate::dialog::{CustomClass, DialogId};
 use crate::error::Error;
 use crate::index::{chunk_of, BitmapKey, IndexEntries};
+
+/// A key of the pair table: the chunk of the row, the lower and the higher user id.
+type PairKey = (u16, u64, u64);
 
 /// The changes a transaction makes to one bitmap chunk, in order: `(row, added)`. The chunk is
 /// read and rewritten only by [`Writer::finish`], in key order, so a batch's chunk reads and
@@ -47,7 +50,7 @@ pub(crate) struct Writer<'t> {
     meta_table: Table<'t, &'static str, u64>,
     rows: Table<'t, u32, &'static [u8]>,
     ids: Table<'t, &'static [u8; 12], u32>,
-    pairs: Table<'t, (u64, u64), u32>,
+    pairs: Table<'t, (u16, u64, u64), u32>,
     unread: Table<'t, (u64, u32), u32>,
     classes: Table<'t, &'static str, &'static [u8]>,
     bitmaps: Table<'t, &'static [u8], &'static [u8]>,
@@ -70,6 +73,7 @@ pub(crate) struct Writer<'t> {
     staging: &'t Staging,
     /// What this transaction changes in `staging`.
     staged: Changes,
+    txn: &'t WriteTransaction,
 }
 
 fn type_slot(kind: u8) -> Result<usize, Error> {
@@ -149,7 +153,27 @@ impl<'t> Writer<'t> {
             ids_empty: std::cell::Cell::new(None),
             staging,
             staged: Changes::default(),
+            txn,
         })
+    }
+
+    /// Moves the pairs of a format-1 store into the pair table keyed by chunk.
+    fn move_v1_pairs(&mut self) -> Result<(), Error> {
+        let mut moved = Vec::new();
+        {
+            let old = self.txn.open_table(tables::PAIRS_V1)?;
+            for entry in old.range::<(u64, u64)>(..)? {
+                let (pair, rid) = entry?;
+                moved.push((pair.value(), rid.value()));
+            }
+        }
+        for ((lo, hi), rid) in moved {
+            self.pairs.insert((chunk_of(rid), lo, hi), rid)?;
+        }
+        self.txn.delete_table(tables::PAIRS_V1)?;
+        self.meta.format = FORMAT;
+        self.changed = true;
+        Ok(())
     }
 
     /// The meta counters as this transaction has them.
@@ -186,6 +210,7 @@ impl<'t> Writer<'t> {
                 Ok(())
             }
             FORMAT => Ok(()),
+            FORMAT_V1 => self.move_v1_pairs(),
             other => Err(Error::corrupted(format!(
                 "store file format {other}; this build reads format {FORMAT}"
             ))),
@@ -226,12 +251,14 @@ impl<'t> Writer<'t> {
             self.touched.bits(key, changes);
         }
         self.write_sealed(sealed)?;
-        for (pair, holder) in table_pairs {
+        for (key, holder) in &table_pairs {
             match holder {
-                Some(rid) => self.pairs.insert(pair, rid)?,
-                None => self.pairs.remove(pair)?,
+                Some(rid) => self.pairs.insert(key, rid)?,
+                None => self.pairs.remove(key)?,
             };
         }
+        let written = table_pairs.iter().filter(|(_, holder)| holder.is_some());
+        self.staging.in_table(written.map(|((_, lo, hi), _)| (*lo, *hi)));
         // Unread counters, in key order: zero is stored as no entry.
         let mut counters: Vec<_> = std::mem::take(&mut self.counters).into_iter().collect();
         counters.sort_unstable_by_key(|(key, _)| *key);
@@ -275,19 +302,23 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// Sorts the pairs this transaction changed into those of rows in the table, returned in key
-    /// order (`None`: remove), and those of staged rows, which go to the staging.
-    fn place_pairs(&mut self) -> BTreeMap<(u64, u64), Option<u32>> {
+    /// Sorts the pairs this transaction changed into those of rows in the table, returned as
+    /// table entries in key order (`None`: remove), and those of staged rows, which go to the
+    /// staging.
+    fn place_pairs(&mut self) -> BTreeMap<PairKey, Option<u32>> {
         let staged_from = self.meta.staged_from;
         let staged = |rid: Option<u32>| rid.filter(|rid| *rid >= staged_from);
         let in_table = |rid: Option<u32>| rid.filter(|rid| *rid < staged_from);
         let mut table = BTreeMap::new();
-        for (pair, slot) in self.pairs_now.drain().filter(|(_, slot)| slot.was != slot.rid) {
-            if in_table(slot.rid).is_some() || in_table(slot.was).is_some() {
-                table.insert(pair, in_table(slot.rid));
+        for ((lo, hi), slot) in self.pairs_now.drain().filter(|(_, slot)| slot.was != slot.rid) {
+            if let Some(was) = in_table(slot.was) {
+                table.insert((chunk_of(was), lo, hi), None);
+            }
+            if let Some(now) = in_table(slot.rid) {
+                table.insert((chunk_of(now), lo, hi), Some(now));
             }
             if staged(slot.rid).is_some() || staged(slot.was).is_some() {
-                self.staged.pairs.push((pair, staged(slot.rid)));
+                self.staged.pairs.push(((lo, hi), staged(slot.rid)));
             }
         }
         table
@@ -296,7 +327,7 @@ impl<'t> Writer<'t> {
     /// Moves every staged entry (as of the end of this transaction) to the tables: the pairs
     /// into `table_pairs`, and the user postings returned, for [`Writer::write_sealed`]. Staging
     /// starts again at the next row.
-    fn seal(&mut self, table_pairs: &mut BTreeMap<(u64, u64), Option<u32>>) -> Vec<(u64, u32)> {
+    fn seal(&mut self, table_pairs: &mut BTreeMap<PairKey, Option<u32>>) -> Vec<(u64, u32)> {
         let (pairs, mut postings) = self.staging.current();
         let mut pairs: HashMap<_, _, FxBuildHasher> = pairs.into_iter().collect();
         for (pair, holder) in self.staged.pairs.drain(..) {
@@ -316,8 +347,8 @@ impl<'t> Writer<'t> {
             }
             postings = set.into_iter().collect();
         }
-        // A pair a staged row holds now wins over the removal of a table row's entry.
-        table_pairs.extend(pairs.into_iter().map(|(pair, rid)| (pair, Some(rid))));
+        table_pairs
+            .extend(pairs.into_iter().map(|((lo, hi), rid)| ((chunk_of(rid), lo, hi), Some(rid))));
         self.meta.staged_from = self.meta.next_row;
         self.staged.sealed_at = Some(self.meta.next_row);
         self.changed = true;
@@ -380,10 +411,23 @@ impl<'t> Writer<'t> {
         }
         let rid = match self.staging.pair(pair) {
             Some(rid) => Some(rid),
-            None => self.pairs.get(pair)?.map(|g| g.value()),
+            None if self.staging.table_may_hold(pair, || read::pair_keys(&self.pairs))? => {
+                self.table_pair(pair)?
+            }
+            None => None,
         };
         self.pairs_now.insert(pair, PairSlot { was: rid, rid });
         Ok(rid)
+    }
+
+    /// The row holding a pair in the pair table: each chunk's entry, newest chunk first.
+    fn table_pair(&self, (lo, hi): (u64, u64)) -> Result<Option<u32>, Error> {
+        for chunk in (0..=chunk_of(self.meta.staged_from.saturating_sub(1))).rev() {
+            if let Some(rid) = self.pairs.get((chunk, lo, hi))? {
+                return Ok(Some(rid.value()));
+            }
+        }
+        Ok(None)
     }
 
     pub(crate) fn unread(&self, user: u64, rid: RowId) -> Result<u32, Error> {
@@ -564,5 +608,60 @@ impl<'t> Writer<'t> {
 
     fn set_bit(&mut self, key: BitmapKey, rid: RowId, add: bool) {
         self.chunks.entry((key, chunk_of(rid.0))).or_default().push((rid.0, add));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use redb::{ReadableDatabase, ReadableTable, ReadableTableMetadata};
+
+    use super::tables;
+    use crate::{DialogStore, NewDialog, UserId};
+
+    /// A store of file format 1 (pairs keyed by the pair alone) opens with its pairs moved into
+    /// the pair table keyed by chunk, and finds them.
+    #[test]
+    fn a_format_1_store_has_its_pairs_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v1.redb");
+        let open = || DialogStore::builder().staged_rows(1).open(&path).unwrap();
+        let first = {
+            let store = open();
+            let first = store.create_dialog(UserId(1), NewDialog::private(UserId(2))).unwrap();
+            store.create_dialog(UserId(3), NewDialog::private(UserId(1))).unwrap();
+            first
+        };
+        // Back to format 1: the pairs in the old table, the format number 1.
+        {
+            let db = redb::Database::open(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let new = txn.open_table(tables::PAIRS).unwrap();
+                let mut old = txn.open_table(tables::PAIRS_V1).unwrap();
+                for entry in new.range::<(u16, u64, u64)>(..).unwrap() {
+                    let (key, rid) = entry.unwrap();
+                    let (_, lo, hi) = key.value();
+                    old.insert((lo, hi), rid.value()).unwrap();
+                }
+                txn.open_table(tables::META).unwrap().insert("format", 1).unwrap();
+            }
+            txn.delete_table(tables::PAIRS).unwrap();
+            txn.commit().unwrap();
+            let read = db.begin_read().unwrap();
+            assert_eq!(read.open_table(tables::PAIRS_V1).unwrap().len().unwrap(), 2);
+        }
+        let store = open();
+        assert!(store.check_integrity().unwrap().is_clean());
+        let again = store.create_dialog(UserId(2), NewDialog::private(UserId(1))).unwrap();
+        assert_eq!(again.id, first.id, "the moved pair is found");
+        assert_eq!(store.stats().unwrap().private_dialogs, 2);
+        drop(store);
+        let db = redb::Database::open(&path).unwrap();
+        let read = db.begin_read().unwrap();
+        assert!(read.open_table(tables::PAIRS_V1).is_err(), "the old table is gone");
+        assert_eq!(
+            read.open_table(tables::META).unwrap().get("format").unwrap().unwrap().value(),
+            2
+        );
     }
 }
