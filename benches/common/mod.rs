@@ -93,7 +93,9 @@ impl Dataset {
     }
 }
 
-const FORMAT: &str = "bench-data-v2";
+/// The data set's layout version, in its directory name: a build whose store or SQLite layout
+/// changed builds its data set again (v3: staged rows, pairs keyed by chunk).
+const FORMAT: &str = "bench-data-v3";
 
 /// The data set for [`size`], built if it is not on disk yet.
 pub fn dataset() -> Dataset {

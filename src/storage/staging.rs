@@ -81,11 +81,9 @@ struct Generation {
 }
 
 impl Generation {
-    /// An empty generation with room for the users of `rows` rows (about two a row; at most
-    /// 65,536 rows' worth, so a huge window does not reserve memory it may never use).
-    fn new(start: u64, from_row: u32, rows: u32) -> Generation {
-        let room = 2 * rows.min(1 << 16) as usize;
-        let users = HashMap::with_capacity_and_hasher(room, FxBuildHasher);
+    /// An empty generation with room for `users` users.
+    fn new(start: u64, from_row: u32, users: usize) -> Generation {
+        let users = HashMap::with_capacity_and_hasher(users, FxBuildHasher);
         Generation { start, floor: start, from_row, users, dead: 0 }
     }
 
@@ -188,7 +186,8 @@ impl Staging {
     /// `seq` and `staged_from`, `rows` its live rows from `from_row` on. Snapshots of earlier
     /// commits read rows from then on.
     pub(crate) fn reset(&self, seq: u64, from_row: u32, rows: Vec<StagedRow>) {
-        let mut generation = Generation::new(seq, from_row, self.window);
+        // About two users a row.
+        let mut generation = Generation::new(seq, from_row, 2 * rows.len());
         let mut pairs = HashMap::default();
         for (rid, users, pair) in rows {
             for user in users {
@@ -296,7 +295,7 @@ impl Staging {
         let mut generations = self.generations.write().unwrap_or_else(|e| e.into_inner());
         let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(from_row) = changes.sealed_at {
-            generations.push_back(Generation::new(seq, from_row, self.window));
+            generations.push_back(Generation::new(seq, from_row, 0));
             while generations.len() > GENERATIONS {
                 generations.pop_front();
             }

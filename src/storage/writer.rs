@@ -5,7 +5,9 @@
 //! rewrites each touched chunk once, in key order, so a batch of a thousand creates rewrites the
 //! type bitmap once, not a thousand times. Private-pair entries, unread counters and the meta
 //! counters are kept in memory and written back the same way, in key order; time-index entries
-//! are written as they change.
+//! are written as they change. The user-bitmap entries and private pairs of staged rows go to
+//! the staging instead ([`Staging`]), and the commit that fills the staging window writes them
+//! all (the seal).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, Hasher};
@@ -73,6 +75,7 @@ pub(crate) struct Writer<'t> {
     staging: &'t Staging,
     /// What this transaction changes in `staging`.
     staged: Changes,
+    /// The transaction, for tables only a format change opens.
     txn: &'t WriteTransaction,
 }
 
