@@ -227,7 +227,7 @@ impl Snapshot {
     }
 
     /// Every user with a staged row, and those rows, read from the staged rows themselves.
-    pub(crate) fn staged_users_from_rows(&self) -> Result<Vec<(u64, Vec<u32>)>, Error> {
+    fn staged_users_from_rows(&self) -> Result<Vec<(u64, Vec<u32>)>, Error> {
         let mut users: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
         for entry in self.rows()?.range(self.meta()?.staged_from..)? {
             let (rid, bytes) = entry?;

@@ -423,9 +423,11 @@ impl<'t> Writer<'t> {
         Ok(rid)
     }
 
-    /// The row holding a pair in the pair table: each chunk's entry, newest chunk first.
+    /// The row holding a pair in the pair table: each chunk's entry, newest chunk first (the
+    /// table holds the pairs of rows before `staged_from` only).
     fn table_pair(&self, (lo, hi): (u64, u64)) -> Result<Option<u32>, Error> {
-        for chunk in (0..=chunk_of(self.meta.staged_from.saturating_sub(1))).rev() {
+        let Some(last) = self.meta.staged_from.checked_sub(1) else { return Ok(None) };
+        for chunk in (0..=chunk_of(last)).rev() {
             if let Some(rid) = self.pairs.get((chunk, lo, hi))? {
                 return Ok(Some(rid.value()));
             }
