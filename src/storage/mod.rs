@@ -185,7 +185,7 @@ impl Storage {
             let mut writer = Writer::new(&txn, &self.staging)?;
             if self.staging.is_stale() {
                 // First write since open, or since a commit whose staged changes were applied
-                // failed: the staging is rebuilt from the last commit's staged rows.
+                // did not reach redb: the staging is rebuilt from the last commit's staged rows.
                 let rows = writer.staged_rows()?;
                 let meta = writer.meta();
                 self.staging.reset(meta.seq, meta.staged_from, rows);
@@ -212,8 +212,8 @@ impl Storage {
             _ => false,
         };
         let committed = txn.commit();
-        if staged && committed.is_err() {
-            self.staging.mark_stale();
+        if staged && committed.is_ok() {
+            self.staging.committed();
         }
         self.cache.end_commit(touched, removed, committed.is_ok());
         committed?;

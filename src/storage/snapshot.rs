@@ -526,15 +526,14 @@ mod tests {
         let storage = Storage::in_memory(1 << 20, 100).unwrap();
         insert_group(&storage, vec![7]);
         insert_group(&storage, vec![7, 8]);
-        // A commit applied its changes to the staging and then failed: the staging holds rows
-        // that are not there.
+        // A commit applied its changes to the staging and never reached redb: the staging holds
+        // rows that are not there.
         let seq = storage.snapshot().unwrap().meta().unwrap().seq + 1;
         let bogus = super::super::staging::Changes {
             users: vec![(7, 40, true), (8, 0, true)],
             ..Default::default()
         };
         storage.staging.commit(seq, bogus);
-        storage.staging.mark_stale();
         insert_group(&storage, vec![8]);
         let snap = storage.snapshot().unwrap();
         assert_eq!(rows_of_user(&snap, 7), [0, 1]);

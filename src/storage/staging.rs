@@ -155,8 +155,8 @@ pub(crate) struct Staging {
     pairs: Mutex<HashMap<(u64, u64), u32, FxBuildHasher>>,
     /// A Bloom filter of the pairs in the pair table, once built (see the module docs).
     pairs_in_table: Mutex<Option<GrowableBloom>>,
-    /// Whether this must be rebuilt from the rows before the next write: not loaded yet, or a
-    /// commit failed after its changes were applied.
+    /// Whether this must be rebuilt from the rows before the next write: not loaded yet, or the
+    /// last commit whose changes were applied here did not reach redb.
     stale: AtomicBool,
 }
 
@@ -180,9 +180,9 @@ impl Staging {
         self.stale.load(Ordering::Acquire)
     }
 
-    /// Marks this for a rebuild: a commit whose changes were applied here failed.
-    pub(crate) fn mark_stale(&self) {
-        self.stale.store(true, Ordering::Release);
+    /// Notes that the commit whose changes [`Staging::commit`] applied is in redb.
+    pub(crate) fn committed(&self) {
+        self.stale.store(false, Ordering::Release);
     }
 
     /// Rebuilds from the staged rows of the last commit: `seq` and `from_row` are its meta's
@@ -303,9 +303,11 @@ impl Staging {
         Some(f(generation, &|p: &Posting| p.from <= seq && seq < p.until))
     }
 
-    /// Applies a write's changes as commit `seq`, just before redb commits it. If the commit
-    /// then fails, [`Staging::mark_stale`] has the next write rebuild this.
+    /// Applies a write's changes as commit `seq`, just before redb commits it. Until
+    /// [`Staging::committed`] says the commit is in redb, this counts as stale: if the commit
+    /// fails (or redb panics inside it), the next write rebuilds it from the rows.
     pub(crate) fn commit(&self, seq: u64, changes: Changes) {
+        self.stale.store(true, Ordering::Release);
         let mut generations = self.generations.write().unwrap_or_else(|e| e.into_inner());
         let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(from_row) = changes.sealed_at {
