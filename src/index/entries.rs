@@ -22,14 +22,12 @@ impl IndexEntries {
         IndexEntries::of_parts(row, Parts::ALL)
     }
 
-    /// The users whose bitmaps a live row is in, and its private-pair entry: the entries of a
-    /// row that are staged (storage/staging.rs), without computing the rest.
-    pub(crate) fn users_and_pair(row: &Row) -> (&[u64], Option<(u64, u64)>) {
-        let pair = match (row.kind == DialogType::Private.code(), row.peer) {
+    /// A live row's private-pair entry: (lower user, higher user) of a private dialog.
+    pub(crate) fn pair_of(row: &Row) -> Option<(u64, u64)> {
+        match (row.kind == DialogType::Private.code(), row.peer) {
             (true, Some(peer)) => Some((row.user_id.min(peer), row.user_id.max(peer))),
             _ => None,
-        };
-        (&row.occupants, pair)
+        }
     }
 
     /// The entries that differ between two versions of a row: (to remove, to add). Parts whose
@@ -51,8 +49,7 @@ impl IndexEntries {
         let mut bitmaps =
             Vec::with_capacity(if parts.occupants { row.occupants.len() } else { 0 } + 4);
         if parts.occupants {
-            let users = IndexEntries::users_and_pair(row).0;
-            bitmaps.extend(users.iter().map(|u| BitmapKey::User(*u)));
+            bitmaps.extend(row.occupants.iter().map(|u| BitmapKey::User(*u)));
         }
         bitmaps.push(BitmapKey::Type(row.kind));
         if row.last_message_date_sent.is_some() {
@@ -84,7 +81,7 @@ impl IndexEntries {
         }
         times.sort_unstable();
 
-        let pair = IndexEntries::users_and_pair(row).1;
+        let pair = IndexEntries::pair_of(row);
         IndexEntries { bitmaps, times, pair }
     }
 

@@ -7,6 +7,7 @@ use redb::ReadableTable;
 use roaring::RoaringBitmap;
 
 use super::codec::{self, decode_bitmap, decode_row, Row, StoredRow};
+use super::staging::{staged_row, StagedRow};
 use super::RowId;
 use crate::dialog::{CustomClass, DialogId, FieldType};
 use crate::error::Error;
@@ -67,6 +68,21 @@ pub(crate) fn resolve_id(
             Err(Error::corrupted(format!("ids entry {id} points to row {} that is not it", rid.0)))
         }
     }
+}
+
+/// The staged entries (storage/staging.rs) of the live rows from `from` on.
+pub(crate) fn staged_rows(
+    rows: &impl ReadableTable<u32, &'static [u8]>,
+    from: u32,
+) -> Result<Vec<StagedRow>, Error> {
+    let mut out = Vec::new();
+    for entry in rows.range(from..)? {
+        let (rid, bytes) = entry?;
+        if let StoredRow::Live(row) = decode_row(rid.value(), bytes.value())? {
+            out.push(staged_row(rid.value(), &row));
+        }
+    }
+    Ok(out)
 }
 
 /// Every pair in the pair table, `(lower user, higher user)`, for the writers' Bloom filter.

@@ -15,7 +15,7 @@ use super::codec::{decode_bitmap, decode_row, Row, StoredRow};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
 use super::read;
-use super::staging::{staged_row, Staging};
+use super::staging::Staging;
 use super::tables::{self, TimeIndex};
 use super::RowId;
 use crate::dialog::{CustomClass, DialogId};
@@ -208,11 +208,11 @@ impl Snapshot {
             return Ok(rows);
         }
         // A snapshot older than what the staging keeps: its own rows say.
-        Ok(self
-            .staged_users_from_rows()?
+        let rows = read::staged_rows(self.rows()?, meta.staged_from)?;
+        Ok(rows
             .into_iter()
-            .filter(|(u, _)| *u == user)
-            .flat_map(|(_, rows)| rows)
+            .filter(|(_, users, _)| users.contains(&user))
+            .map(|(rid, ..)| rid)
             .collect())
     }
 
@@ -229,12 +229,9 @@ impl Snapshot {
     /// Every user with a staged row, and those rows, read from the staged rows themselves.
     fn staged_users_from_rows(&self) -> Result<Vec<(u64, Vec<u32>)>, Error> {
         let mut users: std::collections::BTreeMap<u64, Vec<u32>> = Default::default();
-        for entry in self.rows()?.range(self.meta()?.staged_from..)? {
-            let (rid, bytes) = entry?;
-            if let StoredRow::Live(row) = decode_row(rid.value(), bytes.value())? {
-                for user in staged_row(rid.value(), &row).1 {
-                    users.entry(user).or_default().push(rid.value());
-                }
+        for (rid, occupants, _) in read::staged_rows(self.rows()?, self.meta()?.staged_from)? {
+            for user in occupants {
+                users.entry(user).or_default().push(rid);
             }
         }
         Ok(users.into_iter().collect())

@@ -41,7 +41,7 @@
 //! after. It is never told of removals, and pairs of a commit that failed stay in it: both are
 //! only false positives, answered by the table. A negative answer is exact.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, RwLock};
 
@@ -243,11 +243,13 @@ impl Staging {
         }
     }
 
-    /// Every staged pair and every staged user posting as of the last commit, for a seal.
-    pub(crate) fn current(&self) -> (Vec<StagedPair>, Vec<(u64, u32)>) {
-        let pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner());
+    /// Every staged pair and every staged user posting as of the last commit with `changes`
+    /// (a transaction's, not yet committed) applied on top, for a seal.
+    pub(crate) fn current(&self, changes: Changes) -> (Vec<StagedPair>, Vec<(u64, u32)>) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        apply_pairs(&mut pairs, changes.pairs);
         let generations = self.generations.read().unwrap_or_else(|e| e.into_inner());
-        let users = generations
+        let mut users: HashSet<(u64, u32), FxBuildHasher> = generations
             .back()
             .into_iter()
             .flat_map(|g| g.users.iter())
@@ -255,7 +257,14 @@ impl Staging {
                 postings.iter().filter(|p| p.until == u64::MAX).map(|p| (*user, p.rid))
             })
             .collect();
-        (pairs.iter().map(|(pair, rid)| (*pair, *rid)).collect(), users)
+        for (user, rid, added) in changes.users {
+            if added {
+                users.insert((user, rid));
+            } else {
+                users.remove(&(user, rid));
+            }
+        }
+        (pairs.into_iter().collect(), users.into_iter().collect())
     }
 
     /// A user's staged rows as of commit `seq`, whose `staged_from` is `from_row`; `None` if
@@ -327,12 +336,20 @@ impl Staging {
             }
         }
         generation.collect(seq);
-        for (pair, holder) in changes.pairs {
-            match holder {
-                Some(rid) => pairs.insert(pair, rid),
-                None => pairs.remove(&pair),
-            };
-        }
+        apply_pairs(&mut pairs, changes.pairs);
+    }
+}
+
+/// Sets each pair's holder (`None`: no staged row holds it).
+fn apply_pairs(
+    pairs: &mut HashMap<(u64, u64), u32, FxBuildHasher>,
+    changes: Vec<((u64, u64), Option<u32>)>,
+) {
+    for (pair, holder) in changes {
+        match holder {
+            Some(rid) => pairs.insert(pair, rid),
+            None => pairs.remove(&pair),
+        };
     }
 }
 
@@ -343,10 +360,9 @@ pub(crate) type StagedPair = ((u64, u64), u32);
 /// private pair.
 pub(crate) type StagedRow = (u32, SmallVec<[u64; 4]>, Option<(u64, u64)>);
 
-/// The staged entries of a live row at `rid`.
+/// The staged entries of a live row at `rid`: its occupants' bitmaps and its pair.
 pub(crate) fn staged_row(rid: u32, row: &Row) -> StagedRow {
-    let (users, pair) = IndexEntries::users_and_pair(row);
-    (rid, users.iter().copied().collect(), pair)
+    (rid, row.occupants.iter().copied().collect(), IndexEntries::pair_of(row))
 }
 
 #[cfg(test)]
@@ -380,7 +396,7 @@ mod tests {
         staging.reset(1, 0, vec![]);
         staging.commit(2, Changes { pairs: vec![((1, 2), Some(0))], ..changes(&[(1, 0, true)]) });
         assert_eq!(staging.pair((1, 2)), Some(0));
-        assert_eq!(staging.current(), (vec![((1, 2), 0)], vec![(1, 0)]));
+        assert_eq!(staging.current(Changes::default()), (vec![((1, 2), 0)], vec![(1, 0)]));
         staging.commit(3, Changes { sealed_at: Some(1), ..Changes::default() });
         assert_eq!(staging.pair((1, 2)), None);
         assert_eq!(staging.rows_of(1, 2, 0), Some(vec![0]));

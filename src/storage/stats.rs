@@ -117,8 +117,9 @@ fn table_stats<K: redb::Key + 'static, V: redb::Value + 'static>(
     })
 }
 
-/// Distinct users among the keys of the user bitmaps and the staged users: each chunk's user keys (the chunk, then
-/// `b'u'` and the user id) are one key range; users are counted once over all chunks.
+/// Distinct users among the keys of the user bitmaps and the staged users: each chunk's user
+/// keys (the chunk, then `b'u'` and the user id) are one key range; users are counted once over
+/// all chunks.
 fn distinct_users(
     txn: &ReadTransaction,
     last_chunk: u16,

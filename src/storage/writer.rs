@@ -9,7 +9,7 @@
 //! the staging instead ([`Staging`]), and the commit that fills the staging window writes them
 //! all (the seal).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};
 
 use rustc_hash::FxBuildHasher;
@@ -23,7 +23,7 @@ use super::cache::Touched;
 use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, Row, StoredRow};
 use super::meta::{Meta, FORMAT, FORMAT_V1};
 use super::read;
-use super::staging::{self, Changes, StagedRow, Staging};
+use super::staging::{Changes, StagedRow, Staging};
 use super::tables::{self, TimeIndex};
 use super::RowId;
 use crate::dialog::{CustomClass, DialogId};
@@ -187,14 +187,7 @@ impl<'t> Writer<'t> {
     /// The staged entries of the live staged rows (from `meta.staged_from` on), to rebuild the
     /// staging from.
     pub(crate) fn staged_rows(&self) -> Result<Vec<StagedRow>, Error> {
-        let mut out = Vec::new();
-        for entry in self.rows.range(self.meta.staged_from..)? {
-            let (rid, bytes) = entry?;
-            if let StoredRow::Live(row) = super::codec::decode_row(rid.value(), bytes.value())? {
-                out.push(staging::staged_row(rid.value(), &row));
-            }
-        }
-        Ok(out)
+        read::staged_rows(&self.rows, self.meta.staged_from)
     }
 
     /// Initializes a new store, or checks that an existing one has a format this build reads.
@@ -331,25 +324,7 @@ impl<'t> Writer<'t> {
     /// into `table_pairs`, and the user postings returned, for [`Writer::write_sealed`]. Staging
     /// starts again at the next row.
     fn seal(&mut self, table_pairs: &mut BTreeMap<PairKey, Option<u32>>) -> Vec<(u64, u32)> {
-        let (pairs, mut postings) = self.staging.current();
-        let mut pairs: HashMap<_, _, FxBuildHasher> = pairs.into_iter().collect();
-        for (pair, holder) in self.staged.pairs.drain(..) {
-            match holder {
-                Some(rid) => pairs.insert(pair, rid),
-                None => pairs.remove(&pair),
-            };
-        }
-        if !self.staged.users.is_empty() {
-            let mut set: HashSet<(u64, u32), FxBuildHasher> = postings.into_iter().collect();
-            for (user, rid, added) in self.staged.users.drain(..) {
-                if added {
-                    set.insert((user, rid));
-                } else {
-                    set.remove(&(user, rid));
-                }
-            }
-            postings = set.into_iter().collect();
-        }
+        let (pairs, postings) = self.staging.current(std::mem::take(&mut self.staged));
         table_pairs
             .extend(pairs.into_iter().map(|((lo, hi), rid)| ((chunk_of(rid), lo, hi), Some(rid))));
         self.meta.staged_from = self.meta.next_row;
