@@ -1,7 +1,7 @@
 //! Write paths, dialogstore against SQLite: batched ingest, a single durable create,
 //! `record_message`, and opening a store of the section 6 size.
 //!
-//! Ingest: dialogs from `dialogstore::testkit` (fixed seed), 1,000 creates a transaction, into a
+//! Ingest: dialogs from `dialogstore_testkit` (fixed seed), 1,000 creates a transaction, into a
 //! store that grows over the iterations; SQLite gets the same dialogs into the same schema and
 //! indexes as `benches/queries.rs` (and checks its private-pair table first, as the store does).
 //! The single create and `record_message` run on copies of the `DIALOGSTORE_BENCH_DIALOGS` data
@@ -15,10 +15,10 @@ use std::sync::Arc;
 
 use common::{Dataset, Measured, Timings};
 use criterion::Criterion;
-use dialogstore::testkit::{self, Event, Generator, Spec};
 use dialogstore::{
     Clock, Dialog, DialogId, DialogStore, DialogType, ManualClock, MessageMeta, NewDialog, UserId,
 };
+use dialogstore_testkit::{Event, Generator, Spec};
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Criterion samples per benchmark (one call of the timed routine each): ingest batches are
@@ -161,13 +161,13 @@ fn main() {
     let ingest_store = Timings::new(INGEST_SAMPLES);
     let ingest_sqlite = Timings::new(INGEST_SAMPLES);
     {
-        let clock = Arc::new(ManualClock::new(testkit::T0));
+        let clock = Arc::new(ManualClock::new(dialogstore_testkit::T0));
         let store = DialogStore::builder()
             .clock(clock.clone())
             .cache_size(256 << 20)
             .open(scratch.path().join("ingest.redb"))
             .expect("store");
-        store.declare_class(&testkit::score_table()).expect("class");
+        store.declare_class(&dialogstore_testkit::score_table()).expect("class");
         let mut conn = sqlite_fresh(&scratch.path().join("ingest.sqlite"));
         let mut group = c.benchmark_group("ingest_1000_creates");
         group.sample_size(INGEST_SAMPLES);
@@ -213,7 +213,7 @@ fn main() {
     let sqlite_copy = scratch.path().join("copy.sqlite");
     std::fs::copy(ds.store_path(), &store_copy).expect("copy store");
     std::fs::copy(ds.sqlite_path(), &sqlite_copy).expect("copy sqlite");
-    let clock = Arc::new(ManualClock::new(testkit::T0 + 70 * 86_400));
+    let clock = Arc::new(ManualClock::new(dialogstore_testkit::T0 + 70 * 86_400));
     let store = DialogStore::builder()
         .clock(clock.clone())
         .cache_size(512 << 20)
@@ -258,7 +258,7 @@ fn main() {
                     let d = as_dialog(
                         1 << 40 | n as u64,
                         UserId(n as u64 % 5000 + 1),
-                        testkit::T0 + n,
+                        dialogstore_testkit::T0 + n,
                         &new,
                     );
                     let tx = conn.transaction().expect("tx");
@@ -295,7 +295,7 @@ fn main() {
                 message_sqlite.run(iters, |_| {
                     k += 1;
                     let (rid, _, occupants) = &targets[k % targets.len()];
-                    let now = testkit::T0 + 70 * 86_400 + k as i64;
+                    let now = dialogstore_testkit::T0 + 70 * 86_400 + k as i64;
                     let meta = MessageMeta {
                         id: format!("bench{k}"),
                         text: format!("hello {k}"),

@@ -139,25 +139,28 @@
 //! `DIALOG_ID_EMPTY`.
 #![warn(missing_docs)]
 
-pub mod dialog;
-pub mod error;
-#[doc(hidden)]
-pub mod fuzzing;
+mod dialog;
+mod error;
 mod index;
-pub mod query;
+mod query;
 mod rules;
 mod storage;
-pub mod store;
-#[cfg(feature = "testkit")]
-pub mod testkit;
+mod store;
 
 pub use dialog::{
     CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
-    Members, MessageMeta, NewDialog, UserId, UserIdList,
+    Members, MessageMeta, NewDialog, UserId, UserIdList, MAX_DATA_FIELDS, MAX_DATA_VALUE_CHARS,
+    MAX_LAST_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_OCCUPANTS, MAX_SHORT_TEXT_CHARS,
 };
 pub use error::{Action, Error, ValidationError};
 pub use index::IntegrityReport;
-pub use query::{DialogView, Explain, Page, PageView, Query, QueryBuilder, QueryError};
+pub use query::{
+    Condition, DialogView, Direction, Explain, Field, IntoValue, Op, Page, PageView, PathChoice,
+    Query, QueryBuilder, QueryError, QueryErrorKind, Scalar, Sort, Span, Value, ValueKind,
+    MAX_LIMIT, MAX_QUERY_BYTES,
+};
 pub use rules::{MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
 pub use storage::{Durability, StoreStats, TableStats};
-pub use store::{Builder, Clock, DialogStore, ManualClock, SystemClock, WriteBatch};
+pub use store::{
+    Builder, Clock, DialogStore, ManualClock, SystemClock, WriteBatch, DEFAULT_CACHE_BYTES,
+};

@@ -18,7 +18,7 @@ use crate::error::Error;
 use crate::index::IntegrityReport;
 use crate::query::eval::Pred;
 use crate::query::plan::{self, Plan};
-use crate::query::{exec, DialogView, Explain, Page, PageView, PlanChoice, Query};
+use crate::query::{exec, DialogView, Explain, Page, PageView, PathChoice, Query};
 use crate::rules::{self, Ctx};
 use crate::storage::{shield, Durability, Snapshot, Storage, StoreStats, StoredRow, Writer};
 
@@ -90,6 +90,7 @@ pub struct Builder {
     verify: bool,
     staged_rows: u32,
     clock: Arc<dyn Clock>,
+    paths: PathChoice,
 }
 
 impl Default for Builder {
@@ -102,6 +103,7 @@ impl Default for Builder {
             verify: false,
             staged_rows: crate::storage::DEFAULT_STAGED_ROWS,
             clock: Arc::new(SystemClock),
+            paths: PathChoice::Auto,
         }
     }
 }
@@ -168,6 +170,13 @@ impl Builder {
         self
     }
 
+    /// Which access paths the planner takes. Default [`PathChoice::Auto`], its own choice by
+    /// cost; the others force one kind of path, for tests that compare them.
+    pub fn path_choice(mut self, paths: PathChoice) -> Builder {
+        self.paths = paths;
+        self
+    }
+
     /// Opens the store file at `path`, creating it if it does not exist.
     pub fn open(self, path: impl AsRef<Path>) -> Result<DialogStore, Error> {
         let path = path.as_ref();
@@ -187,23 +196,27 @@ impl Builder {
 
     fn finish(self, storage: Storage) -> DialogStore {
         DialogStore {
-            storage,
+            storage: Arc::new(storage),
             app_id: self.app_id,
-            muc_domain: self.muc_domain,
+            muc_domain: self.muc_domain.into(),
             clock: self.clock,
             path: None,
+            paths: self.paths,
         }
     }
 }
 
 /// An embedded dialog store.
 pub struct DialogStore {
-    pub(crate) storage: Storage,
+    /// Shared with the handles [`with_path_choice`](DialogStore::with_path_choice) makes.
+    pub(crate) storage: Arc<Storage>,
     app_id: u64,
-    muc_domain: String,
+    muc_domain: Arc<str>,
     clock: Arc<dyn Clock>,
     /// The store file; `None` in memory.
     path: Option<PathBuf>,
+    /// The planner's configuration: the one place a forced access path is read.
+    paths: PathChoice,
 }
 
 impl std::fmt::Debug for DialogStore {
@@ -229,6 +242,29 @@ impl DialogStore {
     /// A store in memory, for tests.
     pub fn in_memory() -> Result<DialogStore, Error> {
         Builder::default().in_memory()
+    }
+
+    /// Another handle on the same store (the same file, cache and writer) whose planner takes
+    /// the paths `paths` allows, for tests that run one query through every access path.
+    ///
+    /// ```
+    /// use dialogstore::{DialogStore, NewDialog, PathChoice, Query, UserId};
+    /// let store = DialogStore::in_memory()?;
+    /// store.create_dialog(UserId(1), NewDialog::group("New Year party", [UserId(2)]))?;
+    /// let q: Query = "limit=10".parse()?;
+    /// let oracle = store.with_path_choice(PathChoice::FullScan);
+    /// assert_eq!(oracle.list_dialogs(UserId(2), &q)?, store.list_dialogs(UserId(2), &q)?);
+    /// # Ok::<(), dialogstore::Error>(())
+    /// ```
+    pub fn with_path_choice(&self, paths: PathChoice) -> DialogStore {
+        DialogStore {
+            storage: self.storage.clone(),
+            app_id: self.app_id,
+            muc_domain: self.muc_domain.clone(),
+            clock: self.clock.clone(),
+            path: self.path.clone(),
+            paths,
+        }
     }
 
     /// Runs `f` in one write transaction: everything it writes commits together, or, if it
@@ -271,9 +307,15 @@ impl DialogStore {
     /// Rewrites the store file without the free pages that copy-on-write leaves behind, so a
     /// store that was bulk-loaded or churned shrinks to what it holds. Takes a while on a large
     /// store and needs the store to itself (`&mut`): run it after a bulk load, not while
-    /// serving. Returns whether anything was compacted.
+    /// serving. Returns whether anything was compacted. Fails with `STORAGE` while a handle
+    /// made by [`with_path_choice`](DialogStore::with_path_choice) shares the store.
     pub fn compact(&mut self) -> Result<bool, Error> {
-        shield(|| self.storage.compact())
+        let Some(storage) = Arc::get_mut(&mut self.storage) else {
+            return Err(Error::storage(std::io::Error::other(
+                "compact needs the store to itself, and another handle shares it",
+            )));
+        };
+        shield(|| storage.compact())
     }
 
     /// Makes every write so far durable. Only needed with [`Durability::None`] (bulk loads):
@@ -370,19 +412,7 @@ impl DialogStore {
     /// # Ok::<(), dialogstore::Error>(())
     /// ```
     pub fn list_dialogs(&self, user: UserId, query: &Query) -> Result<Page, Error> {
-        self.list_dialogs_with(user, query, PlanChoice::Auto)
-    }
-
-    /// [`list_dialogs`](Self::list_dialogs) on an access path of the caller's choice, for tests
-    /// that check every path gives the same answer.
-    #[doc(hidden)]
-    pub fn list_dialogs_with(
-        &self,
-        user: UserId,
-        query: &Query,
-        choice: PlanChoice,
-    ) -> Result<Page, Error> {
-        Ok(self.list_dialogs_view_with(user, query, choice)?.to_page())
+        Ok(self.list_dialogs_view(user, query)?.to_page())
     }
 
     /// [`list_dialogs`](Self::list_dialogs) without copying the dialogs: the page's items share
@@ -401,26 +431,12 @@ impl DialogStore {
     /// # Ok::<(), dialogstore::Error>(())
     /// ```
     pub fn list_dialogs_view(&self, user: UserId, query: &Query) -> Result<PageView, Error> {
-        self.list_dialogs_view_with(user, query, PlanChoice::Auto)
+        shield(|| self.list_view(user, query))
     }
 
-    fn list_dialogs_view_with(
-        &self,
-        user: UserId,
-        query: &Query,
-        choice: PlanChoice,
-    ) -> Result<PageView, Error> {
-        shield(|| self.list_view(user, query, choice))
-    }
-
-    fn list_view(
-        &self,
-        user: UserId,
-        query: &Query,
-        choice: PlanChoice,
-    ) -> Result<PageView, Error> {
+    fn list_view(&self, user: UserId, query: &Query) -> Result<PageView, Error> {
         let snap = self.storage.snapshot()?;
-        let (plan, preds) = self.plan(&snap, user, query, choice)?;
+        let (plan, preds) = self.plan(&snap, user, query)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
         let mut items = Vec::with_capacity(outcome.page.len());
         for (rid, row) in outcome.page {
@@ -444,28 +460,12 @@ impl DialogStore {
 
     /// The plan the store chooses for `query` as `user`, executed, with what it read.
     pub fn explain(&self, user: UserId, query: &Query) -> Result<Explain, Error> {
-        self.explain_with(user, query, PlanChoice::Auto)
+        shield(|| self.explain_plan(user, query))
     }
 
-    /// [`explain`](Self::explain) on an access path of the caller's choice.
-    #[doc(hidden)]
-    pub fn explain_with(
-        &self,
-        user: UserId,
-        query: &Query,
-        choice: PlanChoice,
-    ) -> Result<Explain, Error> {
-        shield(|| self.explain_plan(user, query, choice))
-    }
-
-    fn explain_plan(
-        &self,
-        user: UserId,
-        query: &Query,
-        choice: PlanChoice,
-    ) -> Result<Explain, Error> {
+    fn explain_plan(&self, user: UserId, query: &Query) -> Result<Explain, Error> {
         let snap = self.storage.snapshot()?;
-        let (plan, preds) = self.plan(&snap, user, query, choice)?;
+        let (plan, preds) = self.plan(&snap, user, query)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
         Ok(Explain { query: query.clone(), plan, stats: outcome.stats, total: outcome.total })
     }
@@ -475,11 +475,11 @@ impl DialogStore {
         snap: &Snapshot,
         user: UserId,
         query: &Query,
-        choice: PlanChoice,
     ) -> Result<(Plan, Vec<Pred>), Error> {
+        let choice = self.paths;
         let plan = plan::plan(snap, user, query, choice)?;
         let preds =
-            if choice == PlanChoice::FullScan { plan::all_preds(snap, query)? } else { Vec::new() };
+            if choice == PathChoice::FullScan { plan::all_preds(snap, query)? } else { Vec::new() };
         Ok((plan, preds))
     }
 
@@ -568,12 +568,14 @@ impl DialogStore {
     }
 
     /// Every table's content as text, in key order, for tests that check a refused call changed
-    /// nothing. Not a stable format.
-    #[doc(hidden)]
+    /// nothing. Not a stable format; only with the feature `testing`, which this workspace's
+    /// test harness turns on.
+    #[cfg(feature = "testing")]
     pub fn debug_dump(&self) -> Result<String, Error> {
         shield(|| self.dump())
     }
 
+    #[cfg(feature = "testing")]
     fn dump(&self) -> Result<String, Error> {
         use std::fmt::Write;
         let snap = self.storage.snapshot()?;

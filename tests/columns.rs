@@ -8,7 +8,7 @@
 mod common;
 
 use common::{msg, Env};
-use dialogstore::query::PlanChoice;
+use dialogstore::PathChoice;
 use dialogstore::{
     CustomClass, CustomData, DataValue, DialogId, DialogStore, DialogUpdate, FieldType, NewDialog,
     Query, UserId,
@@ -76,8 +76,8 @@ fn check(store: &DialogStore, stage: &str) -> usize {
     for text in QUERIES {
         let q: Query = text.parse().unwrap();
         let auto = store.list_dialogs(ME, &q).unwrap();
-        let scan = store.list_dialogs_with(ME, &q, PlanChoice::FullScan).unwrap();
-        let forced = store.list_dialogs_with(ME, &q, PlanChoice::Columns).unwrap();
+        let scan = store.with_path_choice(PathChoice::FullScan).list_dialogs(ME, &q).unwrap();
+        let forced = store.with_path_choice(PathChoice::Columns).list_dialogs(ME, &q).unwrap();
         assert_eq!(auto, scan, "{stage}: {text}");
         assert_eq!(forced, scan, "{stage}: {text} (forced columns)");
         let explain = store.explain(ME, &q).unwrap();
@@ -141,7 +141,7 @@ fn a_commit_patches_the_columns_a_query_built() {
     store.update_dialog(ME, out, DialogUpdate::default().data(data(0))).unwrap();
     store.record_message(top, ME, msg("x", "x", 1_800_000_000)).unwrap();
     let after = store.list_dialogs(ME, &q).unwrap();
-    assert_eq!(after, store.list_dialogs_with(ME, &q, PlanChoice::FullScan).unwrap());
+    assert_eq!(after, store.with_path_choice(PathChoice::FullScan).list_dialogs(ME, &q).unwrap());
     assert_eq!(after.items[0].id, top);
     assert_eq!(after.total_entries, before.total_entries - 1);
     assert!(after.items.iter().all(|d| d.id != out), "{out} left the filter");
@@ -176,14 +176,15 @@ fn two_bounds_on_one_field_intersect_its_bitmap_once() {
         let q: Query = text.parse().unwrap();
         // One bitmap beyond the user's: the field's (or the has-message one), not once a bound.
         // (Sorting candidates on rows builds no data filter, which would answer all three.)
-        let explain = store.explain_with(ME, &q, PlanChoice::SortCandidates).unwrap().to_string();
+        let explain =
+            store.with_path_choice(PathChoice::SortCandidates).explain(ME, &q).unwrap().to_string();
         assert!(explain.contains("user(1) ∩ 1 bitmap(s)"), "{text}:\n{explain}");
         if text.starts_with("data") {
             let explain = store.explain(ME, &q).unwrap().to_string();
             assert!(explain.contains("part own dialogs: user(1) ∩ data filter = "), "{explain}");
             assert!(!explain.contains("bitmap(s)"), "the filter answers every condition");
         }
-        let scan = store.list_dialogs_with(ME, &q, PlanChoice::FullScan).unwrap();
+        let scan = store.with_path_choice(PathChoice::FullScan).list_dialogs(ME, &q).unwrap();
         assert_eq!(store.list_dialogs(ME, &q).unwrap(), scan, "{text}");
         assert!(scan.total_entries > 0 && scan.total_entries < 2_400, "{text}: a narrow filter");
     }
@@ -219,10 +220,14 @@ fn a_narrow_time_range_narrows_the_public_dialogs_first() {
             explain.contains("part public dialogs: public ∩ public_by_last_message over"),
             "{text}:\n{explain}"
         );
-        let scan = env.list_dialogs_with(ME, &q, PlanChoice::FullScan).unwrap();
+        let scan = env.with_path_choice(PathChoice::FullScan).list_dialogs(ME, &q).unwrap();
         assert!(scan.total_entries > 0, "{text}: the range holds dialogs");
-        for choice in [PlanChoice::Auto, PlanChoice::SortCandidates, PlanChoice::Walk] {
-            assert_eq!(env.list_dialogs_with(ME, &q, choice).unwrap(), scan, "{text} {choice:?}");
+        for choice in [PathChoice::Auto, PathChoice::SortCandidates, PathChoice::Walk] {
+            assert_eq!(
+                env.with_path_choice(choice).list_dialogs(ME, &q).unwrap(),
+                scan,
+                "{text} {choice:?}"
+            );
         }
     }
 }
@@ -257,9 +262,10 @@ fn a_data_filter_is_built_once_and_patched_by_every_commit() {
             for user in [ME, UserId(2), UserId(6)] {
                 assert!(note(text, user).contains("(cached)"), "{stage}: {text} as {user}");
                 let q: Query = text.parse().unwrap();
-                let scan = store.list_dialogs_with(user, &q, PlanChoice::FullScan).unwrap();
-                for choice in [PlanChoice::Auto, PlanChoice::SortCandidates, PlanChoice::Walk] {
-                    let page = store.list_dialogs_with(user, &q, choice).unwrap();
+                let scan =
+                    store.with_path_choice(PathChoice::FullScan).list_dialogs(user, &q).unwrap();
+                for choice in [PathChoice::Auto, PathChoice::SortCandidates, PathChoice::Walk] {
+                    let page = store.with_path_choice(choice).list_dialogs(user, &q).unwrap();
                     assert_eq!(page, scan, "{stage}: {text} as {user}, {choice:?}");
                 }
             }

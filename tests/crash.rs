@@ -7,7 +7,7 @@
 //! the last one, some longer than the kept 1,024 characters), `mark_read` and leaves. Before each
 //! call it prints `DO <now> <op>`, after it returned `Ok` it prints `OK <id>`, flushing each
 //! line. The parent kills it with SIGKILL after a random number of acknowledgements and a random
-//! delay, replays the acknowledged operations on the plain model (`dialogstore::fuzzing::model`),
+//! delay, replays the acknowledged operations on the plain model (`dialogstore_testkit::fuzzing::model`),
 //! reopens the store and requires, for every user, `list_dialogs` (every page) and `get_dialog`
 //! of every dialog to equal the model's answers, unread counts included, and `check_integrity`
 //! to be clean. The one operation in flight when the child died may be there entirely or not at
@@ -25,11 +25,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use dialogstore::fuzzing::model::Model;
 use dialogstore::{
     DialogId, DialogStore, DialogType, Durability, ManualClock, MessageMeta, NewDialog, Query,
     UserId,
 };
+use dialogstore_testkit::fuzzing::model::Model;
 use serde::{Deserialize, Serialize};
 
 /// Every dialog has its occupants among these users (or is public), so their lists cover all.
@@ -127,7 +127,7 @@ impl Op {
 
     /// Applies the operation to the model at time `now`; `id` is the dialog the store created.
     fn apply(&self, model: &mut Model, now: i64, id: Option<DialogId>) -> Result<(), String> {
-        let env = dialogstore::fuzzing::Env { now, app_id: APP_ID, muc: MUC };
+        let env = dialogstore_testkit::fuzzing::Env { now, app_id: APP_ID, muc: MUC };
         let out = match self {
             Op::Create { owner, kind, others } => model
                 .create(&env, *owner, &new_dialog(*kind, others, &Op::name(*owner, others)), id)

@@ -1,9 +1,9 @@
 //! The backbone: random sequences of writes and queries on the store and on a plain model
-//! (`dialogstore::fuzzing::model`), which must agree on every answer, order included, with
+//! (`dialogstore_testkit::fuzzing::model`), which must agree on every answer, order included, with
 //! `check_integrity` clean after every sequence. 2,000 cases by default; set
 //! `DIALOGSTORE_PROPTEST_CASES` for more.
 
-use dialogstore::fuzzing::steps::{decode, run, Checks};
+use dialogstore_testkit::fuzzing::steps::{decode, run, Checks};
 use proptest::prelude::*;
 
 fn cases() -> u32 {
@@ -36,7 +36,7 @@ fn random_sequences_exercise_batches_writes_and_queries() {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let bytes = proptest::collection::vec(any::<u8>(), 500..2500);
-    let mut total = dialogstore::fuzzing::steps::Stats::default();
+    let mut total = dialogstore_testkit::fuzzing::steps::Stats::default();
     for n in 0..200 {
         let input = bytes.new_tree(&mut runner).unwrap().current();
         let staged_rows = [1, 3, 32_768][n % 3];

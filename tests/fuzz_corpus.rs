@@ -12,7 +12,7 @@ macro_rules! replay_targets {
     ($($target:ident),* $(,)?) => {$(
         #[test]
         fn $target() {
-            replay(stringify!($target), dialogstore::fuzzing::$target);
+            replay(stringify!($target), dialogstore_testkit::fuzzing::$target);
         }
     )*};
 }

@@ -13,14 +13,14 @@
 mod common;
 
 use common::*;
-use dialogstore::dialog::{
-    MAX_DATA_FIELDS, MAX_DATA_VALUE_CHARS, MAX_LAST_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_OCCUPANTS,
-    MAX_SHORT_TEXT_CHARS,
-};
-use dialogstore::query::MAX_QUERY_BYTES;
+use dialogstore::MAX_QUERY_BYTES;
 use dialogstore::{
     CustomClass, CustomData, DataValue, Dialog, DialogUpdate, Error, FieldType, NewDialog, Query,
     UserId, ValidationError, MAX_DATA_NAME_CHARS, MAX_DELETE_IDS,
+};
+use dialogstore::{
+    MAX_DATA_FIELDS, MAX_DATA_VALUE_CHARS, MAX_LAST_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_OCCUPANTS,
+    MAX_SHORT_TEXT_CHARS,
 };
 
 #[test]

@@ -7,17 +7,17 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use dialogstore::query::PlanChoice;
+use dialogstore::PathChoice;
 use dialogstore::{
     CustomClass, Dialog, DialogId, DialogStore, ManualClock, MessageMeta, NewDialog, Query, UserId,
 };
 
-const PATHS: [PlanChoice; 5] = [
-    PlanChoice::Auto,
-    PlanChoice::SortCandidates,
-    PlanChoice::Walk,
-    PlanChoice::FullScan,
-    PlanChoice::Columns,
+const PATHS: [PathChoice; 5] = [
+    PathChoice::Auto,
+    PathChoice::SortCandidates,
+    PathChoice::Walk,
+    PathChoice::FullScan,
+    PathChoice::Columns,
 ];
 
 struct Case {
@@ -108,7 +108,7 @@ impl Case {
             );
         }
         for path in PATHS {
-            let got = self.store.list_dialogs_with(viewer, &query, path);
+            let got = self.store.with_path_choice(path).list_dialogs(viewer, &query);
             let shown = match &got {
                 Ok(page) => {
                     let ids: Vec<&str> = page
@@ -125,7 +125,7 @@ impl Case {
                 shown.trim_end(),
                 want.trim_end(),
                 "line {line} via {path:?}: {q}\n{:#?}",
-                self.store.explain_with(viewer, &query, path).map(|e| e.to_string())
+                self.store.with_path_choice(path).explain(viewer, &query).map(|e| e.to_string())
             );
         }
     }

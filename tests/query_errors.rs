@@ -1,8 +1,8 @@
 //! Bad queries as data: each query string with the exact message and span of its error, for
 //! every error the parser reports; the same for the builder; and the caret `render` draws.
 
-use dialogstore::query::{Field, Op, Query, QueryError, QueryErrorKind, Scalar, Span, ValueKind};
 use dialogstore::{DialogType, FieldType, UserId};
+use dialogstore::{Field, Op, Query, QueryError, QueryErrorKind, Scalar, Span, ValueKind};
 
 /// A query string, the message of its error, and the byte range that error points at.
 const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[

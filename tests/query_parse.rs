@@ -3,7 +3,7 @@
 //! them: RFC 3339 times, percent-encoding, `+`, repeated conditions, a leading `?`, and the
 //! canonical strings they print as.
 
-use dialogstore::query::{Condition, Direction, Field, Op, Query, Scalar, Sort, Span, Value};
+use dialogstore::{Condition, Direction, Field, Op, Query, Scalar, Sort, Span, Value};
 use dialogstore::{DialogId, DialogType, UserId};
 
 fn parse(s: &str) -> Query {

@@ -3,7 +3,7 @@
 //!
 //! 1,000 cases per property by default; set `DIALOGSTORE_PROPTEST_CASES` for more.
 
-use dialogstore::query::{
+use dialogstore::{
     Condition, Direction, Field, Op, Query, QueryErrorKind, Scalar, Sort, Value, ValueKind,
 };
 use dialogstore::{DialogId, DialogType, UserId};
@@ -185,7 +185,7 @@ proptest! {
     #[test]
     fn valid_queries_round_trip(q in query()) {
         let printed = q.to_string();
-        prop_assert!(printed.len() <= dialogstore::query::MAX_QUERY_BYTES);
+        prop_assert!(printed.len() <= dialogstore::MAX_QUERY_BYTES);
         prop_assert_eq!(printed.parse::<Query>(), Ok(q.clone()), "printed as {}", printed);
         prop_assert_eq!(build(&q), Ok(q));
     }
@@ -193,7 +193,7 @@ proptest! {
     #[test]
     fn arbitrary_strings_never_panic(s in prop_oneof![any::<String>(), query_like()]) {
         // Parses and round-trips, or fails and renders.
-        dialogstore::fuzzing::parse_query(s.as_bytes());
+        dialogstore_testkit::fuzzing::parse_query(s.as_bytes());
         if let Err(err) = s.parse::<Query>() {
             prop_assert!(err.span.start <= err.span.end && err.span.end <= s.len());
             if !matches!(err.kind, QueryErrorKind::TooLong { .. }) {

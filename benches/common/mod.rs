@@ -1,7 +1,7 @@
 //! Shared by the benches: the data set of SPEC section 6 (built once per size and kept under
 //! `target/bench-data/`), the store and SQLite behind one small trait, and the query classes.
 //!
-//! The data comes from `dialogstore::testkit` (a fixed seed): `DIALOGSTORE_BENCH_DIALOGS`
+//! The data comes from `dialogstore_testkit` (a fixed seed): `DIALOGSTORE_BENCH_DIALOGS`
 //! dialogs (default 1,000,000) among one user per five dialogs. SQLite gets exactly the store's
 //! dialogs and unread counts (exported from the store) in a schema with equivalent indexes:
 //! `members(user_id, rid)` for the user bitmaps, `(type, ord, id)` for the public streams
@@ -18,11 +18,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dialogstore::testkit::{self, Spec};
 use dialogstore::{
     CustomData, Dialog, DialogId, DialogStore, DialogType, Durability, ManualClock, PageView,
     Query, UserId, UserIdList,
 };
+use dialogstore_testkit::Spec;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Dialogs in the benched data set.
@@ -128,7 +128,7 @@ fn build_store(ds: &mut Dataset) {
         .cache_size(256 << 20)
         .open(ds.store_path())
         .expect("open store");
-    let stats = testkit::load(&store, &clock, &ds.spec, 1000, |done| {
+    let stats = dialogstore_testkit::load(&store, &clock, &ds.spec, 1000, |done| {
         if done % 500_000 == 0 {
             eprintln!("  {done} events");
         }
@@ -383,7 +383,7 @@ impl Class {
 /// The query classes of SPEC section 6.
 pub fn classes() -> Vec<Class> {
     // A one-day window of last messages, in the middle of the message period.
-    let day = testkit::T0 + 30 * 86_400 + 15 * 86_400;
+    let day = dialogstore_testkit::T0 + 30 * 86_400 + 15 * 86_400;
     let mut classes = vec![
         Class {
             name: "inbox",

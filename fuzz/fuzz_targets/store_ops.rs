@@ -2,4 +2,4 @@
 //! access path, and `check_integrity` stays clean after every step.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| dialogstore::fuzzing::store_ops(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dialogstore_testkit::fuzzing::store_ops(data));

@@ -27,7 +27,7 @@ impl Query {
 /// list of one. Setting the sort, `skip`, `limit` or a flag again replaces the earlier value.
 ///
 /// ```
-/// use dialogstore::query::{Field, Op, Query, Scalar};
+/// use dialogstore::{Field, Op, Query, Scalar};
 /// use dialogstore::{DialogType, UserId};
 ///
 /// let q = Query::builder()
@@ -71,7 +71,7 @@ impl QueryBuilder {
     /// `[lt]`, `from..=to` adds `[gte]` and `[lte]`, `from..` only `[gte]`.
     ///
     /// ```
-    /// use dialogstore::query::{Field, Query};
+    /// use dialogstore::{Field, Query};
     ///
     /// let q = Query::builder().time_range(Field::CreatedAt, ..=1567971414).build()?;
     /// assert_eq!(q.to_string(), "created_at[lte]=1567971414");
@@ -110,7 +110,7 @@ impl QueryBuilder {
     /// declared class. `data("class_name", ..)` is the same as [`class_name`](Self::class_name).
     ///
     /// ```
-    /// use dialogstore::query::{Op, Query};
+    /// use dialogstore::{Op, Query};
     ///
     /// let q = Query::builder()
     ///     .class_name("ScoreTable")

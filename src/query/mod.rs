@@ -26,5 +26,5 @@ pub use builder::{IntoValue, QueryBuilder};
 pub use error::{QueryError, QueryErrorKind};
 pub use exec::Explain;
 pub use page::Page;
-pub use plan::PlanChoice;
+pub use plan::PathChoice;
 pub use view::{DialogView, PageView};

@@ -22,7 +22,7 @@ impl FromStr for Query {
     /// Parses a query string such as the seeds write after `Dialog.json?`.
     ///
     /// ```
-    /// use dialogstore::query::{Field, Op, Query, Scalar, Value};
+    /// use dialogstore::{Field, Op, Query, Scalar, Value};
     /// use dialogstore::DialogType;
     ///
     /// let q: Query = "type[in]=1,2&name[ctn]=party&sort_desc=last_message_date_sent&limit=2"

@@ -39,11 +39,16 @@ use crate::error::Error;
 use crate::index::{ngram, BitmapKey};
 use crate::storage::{Filter, RowId, Snapshot, TimeIndex};
 
-/// Which access path to use, for tests that run one query through every path.
-#[doc(hidden)]
+/// Which access paths the planner may take: its own choice (the default), or one kind forced,
+/// for tests that check every path gives the same answer (set with
+/// [`Builder::path_choice`](crate::Builder::path_choice) or
+/// [`DialogStore::with_path_choice`](crate::DialogStore::with_path_choice)). A forced path
+/// that cannot answer a query (a walk without an index in sort order) falls back to sorting
+/// the candidates.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum PlanChoice {
-    /// The planner's choice.
+#[non_exhaustive]
+pub enum PathChoice {
+    /// The planner's choice, by cost.
     #[default]
     Auto,
     /// Sort every candidate's keys.
@@ -53,7 +58,7 @@ pub enum PlanChoice {
     /// Read every row.
     FullScan,
     /// Sort (and test) the candidates on in-memory columns, whatever their number, where the
-    /// query allows it; otherwise as [`PlanChoice::SortCandidates`].
+    /// query allows it; otherwise as [`PathChoice::SortCandidates`].
     Columns,
 }
 
@@ -171,11 +176,11 @@ pub(crate) fn plan(
     snap: &Snapshot,
     viewer: UserId,
     query: &Query,
-    choice: PlanChoice,
+    choice: PathChoice,
 ) -> Result<Plan, Error> {
     let preds = all_preds(snap, query)?;
     // The full scan, the oracle, reads no index.
-    let filter = if choice == PlanChoice::FullScan { None } else { DataFilter::of(&preds) };
+    let filter = if choice == PathChoice::FullScan { None } else { DataFilter::of(&preds) };
     let Some(filter) = filter else { return plan_with(snap, viewer, query, choice, &preds, None) };
     if let Some(cached) = snap.filter(filter.key()) {
         let answered = Answered { conditions: &filter, kept: cached, built: false };
@@ -203,7 +208,7 @@ fn plan_with(
     snap: &Snapshot,
     viewer: UserId,
     query: &Query,
-    choice: PlanChoice,
+    choice: PathChoice,
     preds: &[Pred],
     answered: Option<Answered<'_>>,
 ) -> Result<Plan, Error> {
@@ -338,7 +343,7 @@ fn plan_with(
         }
         let spans = time_spans(snap, &plan, scope)?;
         // The full scan, the oracle, reads no index.
-        let narrowing = if choice == PlanChoice::FullScan { &[][..] } else { &spans[..] };
+        let narrowing = if choice == PathChoice::FullScan { &[][..] } else { &spans[..] };
         // A time range over the public dialogs is read from the cached public stream, a few
         // instructions an entry: when it holds far fewer entries than there are public dialogs,
         // narrowing by it first leaves the bitmaps little (often nothing) to intersect.
@@ -712,11 +717,11 @@ fn choose(
     candidates: &RoaringBitmap,
     exact: bool,
     stats: &Stats<'_>,
-    choice: PlanChoice,
+    choice: PathChoice,
 ) -> (Access, u64) {
     let Stats { has_message, meta, sort_range } = *stats;
     let n = candidates.len();
-    if choice == PlanChoice::FullScan {
+    if choice == PathChoice::FullScan {
         return (Access::FullScan, meta.live_total());
     }
     if n == 0 {
@@ -732,8 +737,8 @@ fn choose(
     let columns = plan.order.target.sort_column().is_some()
         && plan.residual.iter().all(|p| p.target.test_column().is_some())
         && match choice {
-            PlanChoice::Auto => n >= COLUMN_MIN_CANDIDATES,
-            PlanChoice::Columns => true,
+            PathChoice::Auto => n >= COLUMN_MIN_CANDIDATES,
+            PathChoice::Columns => true,
             _ => false,
         };
     let (sort_access, sort_cost) = if columns {
@@ -741,7 +746,7 @@ fn choose(
     } else {
         (Access::SortCandidates, n)
     };
-    if (n <= needed && choice == PlanChoice::Auto) || choice == PlanChoice::Columns {
+    if (n <= needed && choice == PathChoice::Auto) || choice == PathChoice::Columns {
         // Reading every candidate is no more than a page: nothing beats it.
         return (sort_access, sort_cost);
     }
@@ -766,7 +771,7 @@ fn choose(
         // A walk reads at most the entries of the sort field's range.
         let walk_cost = (needed as f64 * tree_size / in_tree).min(tree_size) as u64;
         let walk_cost = sort_range.map_or(walk_cost, |r| walk_cost.min(r)) + count_pass;
-        let forced = choice == PlanChoice::Walk;
+        let forced = choice == PathChoice::Walk;
         // The data filter's rows in the same order: the candidates lie within them, so the
         // share of its entries that are candidates is the candidates' share of the filter.
         if let Some(filter) =
@@ -775,20 +780,20 @@ fn choose(
             let entries = filter.range(lo, hi).len() as f64;
             let rows = filter.rows().max(1) as f64;
             let cost = (needed as f64 * rows / n as f64).min(entries) as u64 + count_pass;
-            if forced || (choice == PlanChoice::Auto && cost < sort_cost.min(walk_cost)) {
+            if forced || (choice == PathChoice::Auto && cost < sort_cost.min(walk_cost)) {
                 return (Access::WalkFilter { lo, hi }, cost);
             }
         }
-        if forced || (choice == PlanChoice::Auto && walk_cost < sort_cost) {
+        if forced || (choice == PathChoice::Auto && walk_cost < sort_cost) {
             return (Access::WalkTime { index, lo, hi }, walk_cost);
         }
     }
     if plan.order.target == Target::CreatedAt
         && meta.created_sorted
-        && choice != PlanChoice::SortCandidates
+        && choice != PathChoice::SortCandidates
     {
         let cost = if exact { needed.min(n) } else { n };
-        if choice == PlanChoice::Walk || cost < sort_cost {
+        if choice == PathChoice::Walk || cost < sort_cost {
             return (Access::WalkRows, cost);
         }
     }

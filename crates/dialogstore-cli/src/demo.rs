@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
-use dialogstore::testkit::{self, Generator, Spec, T0};
 use dialogstore::{Dialog, DialogStore, Durability, ManualClock, Page, UserId};
+use dialogstore_testkit::{Generator, Spec, T0};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::inspect::write_stats;
@@ -140,7 +140,8 @@ fn build(path: &Path, spec: &Spec, out: &mut impl Write) -> Result<DialogStore, 
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let load = testkit::load(&store, &clock, spec, 1000, |done| bar.set_position(done))?;
+    let load =
+        dialogstore_testkit::load(&store, &clock, spec, 1000, |done| bar.set_position(done))?;
     bar.finish_and_clear();
     let synced = Instant::now();
     store.sync()?;

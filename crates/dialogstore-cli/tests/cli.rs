@@ -1,6 +1,5 @@
 //! The `dialogstore` binary, run as a user runs it: exit statuses, what it prints on stdout,
 //! and the `error CODE: message` lines on stderr.
-#![cfg(feature = "cli")]
 
 use std::path::Path;
 use std::process::{Command, Output};

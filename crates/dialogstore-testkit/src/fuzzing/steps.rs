@@ -11,13 +11,13 @@ use std::sync::Arc;
 
 use super::model::Model;
 use super::model_ops::Env;
-use crate::dialog::{
+use dialogstore::Error;
+use dialogstore::{Clock, DialogStore, ManualClock, WriteBatch};
+use dialogstore::{Condition, Direction, Field, Op, PathChoice, Query, Scalar, Sort, Value};
+use dialogstore::{
     CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
     MessageMeta, NewDialog, UserId,
 };
-use crate::query::{Condition, Direction, Field, Op, PlanChoice, Query, Scalar, Sort, Value};
-use crate::store::{Clock, DialogStore, ManualClock, WriteBatch};
-use crate::Error;
 
 /// Users are 1 to `USERS`.
 pub const USERS: u8 = 20;
@@ -472,7 +472,7 @@ pub struct Checks {
 fn same<T: PartialEq + std::fmt::Debug>(
     stats: &mut Stats,
     what: &str,
-    store: Result<T, crate::Error>,
+    store: Result<T, dialogstore::Error>,
     model: Result<T, &'static str>,
 ) -> Result<(), String> {
     match (store, model) {
@@ -725,19 +725,19 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 let mut query = query.clone();
                 bind_ids(&mut query, &known);
                 let want = model.list(*viewer, &query);
-                let choices: &[PlanChoice] = if checks.every_plan {
+                let choices: &[PathChoice] = if checks.every_plan {
                     &[
-                        PlanChoice::Auto,
-                        PlanChoice::SortCandidates,
-                        PlanChoice::Walk,
-                        PlanChoice::FullScan,
-                        PlanChoice::Columns,
+                        PathChoice::Auto,
+                        PathChoice::SortCandidates,
+                        PathChoice::Walk,
+                        PathChoice::FullScan,
+                        PathChoice::Columns,
                     ]
                 } else {
-                    &[PlanChoice::Auto]
+                    &[PathChoice::Auto]
                 };
                 for choice in choices {
-                    let got = store.list_dialogs_with(*viewer, &query, *choice);
+                    let got = store.with_path_choice(*choice).list_dialogs(*viewer, &query);
                     match (&got, &want) {
                         (Ok(page), Ok((total, items)))
                             if page.total_entries == *total && page.items == *items =>
@@ -747,8 +747,10 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                         }
                         (Err(e), Err(c)) if e.code() == *c => stats.queries_refused += 1,
                         _ => {
-                            let plan =
-                                store.explain_with(*viewer, &query, *choice).map(|e| e.to_string());
+                            let plan = store
+                                .with_path_choice(*choice)
+                                .explain(*viewer, &query)
+                                .map(|e| e.to_string());
                             return Err(format!(
                                 "{what} via {choice:?}: store {:?}\nmodel {:?}\nplan {:?}",
                                 got.map(|p| (

@@ -8,8 +8,8 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use crate::dialog::{CustomClass, DataValue, Dialog, DialogId, DialogType, FieldType, UserId};
-use crate::query::{Direction, Field, Op, Query, Scalar};
+use dialogstore::{CustomClass, DataValue, Dialog, DialogId, DialogType, FieldType, UserId};
+use dialogstore::{Direction, Field, Op, Query, Scalar};
 
 /// The model's state.
 #[derive(Clone, Debug, Default)]
@@ -76,6 +76,7 @@ fn data_v(v: &DataValue, typed: bool) -> V {
         (DataValue::Float(f), true) => V::N(*f),
         (DataValue::Bool(b), true) => V::B(*b),
         (other, false) => V::S(other.to_string()),
+        other => unimplemented!("the model does not know {other:?}"),
     }
 }
 
@@ -101,6 +102,7 @@ fn field_value(d: &Dialog, field: &Field, typed: bool) -> Option<V> {
             d.data.as_ref().and_then(|x| x.fields.get(name)).map(|v| data_v(v, typed))
         }
         Field::OccupantsIds | Field::AdminIds => None,
+        other => unimplemented!("the model does not know {other:?}"),
     }
 }
 
@@ -112,6 +114,7 @@ fn scalar_v(s: &Scalar) -> V {
         Scalar::Type(t) => V::I(i64::from(t.code())),
         Scalar::Str(s) => V::S(s.clone()),
         Scalar::Bool(b) => V::B(*b),
+        other => unimplemented!("the model does not know {other:?}"),
     }
 }
 
@@ -126,6 +129,7 @@ fn typed_operand(t: FieldType, text: &str) -> Option<V> {
             "false" | "0" => Some(V::B(false)),
             _ => None,
         },
+        other => unimplemented!("the model does not know {other:?}"),
     }
 }
 

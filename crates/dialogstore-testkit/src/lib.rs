@@ -1,5 +1,6 @@
-//! A deterministic data generator with the shape of SPEC section 6, shared by the benchmarks,
-//! the `dialogstore demo` command and tests.
+//! dialogstore's test harness, a dev-only crate: a deterministic data generator with the
+//! benchmark workload's shape (shared by the benchmarks, the `dialogstore demo` command and
+//! tests), and in [`fuzzing`] the plain model and the steps of the fuzz targets.
 //!
 //! [`Spec::section6`] is the benchmark's data: 1,000,000 dialogs among 200,000 users, 94%
 //! private, 5% group and 1% public; each dialog's users drawn from a Zipf distribution
@@ -9,6 +10,8 @@
 //! a few per private dialog, interleaved in time, with some readers catching up. The same seed
 //! gives the same events, whatever the machine.
 
+pub mod fuzzing;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -16,11 +19,11 @@ use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Zipf};
 use rand_pcg::Pcg64Mcg;
 
-use crate::dialog::{
+use dialogstore::Error;
+use dialogstore::{
     CustomClass, CustomData, DataValue, DialogId, FieldType, MessageMeta, NewDialog, UserId,
 };
-use crate::error::Error;
-use crate::store::{DialogStore, ManualClock};
+use dialogstore::{DialogStore, ManualClock};
 
 /// The first `created_at` of generated data (2020-09-13).
 pub const T0: i64 = 1_600_000_000;
@@ -377,7 +380,7 @@ pub fn load(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DialogType;
+    use dialogstore::DialogType;
 
     #[test]
     fn every_private_create_is_a_new_pair() {

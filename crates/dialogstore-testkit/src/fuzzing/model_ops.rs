@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::model::Model;
-use crate::dialog::{
+use dialogstore::{
     CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, MessageMeta, NewDialog,
     UserId,
 };

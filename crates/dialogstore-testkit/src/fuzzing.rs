@@ -1,4 +1,4 @@
-//! Bodies of the cargo-fuzz targets under `fuzz/`, kept in the library so that a plain
+//! Bodies of the cargo-fuzz targets under `fuzz/`, kept in this crate so that a plain
 //! `cargo test` (`tests/fuzz_corpus.rs`) replays their corpora and regressions without
 //! cargo-fuzz. Not part of the supported API.
 
@@ -8,7 +8,7 @@ pub mod steps;
 
 pub use model_ops::Env;
 
-use crate::query::Query;
+use dialogstore::Query;
 
 /// The `parse_query` target: any UTF-8 input parses without panicking; what parses prints as a
 /// canonical string that parses back to an equal query; what fails renders its caret.
