@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::dialog::{DialogId, FieldType, UserId};
-use crate::query::QueryError;
+use crate::lang::QueryError;
+use crate::model::{DialogId, FieldType, UserId};
 
 /// Everything that can go wrong in a dialogstore call.
 #[derive(Debug, thiserror::Error)]
@@ -212,7 +212,7 @@ pub enum ValidationError {
         /// How many opponents were given.
         given: usize,
     },
-    /// A name over [`MAX_NAME_CHARS`](crate::dialog::MAX_NAME_CHARS) characters.
+    /// A name over [`MAX_NAME_CHARS`](crate::model::MAX_NAME_CHARS) characters.
     #[error("name: {chars} characters, the most is 200")]
     NameTooLong {
         /// How many characters were given.
@@ -228,7 +228,7 @@ pub enum ValidationError {
         /// The cap.
         max: usize,
     },
-    /// More occupants than [`MAX_OCCUPANTS`](crate::dialog::MAX_OCCUPANTS).
+    /// More occupants than [`MAX_OCCUPANTS`](crate::model::MAX_OCCUPANTS).
     #[error("occupants_ids: {count} occupants, the most is {max}")]
     TooManyOccupants {
         /// How many there would be.
@@ -247,7 +247,7 @@ pub enum ValidationError {
         /// What kind of value was found.
         found: &'static str,
     },
-    /// More than [`MAX_DATA_FIELDS`](crate::dialog::MAX_DATA_FIELDS) fields.
+    /// More than [`MAX_DATA_FIELDS`](crate::model::MAX_DATA_FIELDS) fields.
     #[error("data: {count} fields, the most is 32")]
     TooManyDataFields {
         /// How many were given.

@@ -142,25 +142,26 @@
 mod dialog;
 mod error;
 mod index;
+mod lang;
+mod model;
+mod ops;
 mod query;
-mod rules;
 mod storage;
 mod store;
 
-pub use dialog::{
-    CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
-    Members, MessageMeta, NewDialog, UserId, UserIdList, MAX_DATA_FIELDS, MAX_DATA_VALUE_CHARS,
-    MAX_LAST_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_OCCUPANTS, MAX_SHORT_TEXT_CHARS,
-};
+pub use dialog::{Dialog, DialogUpdate, Members, MessageMeta, NewDialog, UserIdList};
 pub use error::{Action, Error, ValidationError};
-pub use index::IntegrityReport;
-pub use query::{
-    Condition, DialogView, Direction, Explain, Field, IntoValue, Op, Page, PageView, PathChoice,
-    Query, QueryBuilder, QueryError, QueryErrorKind, Scalar, Sort, Span, Value, ValueKind,
-    MAX_LIMIT, MAX_QUERY_BYTES,
+pub use lang::{
+    Condition, Direction, Field, IntoValue, Op, Query, QueryBuilder, QueryError, QueryErrorKind,
+    Scalar, Sort, Span, Value, ValueKind,
 };
-pub use rules::{MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
-pub use storage::{Durability, StoreStats, TableStats};
+pub use model::{
+    CustomClass, CustomData, DataValue, DialogId, DialogType, FieldType, UserId, MAX_DATA_FIELDS,
+    MAX_DATA_NAME_CHARS, MAX_DATA_VALUE_CHARS, MAX_DELETE_IDS, MAX_LAST_MESSAGE_CHARS, MAX_LIMIT,
+    MAX_NAME_CHARS, MAX_OCCUPANTS, MAX_QUERY_BYTES, MAX_SHORT_TEXT_CHARS,
+};
+pub use query::{DialogView, Explain, Page, PageView, PathChoice};
+pub use storage::{Durability, IntegrityReport, StoreStats, TableStats};
 pub use store::{
     Builder, Clock, DialogStore, ManualClock, SystemClock, WriteBatch, DEFAULT_CACHE_BYTES,
 };

@@ -13,14 +13,18 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-use crate::dialog::{CustomClass, Dialog, DialogId, DialogUpdate, MessageMeta, NewDialog, UserId};
+use crate::model::{CustomClass, DialogId, UserId};
+
+use crate::dialog::{Dialog, DialogUpdate, MessageMeta, NewDialog};
 use crate::error::Error;
-use crate::index::IntegrityReport;
+use crate::lang::Query;
+use crate::ops::{self as rules, Ctx};
 use crate::query::eval::Pred;
 use crate::query::plan::{self, Plan};
-use crate::query::{exec, DialogView, Explain, Page, PageView, PathChoice, Query};
-use crate::rules::{self, Ctx};
-use crate::storage::{shield, Durability, Snapshot, Storage, StoreStats, StoredRow, Writer};
+use crate::query::{exec, DialogView, Explain, Page, PageView, PathChoice};
+use crate::storage::{
+    shield, Durability, IntegrityReport, Snapshot, Storage, StoreStats, StoredRow, Writer,
+};
 
 /// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
 pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
@@ -344,7 +348,7 @@ impl DialogStore {
             return Err(Error::AccessDenied { id, user });
         }
         let unread = snap.unread(user.0, rid)?;
-        rules::to_dialog(&row, Some(unread))
+        crate::dialog::to_dialog(&row, Some(unread))
     }
 
     /// Changes a dialog as `user`, under the permission rules of the crate docs.
@@ -510,7 +514,7 @@ impl DialogStore {
 
     /// Rebuilds every index from the rows and compares: the report lists each difference.
     pub fn check_integrity(&self) -> Result<IntegrityReport, Error> {
-        shield(|| crate::index::integrity::check(&self.storage.snapshot()?))
+        shield(|| crate::storage::integrity::check(&self.storage.snapshot()?))
     }
 
     /// Calls `f` with every live dialog, in row order (creation order), without unread counts:
@@ -523,7 +527,7 @@ impl DialogStore {
             let snap = self.storage.snapshot()?;
             for entry in snap.all_rows()? {
                 if let (_, StoredRow::Live(row)) = entry? {
-                    let dialog = rules::to_dialog(&row, None)?;
+                    let dialog = crate::dialog::to_dialog(&row, None)?;
                     caller.call(|| f(dialog))?;
                 }
             }

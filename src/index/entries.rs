@@ -2,8 +2,9 @@
 
 use super::keys::BitmapKey;
 use super::ngram;
-use crate::dialog::DialogType;
-use crate::storage::{Row, TimeIndex};
+use super::TimeIndex;
+use crate::model::DialogType;
+use crate::model::Row;
 
 /// Every index entry of one live row. A deleted row owns none.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -132,7 +133,7 @@ mod tests {
     fn change_equals_the_difference_of_the_full_entries() {
         let base = {
             let mut r = row(2);
-            r.data = Some(crate::storage::RowData { class_name: "C".into(), fields: vec![] });
+            r.data = Some(crate::model::RowData { class_name: "C".into(), fields: vec![] });
             r
         };
         let variants: [fn(&mut Row); 7] = [

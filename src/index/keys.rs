@@ -114,6 +114,47 @@ fn push_long(out: &mut Vec<u8>, tag: u8, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// The time-ordered indexes, named for plans and integrity reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum TimeIndex {
+    /// `by_last_message`.
+    LastMessage,
+    /// `by_updated`.
+    Updated,
+    /// `public_by_last_message`.
+    PublicLastMessage,
+    /// `public_by_updated`.
+    PublicUpdated,
+}
+
+impl TimeIndex {
+    pub(crate) const ALL: [TimeIndex; 4] = [
+        TimeIndex::LastMessage,
+        TimeIndex::Updated,
+        TimeIndex::PublicLastMessage,
+        TimeIndex::PublicUpdated,
+    ];
+
+    /// Whether the index holds public dialogs only (its entries are cached as a stream).
+    pub(crate) fn is_public(self) -> bool {
+        matches!(self, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated)
+    }
+
+    /// The index's place in [`TimeIndex::ALL`], for arrays of per-index tables.
+    pub(crate) fn slot(self) -> usize {
+        self as usize
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            TimeIndex::LastMessage => "by_last_message",
+            TimeIndex::Updated => "by_updated",
+            TimeIndex::PublicLastMessage => "public_by_last_message",
+            TimeIndex::PublicUpdated => "public_by_updated",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

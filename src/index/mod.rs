@@ -7,10 +7,8 @@
 //! the entries of the old and the new row and applies the difference, in the same transaction.
 
 mod entries;
-pub(crate) mod integrity;
 mod keys;
 pub(crate) mod ngram;
 
 pub(crate) use entries::IndexEntries;
-pub use integrity::IntegrityReport;
-pub(crate) use keys::{chunk_of, BitmapKey, CHUNK_BITS};
+pub(crate) use keys::{chunk_of, BitmapKey, TimeIndex, CHUNK_BITS};

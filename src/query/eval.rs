@@ -13,8 +13,8 @@
 
 use std::cmp::Ordering;
 
-use super::ast::{Direction, Field, Op};
 use crate::index::ngram;
+use crate::lang::{Direction, Field, Op};
 use crate::storage::{ColumnKey, Row, RowValue};
 
 /// A typed value of a field, or a typed operand.

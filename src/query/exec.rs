@@ -13,11 +13,11 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::ast::Direction;
 use super::eval::{Pred, RowKeys, SortKey};
 use super::plan::{Access, Part, Plan, Scope};
 use crate::error::Error;
 use crate::index::BitmapKey;
+use crate::lang::Direction;
 use crate::storage::{Column, Entries, Row, RowId, Snapshot, StoredRow, TimeIndex};
 
 /// What one part read, for explain.
@@ -442,7 +442,7 @@ fn full_scan(eval: &mut Eval<'_>, scope: Scope, hits: &mut Vec<Hit>) -> Result<u
 #[derive(Clone, Debug)]
 pub struct Explain {
     /// The query explained (the plan does not keep it: only explain prints it).
-    pub(crate) query: super::ast::Query,
+    pub(crate) query: crate::lang::Query,
     pub(crate) plan: Plan,
     pub(crate) stats: Vec<PartStats>,
     pub(crate) total: u64,

@@ -22,13 +22,13 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::ast::Op;
 use super::eval::{Pred, Target, Val};
 use super::exec::column_matches;
 use super::plan::{bitmap_use, cond_key, Use};
-use crate::dialog::DialogType;
 use crate::error::Error;
 use crate::index::BitmapKey;
+use crate::lang::Op;
+use crate::model::DialogType;
 use crate::storage::{ColumnKey, Filter, Snapshot};
 
 /// The conditions of a query that one cached filter answers.

@@ -30,13 +30,13 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::ast::{Direction, Field, Op, Query, Scalar, Span, Value};
-use super::error::{QueryError, QueryErrorKind};
 use super::eval::{Order, Pred, Target, Val};
 use super::filter::{self, DataFilter};
-use crate::dialog::{CustomClass, DataValue, DialogType, FieldType, UserId};
 use crate::error::Error;
 use crate::index::{ngram, BitmapKey};
+use crate::lang::{Direction, Field, Op, Query, Scalar, Span, Value};
+use crate::lang::{QueryError, QueryErrorKind};
+use crate::model::{CustomClass, DataValue, DialogType, FieldType, UserId};
 use crate::storage::{Filter, RowId, Snapshot, TimeIndex};
 
 /// Which access paths the planner may take: its own choice (the default), or one kind forced,
@@ -478,7 +478,7 @@ fn typed_data(field: &Field, ty: FieldType, text: &str) -> Result<Val, QueryErro
         Field::Data(n) => n.as_str(),
         _ => "",
     };
-    match crate::rules::convert("", name, ty, DataValue::String(text.to_owned())) {
+    match crate::dialog::convert("", name, ty, DataValue::String(text.to_owned())) {
         Ok(DataValue::Integer(i)) => Ok(Val::Int(i)),
         Ok(DataValue::Float(f)) => Ok(Val::Float(f)),
         Ok(DataValue::Bool(b)) => Ok(Val::Bool(b)),
@@ -569,7 +569,7 @@ pub(super) fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<Use, Error> {
             let mut rows = RoaringBitmap::new();
             for v in &pred.vals {
                 if let Val::Id(id) = v {
-                    if let Some((RowId(rid), _)) = snap.find(&crate::dialog::DialogId(*id))? {
+                    if let Some((RowId(rid), _)) = snap.find(&crate::model::DialogId(*id))? {
                         rows.insert(rid);
                     }
                 }

@@ -13,8 +13,9 @@ use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde::Serialize;
 
 use super::page::Page;
-use crate::dialog::{CustomData, Dialog, DialogId, DialogType, Iso, JoinFlag, UserId};
+use crate::dialog::{Dialog, Iso, JoinFlag};
 use crate::error::Error;
+use crate::model::{CustomData, DialogId, DialogType, UserId};
 use crate::storage::{Row, RowValue};
 
 /// A dialog of a [`PageView`]: read-only access to a cached row, plus the viewer's unread count.
@@ -27,7 +28,7 @@ pub struct DialogView {
 
 impl DialogView {
     pub(crate) fn new(row: Arc<Row>, unread: Option<u32>) -> Result<DialogView, Error> {
-        let kind = crate::rules::kind_of(row.kind)?;
+        let kind = crate::dialog::kind_of(row.kind)?;
         Ok(DialogView { row, kind, unread })
     }
 
@@ -118,12 +119,12 @@ impl DialogView {
 
     /// The custom data, copied out.
     pub fn data(&self) -> Option<CustomData> {
-        self.row.data.as_ref().map(crate::rules::custom_data)
+        self.row.data.as_ref().map(crate::dialog::custom_data)
     }
 
     /// The owned dialog.
     pub fn to_dialog(&self) -> Dialog {
-        crate::rules::dialog_of(&self.row, self.kind, self.unread)
+        crate::dialog::dialog_of(&self.row, self.kind, self.unread)
     }
 }
 

@@ -36,16 +36,19 @@ use std::sync::{Arc, Mutex, RwLock};
 use roaring::RoaringBitmap;
 use smallvec::SmallVec;
 
-use super::codec::Row;
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
-use super::snapshot::Entries;
-use super::tables::TimeIndex;
 use super::RowId;
+use crate::error::Error;
 use crate::index::BitmapKey;
-use crate::query::Direction;
+use crate::index::TimeIndex;
+use crate::model::Direction;
+use crate::model::Row;
 
 const SHARDS: usize = 64;
+
+/// A boxed iterator of decoded entries that may fail.
+pub(crate) type Entries<'a, T> = Box<dyn Iterator<Item = Result<T, Error>> + 'a>;
 
 /// The time streams of the public dialogs, ascending.
 #[derive(Clone, Debug, Default)]
@@ -606,7 +609,7 @@ pub(crate) struct Removed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialog::DialogType;
+    use crate::model::DialogType;
 
     fn row(name: &str) -> Arc<Row> {
         Arc::new(Row { name: Some(name.into()), ..Row::sample() })

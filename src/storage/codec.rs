@@ -21,59 +21,7 @@ pub(crate) const FORMAT_SMALL_CHUNK: u8 = 2;
 const SMALL_CHUNK: u64 = 16;
 const HEADER: usize = 5;
 
-/// A dialog as stored: the public [`Dialog`](crate::Dialog) without the per-viewer unread count.
-#[derive(Clone, Debug, PartialEq, Encode, Decode)]
-pub(crate) struct Row {
-    pub id: [u8; 12],
-    pub user_id: u64,
-    pub created_at: i64,
-    pub updated_at: i64,
-    pub kind: u8,
-    pub name: Option<String>,
-    pub photo: Option<String>,
-    pub xmpp_room_jid: Option<String>,
-    pub occupants: Vec<u64>,
-    pub admins: Vec<u64>,
-    pub last_message: Option<String>,
-    pub last_message_id: Option<String>,
-    pub last_message_date_sent: Option<i64>,
-    pub last_message_user_id: Option<u64>,
-    pub is_join_required: Option<bool>,
-    pub data: Option<RowData>,
-    /// Private dialogs: the user besides `user_id`, kept when either of them leaves, so the
-    /// private-pair entry is known from the row alone.
-    pub peer: Option<u64>,
-}
-
-impl Row {
-    /// Whether the dialog is public (type 1): no occupants, in every user's view.
-    pub(crate) fn is_public(&self) -> bool {
-        self.kind == crate::dialog::DialogType::PublicGroup.code()
-    }
-}
-
-/// Stored custom data: class name and fields sorted by name.
-#[derive(Clone, Debug, PartialEq, Encode, Decode)]
-pub(crate) struct RowData {
-    pub class_name: String,
-    pub fields: Vec<(String, RowValue)>,
-}
-
-impl RowData {
-    /// The value of field `name`: the first field of that name.
-    pub(crate) fn field(&self, name: &str) -> Option<&RowValue> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-}
-
-/// A stored custom-data value.
-#[derive(Clone, Debug, PartialEq, Encode, Decode)]
-pub(crate) enum RowValue {
-    Str(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-}
+use crate::model::Row;
 
 #[cfg(test)]
 impl Row {
@@ -235,6 +183,7 @@ pub(crate) fn decode_bitmap(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{RowData, RowValue};
 
     fn row() -> Row {
         Row {

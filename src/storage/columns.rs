@@ -14,8 +14,8 @@
 
 use std::sync::Arc;
 
-use super::codec::{Row, RowValue};
-use super::tables::TimeIndex;
+use crate::index::TimeIndex;
+use crate::model::{Row, RowValue};
 
 /// Row ids per column chunk, as a shift.
 const CHUNK_BITS: u32 = 14;

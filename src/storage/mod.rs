@@ -9,6 +9,7 @@
 mod cache;
 pub(crate) mod codec;
 mod columns;
+pub(crate) mod integrity;
 mod meta;
 mod read;
 mod snapshot;
@@ -31,18 +32,18 @@ pub(crate) use staging::DEFAULT_WINDOW as DEFAULT_STAGED_ROWS;
 
 use crate::error::Error;
 
-pub(crate) use codec::{Row, RowData, RowValue, StoredRow};
+pub(crate) use crate::index::TimeIndex;
+pub(crate) use crate::model::{Row, RowData, RowValue};
+pub(crate) use codec::StoredRow;
 pub(crate) use columns::{Column, ColumnKey};
+pub use integrity::IntegrityReport;
 pub(crate) use meta::Meta;
 pub(crate) use read::{describe_key, embedded_row};
 pub(crate) use snapshot::{Entries, Snapshot};
 pub use stats::{StoreStats, TableStats};
-pub(crate) use tables::TimeIndex;
 pub(crate) use writer::Writer;
 
-/// A dense row number: the position of a dialog in the append-only dialog table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct RowId(pub u32);
+pub(crate) use crate::model::RowId;
 
 /// How a commit reaches the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

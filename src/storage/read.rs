@@ -6,12 +6,13 @@ use std::sync::Arc;
 use redb::ReadableTable;
 use roaring::RoaringBitmap;
 
-use super::codec::{self, decode_bitmap, decode_row, Row, StoredRow};
+use super::codec::{self, decode_bitmap, decode_row, StoredRow};
 use super::staging::{staged_row, StagedRow};
 use super::RowId;
-use crate::dialog::{CustomClass, DialogId, FieldType};
 use crate::error::Error;
 use crate::index::BitmapKey;
+use crate::model::Row;
+use crate::model::{CustomClass, DialogId, FieldType};
 
 /// The stored row at `rid`, live or tombstone.
 pub(crate) fn row(

@@ -11,20 +11,21 @@ use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata}
 use roaring::RoaringBitmap;
 
 use super::cache::{stream_entries, Cache, Filter, PublicStreams, View};
-use super::codec::{decode_bitmap, decode_row, Row, StoredRow};
+use super::codec::{decode_bitmap, decode_row, StoredRow};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
 use super::read;
 use super::staging::Staging;
-use super::tables::{self, TimeIndex};
+use super::tables;
 use super::RowId;
-use crate::dialog::{CustomClass, DialogId};
 use crate::error::Error;
 use crate::index::BitmapKey;
-use crate::query::Direction;
+use crate::index::TimeIndex;
+use crate::model::Direction;
+use crate::model::Row;
+use crate::model::{CustomClass, DialogId};
 
-/// A boxed iterator of decoded entries that may fail.
-pub(crate) type Entries<'a, T> = Box<dyn Iterator<Item = Result<T, Error>> + 'a>;
+pub(crate) use super::cache::Entries;
 
 type TimeEntry<'a> =
     Result<(redb::AccessGuard<'a, (i64, u32)>, redb::AccessGuard<'a, ()>), redb::StorageError>;
@@ -513,7 +514,7 @@ mod tests {
         assert!(last.meta().unwrap().staged_from < 11, "rows are staged");
         for (n, (snap, want)) in snaps.iter().enumerate() {
             assert_eq!(&rows_of_user(snap, 7), want, "snapshot after insert {n}");
-            let report = crate::index::integrity::check(snap).unwrap();
+            let report = crate::storage::integrity::check(snap).unwrap();
             assert!(report.is_clean(), "snapshot after insert {n}: {report}");
         }
     }
@@ -535,7 +536,7 @@ mod tests {
         let snap = storage.snapshot().unwrap();
         assert_eq!(rows_of_user(&snap, 7), [0, 1]);
         assert_eq!(rows_of_user(&snap, 8), [1, 2]);
-        assert!(crate::index::integrity::check(&snap).unwrap().is_clean());
+        assert!(crate::storage::integrity::check(&snap).unwrap().is_clean());
     }
 
     #[test]

@@ -49,8 +49,8 @@ use growable_bloom_filter::GrowableBloom;
 use rustc_hash::FxBuildHasher;
 use smallvec::SmallVec;
 
-use super::codec::Row;
 use crate::index::IndexEntries;
+use crate::model::Row;
 
 /// Rows staged before a seal, by default. A seal writes about 2.2 bitmap entries and one pair a
 /// row; opening a store reads the staged rows again (about half a microsecond each).

@@ -11,10 +11,11 @@ use std::path::Path;
 use redb::{ReadTransaction, ReadableTableMetadata, TableHandle};
 use serde::Serialize;
 
-use super::tables::{self, TimeIndex};
+use super::tables;
 use super::Storage;
 use crate::error::Error;
 use crate::index::BitmapKey;
+use crate::index::TimeIndex;
 
 /// A summary of a store: dialogs by type, users, and the size of every table and of the file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

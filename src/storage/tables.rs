@@ -2,6 +2,7 @@
 //!
 //! `docs/design.md` describes the same tables for readers who do not read code.
 
+use crate::index::TimeIndex;
 use redb::TableDefinition;
 
 /// Store-wide counters and settings, by name (see [`meta`](super::meta)).
@@ -54,52 +55,14 @@ pub(crate) const PUBLIC_BY_LAST_MESSAGE: TableDefinition<(i64, u32), ()> =
 pub(crate) const PUBLIC_BY_UPDATED: TableDefinition<(i64, u32), ()> =
     TableDefinition::new("public_by_updated");
 
-/// The time-ordered indexes, named for plans and integrity reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) enum TimeIndex {
-    /// [`BY_LAST_MESSAGE`].
-    LastMessage,
-    /// [`BY_UPDATED`].
-    Updated,
-    /// [`PUBLIC_BY_LAST_MESSAGE`].
-    PublicLastMessage,
-    /// [`PUBLIC_BY_UPDATED`].
-    PublicUpdated,
-}
-
+/// The redb table of each time index.
 impl TimeIndex {
-    pub(crate) const ALL: [TimeIndex; 4] = [
-        TimeIndex::LastMessage,
-        TimeIndex::Updated,
-        TimeIndex::PublicLastMessage,
-        TimeIndex::PublicUpdated,
-    ];
-
-    /// Whether the index holds public dialogs only (its entries are cached as a stream).
-    pub(crate) fn is_public(self) -> bool {
-        matches!(self, TimeIndex::PublicLastMessage | TimeIndex::PublicUpdated)
-    }
-
-    /// The index's place in [`TimeIndex::ALL`], for arrays of per-index tables.
-    pub(crate) fn slot(self) -> usize {
-        self as usize
-    }
-
     pub(crate) fn table(self) -> TableDefinition<'static, (i64, u32), ()> {
         match self {
             TimeIndex::LastMessage => BY_LAST_MESSAGE,
             TimeIndex::Updated => BY_UPDATED,
             TimeIndex::PublicLastMessage => PUBLIC_BY_LAST_MESSAGE,
             TimeIndex::PublicUpdated => PUBLIC_BY_UPDATED,
-        }
-    }
-
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            TimeIndex::LastMessage => "by_last_message",
-            TimeIndex::Updated => "by_updated",
-            TimeIndex::PublicLastMessage => "public_by_last_message",
-            TimeIndex::PublicUpdated => "public_by_updated",
         }
     }
 }

@@ -20,15 +20,17 @@ use roaring::RoaringBitmap;
 use smallvec::SmallVec;
 
 use super::cache::Touched;
-use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, Row, StoredRow};
+use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, StoredRow};
 use super::meta::{Meta, FORMAT, FORMAT_V1};
 use super::read;
 use super::staging::{Changes, StagedRow, Staging};
-use super::tables::{self, TimeIndex};
+use super::tables;
 use super::RowId;
-use crate::dialog::{CustomClass, DialogId};
 use crate::error::Error;
+use crate::index::TimeIndex;
 use crate::index::{chunk_of, BitmapKey, IndexEntries};
+use crate::model::Row;
+use crate::model::{CustomClass, DialogId};
 
 /// A key of the pair table: the chunk of the row, the lower and the higher user id.
 type PairKey = (u16, u64, u64);

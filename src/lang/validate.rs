@@ -12,7 +12,7 @@ use super::ast::{
     Condition, Field, Op, Query, Scalar, Span, Value, ValueKind, MAX_LIMIT, MAX_QUERY_BYTES,
 };
 use super::error::QueryErrorKind;
-use crate::dialog::{clip, parse_time, DialogType};
+use crate::model::{clip, parse_time, DialogType};
 
 /// Checks and types one condition: the field is well formed, the operator applies to it, the
 /// operand has the right shape (a non-empty list for `in`, `nin`, `all`; one value otherwise)
@@ -163,7 +163,7 @@ fn typed(kind: ValueKind, value: Scalar) -> Result<Scalar, QueryErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dialog::UserId;
+    use crate::model::UserId;
 
     #[test]
     fn text_is_typed_by_the_field_kind() {

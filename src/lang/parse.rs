@@ -14,7 +14,7 @@ use percent_encoding::percent_decode_str;
 use super::ast::{Direction, Field, Op, Query, Scalar, Sort, Span, Value, MAX_QUERY_BYTES};
 use super::error::{QueryError, QueryErrorKind};
 use super::validate;
-use crate::dialog::clip;
+use crate::model::clip;
 
 impl FromStr for Query {
     type Err = QueryError;

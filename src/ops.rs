@@ -1,5 +1,5 @@
-//! The rules of the data model (SPEC section 2): who may do what, what each operation changes,
-//! and what input is refused.
+//! The operations and the rules of the data model: who may do what, what each operation
+//! changes, and what input is refused.
 //!
 //! Every operation first checks everything it needs (input, permissions, existence) and only
 //! then writes, through the [`Writer`]. So an operation that fails has written nothing, even
@@ -8,18 +8,17 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use crate::dialog::{
-    CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
-    MessageMeta, NewDialog, UserId, MAX_DATA_FIELDS, MAX_DATA_VALUE_CHARS, MAX_LAST_MESSAGE_CHARS,
-    MAX_NAME_CHARS, MAX_OCCUPANTS, MAX_SHORT_TEXT_CHARS,
+use crate::model::{
+    CustomClass, CustomData, DataValue, DialogId, DialogType, UserId, MAX_DATA_FIELDS,
+    MAX_DATA_VALUE_CHARS, MAX_LAST_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_OCCUPANTS,
+    MAX_SHORT_TEXT_CHARS,
 };
-use crate::error::{Action, Error, ValidationError};
-use crate::storage::{Row, RowData, RowId, RowValue, Writer};
 
-/// The most dialog ids one delete call takes.
-pub const MAX_DELETE_IDS: usize = 100;
-/// The most characters of a class name or a data field name.
-pub const MAX_DATA_NAME_CHARS: usize = 64;
+use crate::dialog::{convert, kind_of, row_value, to_dialog};
+use crate::dialog::{Dialog, DialogUpdate, MessageMeta, NewDialog};
+use crate::error::{Action, Error, ValidationError};
+use crate::model::{Row, RowData, RowId, MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
+use crate::storage::Writer;
 
 /// What an operation needs to know besides its arguments.
 pub(crate) struct Ctx<'a> {
@@ -32,67 +31,6 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     fn room_jid(&self, id: &DialogId) -> String {
         format!("{}_{}@{}", self.app_id, id, self.muc_domain)
-    }
-}
-
-// ---- conversions between the stored row and the public dialog ----
-
-pub(crate) fn kind_of(code: u8) -> Result<DialogType, Error> {
-    DialogType::from_code(i64::from(code))
-        .map_err(|_| Error::corrupted(format!("row of unknown type {code}")))
-}
-
-/// The public form of a row, with the viewer's unread count if asked for.
-pub(crate) fn to_dialog(row: &Row, unread: Option<u32>) -> Result<Dialog, Error> {
-    Ok(dialog_of(row, kind_of(row.kind)?, unread))
-}
-
-/// [`to_dialog`] for a row whose type code has been checked already.
-pub(crate) fn dialog_of(row: &Row, kind: DialogType, unread: Option<u32>) -> Dialog {
-    Dialog {
-        id: DialogId(row.id),
-        user_id: UserId(row.user_id),
-        created_at: row.created_at,
-        updated_at: row.updated_at,
-        dialog_type: kind,
-        name: row.name.clone(),
-        photo: row.photo.clone(),
-        xmpp_room_jid: row.xmpp_room_jid.clone(),
-        occupants_ids: row.occupants.iter().copied().map(UserId).collect(),
-        admin_ids: row.admins.iter().copied().map(UserId).collect(),
-        last_message: row.last_message.clone(),
-        last_message_id: row.last_message_id.clone(),
-        last_message_date_sent: row.last_message_date_sent,
-        last_message_user_id: row.last_message_user_id.map(UserId),
-        unread_messages_count: unread,
-        is_join_required: row.is_join_required,
-        data: row.data.as_ref().map(custom_data),
-    }
-}
-
-/// The public form of a row's custom data.
-pub(crate) fn custom_data(d: &RowData) -> CustomData {
-    CustomData {
-        class_name: d.class_name.clone(),
-        fields: d.fields.iter().map(|(k, v)| (k.clone(), data_value(v.clone()))).collect(),
-    }
-}
-
-fn data_value(v: RowValue) -> DataValue {
-    match v {
-        RowValue::Str(s) => DataValue::String(s),
-        RowValue::Int(i) => DataValue::Integer(i),
-        RowValue::Float(f) => DataValue::Float(f),
-        RowValue::Bool(b) => DataValue::Bool(b),
-    }
-}
-
-fn row_value(v: DataValue) -> RowValue {
-    match v {
-        DataValue::String(s) => RowValue::Str(s),
-        DataValue::Integer(i) => RowValue::Int(i),
-        DataValue::Float(f) => RowValue::Float(f),
-        DataValue::Bool(b) => RowValue::Bool(b),
     }
 }
 
@@ -199,47 +137,6 @@ fn check_data(w: &Writer<'_>, data: CustomData) -> Result<RowData, Error> {
         fields.push((name, row_value(value)));
     }
     Ok(RowData { class_name: data.class_name, fields })
-}
-
-/// Converts a value to a declared field type, or says why it does not fit.
-pub(crate) fn convert(
-    class: &str,
-    field: &str,
-    ty: FieldType,
-    value: DataValue,
-) -> Result<DataValue, Error> {
-    let converted = match (ty, &value) {
-        (FieldType::String, DataValue::String(_)) => Some(value.clone()),
-        (FieldType::String, other) => Some(DataValue::String(other.to_string())),
-        (FieldType::Integer, DataValue::Integer(_)) => Some(value.clone()),
-        (FieldType::Integer, DataValue::String(s)) => s.trim().parse().ok().map(DataValue::Integer),
-        (FieldType::Integer, DataValue::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-            Some(DataValue::Integer(*f as i64))
-        }
-        (FieldType::Float, DataValue::Float(_)) => Some(value.clone()),
-        (FieldType::Float, DataValue::Integer(i)) => Some(DataValue::Float(*i as f64)),
-        (FieldType::Float, DataValue::String(s)) => {
-            s.trim().parse::<f64>().ok().filter(|f| f.is_finite()).map(DataValue::Float)
-        }
-        (FieldType::Boolean, DataValue::Bool(_)) => Some(value.clone()),
-        (FieldType::Boolean, DataValue::Integer(0)) => Some(DataValue::Bool(false)),
-        (FieldType::Boolean, DataValue::Integer(1)) => Some(DataValue::Bool(true)),
-        (FieldType::Boolean, DataValue::String(s)) => match s.trim() {
-            "true" | "1" => Some(DataValue::Bool(true)),
-            "false" | "0" => Some(DataValue::Bool(false)),
-            _ => None,
-        },
-        _ => None,
-    };
-    converted.ok_or_else(|| {
-        ValidationError::DataFieldType {
-            class: class.to_owned(),
-            field: field.to_owned(),
-            expected: ty,
-            found: crate::dialog::clip(&value.to_string()),
-        }
-        .into()
-    })
 }
 
 // ---- operations ----

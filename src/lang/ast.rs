@@ -7,12 +7,7 @@
 
 use std::fmt;
 
-use crate::dialog::{DialogId, DialogType, UserId};
-
-/// The default and largest `limit`.
-pub const MAX_LIMIT: u32 = 100;
-/// The longest query string accepted, in bytes.
-pub const MAX_QUERY_BYTES: usize = 8 * 1024;
+use crate::model::{DialogId, DialogType, UserId};
 
 /// A parsed or built dialog query.
 ///
@@ -91,14 +86,7 @@ pub struct Sort {
     pub direction: Direction,
 }
 
-/// A sort direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Direction {
-    /// `sort_asc`.
-    Asc,
-    /// `sort_desc`.
-    Desc,
-}
+pub use crate::model::{Direction, MAX_LIMIT, MAX_QUERY_BYTES};
 
 /// A field of a dialog that conditions and sorts can name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

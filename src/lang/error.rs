@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::ast::{Field, Op, Span, ValueKind, MAX_LIMIT, MAX_QUERY_BYTES};
-use crate::dialog::FieldType;
+use crate::model::FieldType;
 
 /// A query string or built query that is not a valid query. Code `QUERY`.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,9 +6,9 @@ use std::fmt;
 
 use roaring::RoaringBitmap;
 
-use super::{chunk_of, BitmapKey, IndexEntries};
-use crate::dialog::DialogId;
 use crate::error::Error;
+use crate::index::{chunk_of, BitmapKey, IndexEntries};
+use crate::model::DialogId;
 use crate::storage::{Snapshot, StoredRow, TimeIndex};
 
 /// The result of [`DialogStore::check_integrity`](crate::DialogStore::check_integrity).

@@ -9,7 +9,7 @@ use std::ops::{Bound, RangeBounds};
 use super::ast::{Direction, Field, Op, Query, Scalar, Sort, Span, Value};
 use super::error::{QueryError, QueryErrorKind};
 use super::validate;
-use crate::dialog::{DialogId, DialogType, UserId};
+use crate::model::{DialogId, DialogType, UserId};
 
 impl Query {
     /// A builder for a query, starting from the default one (no conditions, default order,

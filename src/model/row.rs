@@ -1,0 +1,60 @@
+//! A dialog as stored: [`Row`], the public [`Dialog`](crate::Dialog) without the viewer's
+//! unread count, with its custom data as [`RowData`]. `storage/codec.rs` encodes it.
+
+use bincode::{Decode, Encode};
+
+use super::DialogType;
+
+/// A dialog as stored: the public [`Dialog`](crate::Dialog) without the per-viewer unread count.
+#[derive(Clone, Debug, PartialEq, Encode, Decode)]
+pub(crate) struct Row {
+    pub id: [u8; 12],
+    pub user_id: u64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub kind: u8,
+    pub name: Option<String>,
+    pub photo: Option<String>,
+    pub xmpp_room_jid: Option<String>,
+    pub occupants: Vec<u64>,
+    pub admins: Vec<u64>,
+    pub last_message: Option<String>,
+    pub last_message_id: Option<String>,
+    pub last_message_date_sent: Option<i64>,
+    pub last_message_user_id: Option<u64>,
+    pub is_join_required: Option<bool>,
+    pub data: Option<RowData>,
+    /// Private dialogs: the user besides `user_id`, kept when either of them leaves, so the
+    /// private-pair entry is known from the row alone.
+    pub peer: Option<u64>,
+}
+
+impl Row {
+    /// Whether the dialog is public (type 1): no occupants, in every user's view.
+    pub(crate) fn is_public(&self) -> bool {
+        self.kind == DialogType::PublicGroup.code()
+    }
+}
+
+/// Stored custom data: class name and fields sorted by name.
+#[derive(Clone, Debug, PartialEq, Encode, Decode)]
+pub(crate) struct RowData {
+    pub class_name: String,
+    pub fields: Vec<(String, RowValue)>,
+}
+
+impl RowData {
+    /// The value of field `name`: the first field of that name.
+    pub(crate) fn field(&self, name: &str) -> Option<&RowValue> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+}
+
+/// A stored custom-data value.
+#[derive(Clone, Debug, PartialEq, Encode, Decode)]
+pub(crate) enum RowValue {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
