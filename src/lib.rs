@@ -70,7 +70,9 @@
 //!
 //! **Query semantics.** MongoDB's, which QuickBlox runs on: a missing value (no name, no last
 //! message, no such data field) fails `eq lt lte gt gte in ctn` and passes `ne nin`; values of
-//! different kinds never compare. On `occupants_ids` and `admin_ids`, `eq` is "contains", `ne`
+//! different kinds never compare. User ids (`user_id`, `last_message_user_id` and the members of
+//! `occupants_ids` and `admin_ids`) are unsigned 64-bit numbers, and compare and sort as such up
+//! to `18446744073709551615`. On `occupants_ids` and `admin_ids`, `eq` is "contains", `ne`
 //! "does not contain", `in` "contains one of", `nin` "contains none of", `all` "contains all".
 //! `ctn` lowercases each character of both sides ([`char::to_lowercase`]) and matches a
 //! substring, for any pattern length. Custom `data` fields compare with their declared types

@@ -457,7 +457,7 @@ pub(crate) fn compile(
             (Scalar::Str(s), Some(t)) if op != Op::Ctn => typed_data(field, t, s).map_err(err)?,
             (Scalar::Str(s), _) if op == Op::Ctn => Val::Str(ngram::lower(s)),
             (Scalar::Id(id), _) => Val::Id(id.0),
-            (Scalar::User(u), _) => Val::Int(u.0 as i64),
+            (Scalar::User(u), _) => Val::User(u.0),
             (Scalar::Time(t), _) => Val::Int(*t),
             (Scalar::Type(t), _) => Val::Int(i64::from(t.code())),
             (Scalar::Str(s), _) => Val::Str(s.clone()),
@@ -518,7 +518,7 @@ fn intersection_of(
 
 fn users(vals: &[Val]) -> impl Iterator<Item = u64> + '_ {
     vals.iter().filter_map(|v| match v {
-        Val::Int(u) => Some(*u as u64),
+        Val::User(u) => Some(*u),
         _ => None,
     })
 }

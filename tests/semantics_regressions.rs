@@ -1,0 +1,204 @@
+//! Regressions in the query semantics, each pinned at the case that showed it:
+//!
+//! - user ids are `u64`: `user_id` and `last_message_user_id` compare and sort as unsigned
+//!   numbers, also at and above 2^63, and user sets hold such ids.
+
+mod common;
+
+use common::*;
+use dialogstore::query::{PlanChoice, QueryErrorKind};
+use dialogstore::{Dialog, Error, NewDialog, Query};
+use dialogstore::{DialogId, UserId};
+
+const CHOICES: [PlanChoice; 5] = [
+    PlanChoice::Auto,
+    PlanChoice::SortCandidates,
+    PlanChoice::Walk,
+    PlanChoice::FullScan,
+    PlanChoice::Columns,
+];
+
+/// Lists `query` for `viewer` through every access path, asserts they agree, and returns the
+/// ids of the page (or the error they all gave).
+#[track_caller]
+fn ids_of(env: &Env, viewer: UserId, query: &str) -> Result<Vec<DialogId>, Error> {
+    let q: Query = query.parse().unwrap_or_else(|e| panic!("{query}: {e}"));
+    let mut first: Option<Result<Vec<DialogId>, String>> = None;
+    let mut out = None;
+    for choice in CHOICES {
+        let got = env.list_dialogs_with(viewer, &q, choice);
+        let ids = got
+            .as_ref()
+            .map(|p| p.items.iter().map(|d| d.id).collect::<Vec<_>>())
+            .map_err(|e| e.to_string());
+        if let Ok(page) = &got {
+            assert_eq!(page.total_entries as usize, page.items.len(), "{query}: one page");
+        }
+        match &first {
+            None => first = Some(ids),
+            Some(f) => assert_eq!(&ids, f, "{query}: {choice:?} disagrees with Auto"),
+        }
+        out.get_or_insert(got.map(|p| p.items.iter().map(|d| d.id).collect()));
+    }
+    out.expect("at least one access path")
+}
+
+// ---- user ids are u64 ----
+
+const HALF: u64 = 1 << 63;
+/// Owners and last-message senders: around 2^63, the sign bit of an `i64`.
+const BIG_USERS: [u64; 6] = [1, HALF - 1, HALF, HALF + 14, HALF + 34, u64::MAX];
+/// Occupies every dialog of [`big_users`].
+const VIEWER: UserId = UserId(5);
+
+/// One group dialog per user of [`BIG_USERS`], owned by it, its last message sent by the user
+/// three places on (also an occupant), in an order unrelated to the ids.
+fn big_users() -> (Env, Vec<(Dialog, u64, u64)>) {
+    let env = Env::new();
+    let mut dialogs = Vec::new();
+    for i in [3, 0, 5, 1, 4, 2] {
+        env.tick(1);
+        let owner = BIG_USERS[i];
+        let sender = BIG_USERS[(i + 3) % BIG_USERS.len()];
+        let d = env
+            .create_dialog(UserId(owner), NewDialog::group("Team", [VIEWER, UserId(sender)]))
+            .expect("create");
+        env.post(d.id, UserId(sender), &format!("m{i}"), env.now());
+        let d = env.get(VIEWER, d.id).unwrap();
+        assert_eq!(d.user_id, UserId(owner));
+        assert_eq!(d.last_message_user_id, Some(UserId(sender)));
+        dialogs.push((d, owner, sender));
+    }
+    (env, dialogs)
+}
+
+/// Every operand the comparisons are tried with: the users and their neighbours.
+fn operands() -> Vec<u64> {
+    let mut v: Vec<u64> = BIG_USERS
+        .iter()
+        .flat_map(|u| [u.wrapping_sub(1), *u, u.wrapping_add(1)])
+        .chain([0, 2, HALF + 20])
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// The ids of `dialogs` whose value passes `keep`, in the order given.
+fn expected(dialogs: &[(Dialog, u64)], keep: impl Fn(u64) -> bool) -> Vec<DialogId> {
+    dialogs.iter().filter(|(_, v)| keep(*v)).map(|(d, _)| d.id).collect()
+}
+
+#[test]
+fn user_ids_compare_as_u64_in_every_operator() {
+    let (env, dialogs) = big_users();
+    for (field, value_of) in [
+        ("user_id", (|&(_, owner, _)| owner) as fn(&(Dialog, u64, u64)) -> u64),
+        ("last_message_user_id", |&(_, _, sender)| sender),
+    ] {
+        // The answer in creation order, so sorted by created_at ascending.
+        let values: Vec<(Dialog, u64)> =
+            dialogs.iter().map(|t| (t.0.clone(), value_of(t))).collect();
+        for x in operands() {
+            type Cmp = fn(u64, u64) -> bool;
+            let ops: [(&str, Cmp); 6] = [
+                ("", |v, x| v == x),
+                ("[ne]", |v, x| v != x),
+                ("[lt]", |v, x| v < x),
+                ("[lte]", |v, x| v <= x),
+                ("[gt]", |v, x| v > x),
+                ("[gte]", |v, x| v >= x),
+            ];
+            for (op, holds) in ops {
+                let query = format!("{field}{op}={x}&sort_asc=created_at");
+                let want = expected(&values, |v| holds(v, x));
+                assert_eq!(ids_of(&env, VIEWER, &query).unwrap(), want, "{query}");
+            }
+        }
+        for list in [vec![HALF, u64::MAX], vec![1, HALF + 14, 77], vec![HALF - 1, HALF + 34]] {
+            let text = list.iter().map(u64::to_string).collect::<Vec<_>>().join(",");
+            let query = format!("{field}[in]={text}&sort_asc=created_at");
+            let want = expected(&values, |v| list.contains(&v));
+            assert_eq!(ids_of(&env, VIEWER, &query).unwrap(), want, "{query}");
+            let query = format!("{field}[nin]={text}&sort_asc=created_at");
+            let want = expected(&values, |v| !list.contains(&v));
+            assert_eq!(ids_of(&env, VIEWER, &query).unwrap(), want, "{query}");
+        }
+    }
+}
+
+#[test]
+fn the_reported_cases_of_big_user_ids() {
+    let (env, dialogs) = big_users();
+    let owned_by = |u: u64| dialogs.iter().find(|t| t.1 == u).unwrap().0.id;
+    let lt_max = ids_of(&env, VIEWER, "user_id[lt]=18446744073709551615").unwrap();
+    assert_eq!(lt_max.len(), 5, "every dialog but u64::MAX's");
+    let gt_half = ids_of(&env, VIEWER, "user_id[gt]=9223372036854775808").unwrap();
+    assert!(!gt_half.contains(&owned_by(1)));
+    assert_eq!(gt_half.len(), 3);
+    let asc = ids_of(&env, VIEWER, "sort_asc=user_id").unwrap();
+    let pos = |u: u64| asc.iter().position(|id| *id == owned_by(u)).unwrap();
+    assert!(pos(HALF + 14) < pos(HALF + 34));
+}
+
+#[test]
+fn user_ids_sort_as_u64_both_ways() {
+    let (env, dialogs) = big_users();
+    for (field, value_of) in [
+        ("user_id", (|&(_, owner, _)| owner) as fn(&(Dialog, u64, u64)) -> u64),
+        ("last_message_user_id", |&(_, _, sender)| sender),
+    ] {
+        let mut sorted: Vec<(u64, DialogId)> =
+            dialogs.iter().map(|t| (value_of(t), t.0.id)).collect();
+        sorted.sort();
+        let asc: Vec<DialogId> = sorted.iter().map(|(_, id)| *id).collect();
+        let desc: Vec<DialogId> = asc.iter().rev().copied().collect();
+        assert_eq!(ids_of(&env, VIEWER, &format!("sort_asc={field}")).unwrap(), asc, "{field}");
+        assert_eq!(ids_of(&env, VIEWER, &format!("sort_desc={field}")).unwrap(), desc, "{field}");
+        // The same through a filter that keeps them all.
+        let query = format!("{field}[gte]=1&sort_desc={field}");
+        assert_eq!(ids_of(&env, VIEWER, &query).unwrap(), desc, "{query}");
+    }
+}
+
+#[test]
+fn user_sets_hold_big_user_ids() {
+    let (env, dialogs) = big_users();
+    // Each dialog's occupants: owner, viewer, sender.
+    let has = |t: &(Dialog, u64, u64), u: u64| t.1 == u || t.2 == u || u == VIEWER.0;
+    for x in operands() {
+        for (op, negate) in [("", false), ("[ne]", true), ("[in]", false), ("[nin]", true)] {
+            let query = format!("occupants_ids{op}={x}&sort_asc=created_at");
+            let want: Vec<DialogId> =
+                dialogs.iter().filter(|t| has(t, x) != negate).map(|t| t.0.id).collect();
+            assert_eq!(ids_of(&env, VIEWER, &query).unwrap(), want, "{query}");
+        }
+        // Nobody is an admin.
+        let query = format!("admin_ids[nin]={x}");
+        assert_eq!(ids_of(&env, VIEWER, &query).unwrap().len(), dialogs.len(), "{query}");
+        assert_eq!(ids_of(&env, VIEWER, &format!("admin_ids={x}")).unwrap(), vec![]);
+    }
+    let query = format!("occupants_ids[all]={HALF},{}&sort_asc=created_at", u64::MAX);
+    let want: Vec<DialogId> =
+        dialogs.iter().filter(|t| has(t, HALF) && has(t, u64::MAX)).map(|t| t.0.id).collect();
+    assert_eq!(want.len(), 2);
+    assert_eq!(ids_of(&env, VIEWER, &query).unwrap(), want, "{query}");
+    // The owner of u64::MAX's dialog sees it through the user bitmap.
+    let mine = ids_of(&env, UserId(u64::MAX), "").unwrap();
+    assert_eq!(mine.len(), 2, "owner of one, last sender of another");
+}
+
+#[test]
+fn user_id_values_up_to_u64_max_parse_and_others_are_query_errors() {
+    for field in ["user_id", "last_message_user_id", "occupants_ids", "admin_ids"] {
+        let q: Query = format!("{field}[in]={},{HALF}", u64::MAX).parse().unwrap();
+        assert_eq!(q.to_string(), format!("{field}[in]=18446744073709551615,9223372036854775808"));
+        for bad in ["-1", "18446744073709551616", "-9223372036854775808", "1.5"] {
+            let query = format!("{field}={bad}");
+            let err = query.parse::<Query>().expect_err(&query);
+            assert_eq!(err.key, field, "{query}");
+            assert_eq!(err.kind, QueryErrorKind::BadUserId { value: bad.into() }, "{query}");
+            assert_eq!(Error::from(err).code(), "QUERY");
+        }
+    }
+}
