@@ -123,7 +123,8 @@
 //!
 //! **Limits.** Name 200 characters; 10,000 occupants; 32 data fields of at most 1,024
 //! characters each, named in at most 64 characters without brackets; photo and message id 1,024
-//! characters; a query string 8 KiB; 100 ids per delete call. Each breach is a `VALIDATION` or
+//! characters; a query string 8 KiB as given (a built query, which has no string, by its printed
+//! form: see [`query::MAX_QUERY_BYTES`]); 100 ids per delete call. Each breach is a `VALIDATION` or
 //! `QUERY` error that names the field.
 //!
 //! **Damaged files.** No file makes the store panic: a damaged one gives `CORRUPTED` (or

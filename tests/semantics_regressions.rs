@@ -1,12 +1,13 @@
 //! Regressions in the query semantics, each pinned at the case that showed it:
 //!
 //! - user ids are `u64`: `user_id` and `last_message_user_id` compare and sort as unsigned
-//!   numbers, also at and above 2^63, and user sets hold such ids.
+//!   numbers, also at and above 2^63, and user sets hold such ids;
+//! - the 8 KiB query limit is measured on the string the caller gave, not on its printed form.
 
 mod common;
 
 use common::*;
-use dialogstore::query::{PlanChoice, QueryErrorKind};
+use dialogstore::query::{Field, Op, PlanChoice, QueryErrorKind, MAX_QUERY_BYTES};
 use dialogstore::{Dialog, Error, NewDialog, Query};
 use dialogstore::{DialogId, UserId};
 
@@ -201,4 +202,83 @@ fn user_id_values_up_to_u64_max_parse_and_others_are_query_errors() {
             assert_eq!(Error::from(err).code(), "QUERY");
         }
     }
+}
+
+// ---- the query limit is on the input string ----
+
+/// A query of conditions with Cyrillic values, `len` bytes long as given.
+fn cyrillic_query(len: usize) -> String {
+    let mut query = String::from("name[nin]=");
+    let words = ["Привет", "мир", "Новый год", "День рождения"];
+    let mut i = 0;
+    while query.len() + 40 < len {
+        if i > 0 {
+            query.push(',');
+        }
+        query.push_str(words[i % words.len()]);
+        query.push_str(&i.to_string());
+        i += 1;
+    }
+    query.push_str("&data[title][ne]=");
+    while query.len() + 2 <= len {
+        query.push('ж');
+    }
+    while query.len() < len {
+        query.push('z');
+    }
+    assert_eq!(query.len(), len);
+    query
+}
+
+#[test]
+fn a_long_query_with_cyrillic_values_parses_by_its_own_length() {
+    let env = Env::new();
+    let d = env.group(OWNER, &[A]);
+    let text = cyrillic_query(7_808);
+    let q: Query = text.parse().expect("7,808 bytes as given fit in 8 KiB");
+    // Its printed form is far longer: every Cyrillic byte becomes three.
+    assert!(q.to_string().len() > 3 * MAX_QUERY_BYTES / 2, "{}", q.to_string().len());
+    let page = env.list_dialogs(OWNER, &q).unwrap();
+    assert_eq!(page.items.iter().map(|d| d.id).collect::<Vec<_>>(), [d.id]);
+
+    // Exactly 8 KiB as given, and one byte more.
+    let q: Query = cyrillic_query(MAX_QUERY_BYTES).parse().expect("8 KiB");
+    assert_eq!(env.list_dialogs(OWNER, &q).unwrap().total_entries, 1);
+    let over = cyrillic_query(MAX_QUERY_BYTES + 1);
+    let err = over.parse::<Query>().unwrap_err();
+    assert_eq!(err.kind, QueryErrorKind::TooLong { len: MAX_QUERY_BYTES + 1 });
+    assert_eq!(err.to_string(), "query: 8193 bytes, the most is 8192");
+    assert_eq!(Error::from(err).code(), "QUERY");
+}
+
+#[test]
+fn the_limit_counts_the_bytes_given_however_they_print() {
+    // Percent-encoded as given: 3 bytes a byte of text, both in and out.
+    let encoded = format!("name={}", "%D0%96".repeat(1364));
+    assert_eq!(encoded.len(), 8_189);
+    assert!(encoded.parse::<Query>().is_ok());
+    let encoded = format!("name={}", "%D0%96".repeat(1365));
+    let err = encoded.parse::<Query>().unwrap_err();
+    assert_eq!(err.kind, QueryErrorKind::TooLong { len: 8_195 });
+    // Raw, the same text is a third as long.
+    let raw = format!("name={}", "Ж".repeat(4093));
+    assert_eq!(raw.len(), 8_191);
+    assert!(raw.parse::<Query>().is_ok());
+    let raw = format!("name={}", "Ж".repeat(4094));
+    let err = raw.parse::<Query>().unwrap_err();
+    assert_eq!(err.kind, QueryErrorKind::TooLong { len: 8_193 });
+    // Spaces written `+` print as `%20`, `!` prints as `%21`: the input's length counts.
+    let spaced = format!("name[ne]={}", "+!".repeat(4091));
+    assert_eq!(spaced.len(), 8_191);
+    assert!(spaced.parse::<Query>().is_ok());
+}
+
+#[test]
+fn a_built_query_is_measured_on_its_printed_form() {
+    // The builder has no input string: its canonical string is the one measured, so every
+    // built query prints as a string that parses back.
+    let err = Query::builder().filter(Field::Name, Op::Ne, "Ж".repeat(2000)).build().unwrap_err();
+    assert_eq!(err.kind, QueryErrorKind::CanonicalTooLong { len: 12_009 });
+    let q = Query::builder().filter(Field::Name, Op::Ne, "Ж".repeat(1360)).build().unwrap();
+    assert_eq!(q.to_string().parse::<Query>(), Ok(q));
 }

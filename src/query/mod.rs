@@ -2,7 +2,8 @@
 //!
 //! A query string (`type[in]=1,2&sort_desc=last_message_date_sent&limit=2`) parses into a
 //! [`Query`] AST; [`QueryBuilder`] builds the same AST in Rust; `Display` prints the canonical
-//! string back, and parsing that string gives an equal `Query`. The planner and executor that
+//! string back, and parsing that string gives an equal `Query` (when it fits in
+//! [`MAX_QUERY_BYTES`], as a built query's always does). The planner and executor that
 //! answer a query live beside it, private to the crate.
 
 mod ast;
