@@ -77,7 +77,15 @@
 //! `ctn` lowercases each character of both sides ([`char::to_lowercase`]) and matches a
 //! substring, for any pattern length. Custom `data` fields compare with their declared types
 //! when the query names a declared class (`data[class_name]=ScoreTable&data[progress][gte]=50`);
-//! otherwise they compare as text, by equality (an order comparison is a `QUERY` error).
+//! otherwise they compare as text, by equality (an order comparison is a `QUERY` error). A query
+//! names class C when the classes its `data[class_name]` conditions allow (the intersection of
+//! the values of all its `=` and `[in]` conditions on `data[class_name]`, so their order does not
+//! matter; `ne` and `nin` do not narrow it) are exactly C, and C is declared. So
+//! `data[class_name][in]=ScoreTable` names ScoreTable, and so does
+//! `data[class_name][in]=ScoreTable,Meta&data[class_name]=ScoreTable` in either order, while
+//! `data[class_name][in]=ScoreTable,Meta` names no class. Conditions that allow no class at all
+//! (`data[class_name]=ScoreTable&data[class_name]=Meta`) match no dialog, and then no condition
+//! on a custom field is refused.
 //!
 //! **Order.** Every result is in a total order: a missing value sorts below every value, and ties
 //! break by `_id` in the sort direction. A dialog without messages sorts below every message date
@@ -95,7 +103,8 @@
 //! **Custom data.** `data` needs a `class_name` and holds at most 32 scalar fields. Values of an
 //! undeclared class are kept as text (`3` becomes `"3"`); a class declared with
 //! [`DialogStore::declare_class`] checks its fields and converts values to their types (`"56"` to
-//! 56 for an integer field), and returns them typed. Conditions on custom data
+//! 56 for an integer field), and returns them typed. Which class a query names, and so how its
+//! custom fields compare, is under **Query semantics** above. Conditions on custom data
 //! (`data[class_name]=ScoreTable&data[progress][gte]=50`) have no index of their own: the first
 //! query that would test them over thousands of dialogs keeps the dialogs that pass as a filter
 //! in the read cache (at most 32 filters, 4 million rows in all), which every later query with

@@ -2,13 +2,14 @@
 //!
 //! - user ids are `u64`: `user_id` and `last_message_user_id` compare and sort as unsigned
 //!   numbers, also at and above 2^63, and user sets hold such ids;
-//! - the 8 KiB query limit is measured on the string the caller gave, not on its printed form.
+//! - the 8 KiB query limit is measured on the string the caller gave, not on its printed form;
+//! - which declared class a query names does not depend on the order of its conditions.
 
 mod common;
 
 use common::*;
 use dialogstore::query::{Field, Op, PlanChoice, QueryErrorKind, MAX_QUERY_BYTES};
-use dialogstore::{Dialog, Error, NewDialog, Query};
+use dialogstore::{CustomData, DataValue, Dialog, Error, NewDialog, Query};
 use dialogstore::{DialogId, UserId};
 
 const CHOICES: [PlanChoice; 5] = [
@@ -281,4 +282,113 @@ fn a_built_query_is_measured_on_its_printed_form() {
     assert_eq!(err.kind, QueryErrorKind::CanonicalTooLong { len: 12_009 });
     let q = Query::builder().filter(Field::Name, Op::Ne, "Ж".repeat(1360)).build().unwrap();
     assert_eq!(q.to_string().parse::<Query>(), Ok(q));
+}
+
+// ---- which class a query names does not depend on order ----
+
+/// A store with `ScoreTable` declared, `Meta` not, and a dialog of each for [`OWNER`]:
+/// ScoreTable progress 3 and 56, and a Meta dialog whose `progress` is the text "9".
+fn classes() -> (Env, Dialog, Dialog, Dialog) {
+    let env = Env::new();
+    env.declare_class(&score_table()).unwrap();
+    let score = |p: i64| {
+        env.tick(1);
+        let data = CustomData::new("ScoreTable").field("progress", DataValue::Integer(p));
+        env.create_dialog(OWNER, NewDialog::group("Team", [A]).data(data)).unwrap()
+    };
+    let (low, high) = (score(3), score(56));
+    env.tick(1);
+    let data = CustomData::new("Meta").field("progress", DataValue::String("9".into()));
+    let meta = env.create_dialog(OWNER, NewDialog::group("Team", [A]).data(data)).unwrap();
+    (env, low, high, meta)
+}
+
+/// The answer to the conditions joined in the given order, with a sort.
+fn answer(env: &Env, conditions: &[&str]) -> Result<Vec<DialogId>, Error> {
+    ids_of(env, OWNER, &format!("{}&sort_asc=created_at", conditions.join("&")))
+}
+
+#[test]
+fn contradicting_class_names_answer_nothing_in_either_order() {
+    let (env, ..) = classes();
+    let score = "data[class_name]=ScoreTable";
+    let meta = "data[class_name]=Meta";
+    for progress in ["data[progress][gt]=5", "data[progress]=56", "data[progress][lt]=x"] {
+        for order in [[score, meta, progress], [meta, score, progress], [progress, meta, score]] {
+            assert_eq!(answer(&env, &order).unwrap(), vec![], "{order:?}");
+        }
+    }
+    // An `in` that leaves nothing is the same.
+    let none = ["data[class_name][in]=Meta,Other", score, "data[progress][gte]=1"];
+    assert_eq!(answer(&env, &none).unwrap(), vec![]);
+}
+
+#[test]
+fn one_class_left_by_the_conditions_is_named_in_any_order() {
+    let (env, _, high, _) = classes();
+    let want = vec![high.id];
+    let cases: [&[&str]; 6] = [
+        &["data[class_name]=ScoreTable", "data[progress][gt]=5"],
+        &["data[progress][gt]=5", "data[class_name]=ScoreTable"],
+        &["data[class_name][in]=ScoreTable", "data[progress][gt]=5"],
+        &["data[class_name][in]=ScoreTable,ScoreTable", "data[progress][gt]=5"],
+        // Two lists that share one class, in either order.
+        &[
+            "data[class_name][in]=ScoreTable,Meta",
+            "data[progress][gt]=5",
+            "data[class_name][in]=Other,ScoreTable",
+        ],
+        &[
+            "data[class_name][in]=Other,ScoreTable",
+            "data[progress][gt]=5",
+            "data[class_name][in]=ScoreTable,Meta",
+        ],
+    ];
+    for conditions in cases {
+        assert_eq!(answer(&env, conditions).unwrap(), want, "{conditions:?}");
+    }
+    // A list and an equality that leave ScoreTable.
+    let mixed = [
+        "data[class_name][in]=Meta,ScoreTable",
+        "data[progress][gte]=3",
+        "data[class_name]=ScoreTable",
+    ];
+    assert_eq!(answer(&env, &mixed).unwrap().len(), 2);
+    // Typed: 56 > 9 as numbers, and "9" of Meta is not a ScoreTable row.
+    let typed = ["data[progress][gt]=9", "data[class_name][in]=ScoreTable"];
+    assert_eq!(answer(&env, &typed).unwrap(), vec![high.id]);
+}
+
+#[test]
+fn several_classes_left_name_none_in_any_order() {
+    let (env, low, high, meta) = classes();
+    let two = "data[class_name][in]=ScoreTable,Meta";
+    // An order comparison needs one declared class: refused, in either order.
+    for order in [[two, "data[progress][gt]=5"], ["data[progress][gt]=5", two]] {
+        let err = answer(&env, &order).unwrap_err();
+        assert_eq!(err.code(), "QUERY", "{order:?}");
+        let Error::Query(q) = &err else { panic!("{err:?}") };
+        assert_eq!(q.kind, QueryErrorKind::UntypedComparison { field: "progress".into() });
+    }
+    // Equality compares as text: "56" matches the integer 56, "9" the text "9".
+    for order in [[two, "data[progress]=56"], ["data[progress]=56", two]] {
+        assert_eq!(answer(&env, &order).unwrap(), vec![high.id], "{order:?}");
+    }
+    for order in [[two, "data[progress][in]=3,9"], ["data[progress][in]=3,9", two]] {
+        assert_eq!(answer(&env, &order).unwrap(), vec![low.id, meta.id], "{order:?}");
+    }
+}
+
+#[test]
+fn an_undeclared_class_left_alone_names_none() {
+    let (env, _, _, meta) = classes();
+    let only_meta = ["data[class_name][in]=Meta,ScoreTable", "data[class_name]=Meta"];
+    assert_eq!(answer(&env, &only_meta).unwrap(), vec![meta.id]);
+    let err = answer(&env, &[only_meta[0], only_meta[1], "data[progress][gt]=5"]).unwrap_err();
+    assert_eq!(err.code(), "QUERY");
+    let eq = [only_meta[1], "data[progress]=9", only_meta[0]];
+    assert_eq!(answer(&env, &eq).unwrap(), vec![meta.id]);
+    // A declared class named alone still refuses a field it does not declare.
+    let err = answer(&env, &["data[nope]=1", "data[class_name][in]=ScoreTable"]).unwrap_err();
+    assert_eq!(err.code(), "QUERY");
 }

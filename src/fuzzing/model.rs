@@ -153,15 +153,36 @@ impl Model {
 
     /// Lists as the store should: `Err(code)` for a refused query, else (total, page).
     pub fn list(&self, viewer: UserId, q: &Query) -> Result<(u64, Vec<Dialog>), &'static str> {
-        // The class named by data[class_name]=X types custom fields when it is declared.
-        let class = q
-            .conditions
-            .iter()
-            .find_map(|c| match (&c.field, c.op, c.value.as_slice()) {
-                (Field::DataClassName, Op::Eq | Op::In, [Scalar::Str(name)]) => Some(name.clone()),
-                _ => None,
-            })
-            .and_then(|name| self.classes.get(&name));
+        // The classes every data[class_name]=X and data[class_name][in]=X,Y allows. Exactly
+        // one, declared, types custom fields; none at all matches nothing, so no comparison on
+        // a custom field is refused.
+        let mut allowed: Option<Vec<String>> = None;
+        for c in q.conditions.iter().filter(|c| c.field == Field::DataClassName) {
+            if let Op::Eq | Op::In = c.op {
+                let names: Vec<String> = c
+                    .value
+                    .as_slice()
+                    .iter()
+                    .filter_map(|s| match s {
+                        Scalar::Str(name) => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                allowed = Some(match allowed {
+                    None => names,
+                    Some(before) => before.into_iter().filter(|n| names.contains(n)).collect(),
+                });
+            }
+        }
+        if let Some(names) = &mut allowed {
+            names.sort();
+            names.dedup();
+        }
+        let no_class = allowed.as_ref().is_some_and(Vec::is_empty);
+        let class = match allowed.as_deref() {
+            Some([name]) => self.classes.get(name),
+            _ => None,
+        };
         // Typed operands per condition, or the query's refusal.
         let mut conds = Vec::new();
         for c in &q.conditions {
@@ -176,7 +197,7 @@ impl Model {
                         }
                         None => return Err("QUERY"),
                     },
-                    None if matches!(c.op, Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
+                    None if !no_class && matches!(c.op, Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
                         return Err("QUERY")
                     }
                     None => {}
