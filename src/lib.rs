@@ -70,12 +70,22 @@
 //!
 //! **Query semantics.** MongoDB's, which QuickBlox runs on: a missing value (no name, no last
 //! message, no such data field) fails `eq lt lte gt gte in ctn` and passes `ne nin`; values of
-//! different kinds never compare. On `occupants_ids` and `admin_ids`, `eq` is "contains", `ne`
+//! different kinds never compare. User ids (`user_id`, `last_message_user_id` and the members of
+//! `occupants_ids` and `admin_ids`) are unsigned 64-bit numbers, and compare and sort as such up
+//! to `18446744073709551615`. On `occupants_ids` and `admin_ids`, `eq` is "contains", `ne`
 //! "does not contain", `in` "contains one of", `nin` "contains none of", `all` "contains all".
 //! `ctn` lowercases each character of both sides ([`char::to_lowercase`]) and matches a
 //! substring, for any pattern length. Custom `data` fields compare with their declared types
 //! when the query names a declared class (`data[class_name]=ScoreTable&data[progress][gte]=50`);
-//! otherwise they compare as text, by equality (an order comparison is a `QUERY` error).
+//! otherwise they compare as text, by equality (an order comparison is a `QUERY` error). A query
+//! names class C when the classes its `data[class_name]` conditions allow (the intersection of
+//! the values of all its `=` and `[in]` conditions on `data[class_name]`, so their order does not
+//! matter; `ne` and `nin` do not narrow it) are exactly C, and C is declared. So
+//! `data[class_name][in]=ScoreTable` names ScoreTable, and so does
+//! `data[class_name][in]=ScoreTable,Meta&data[class_name]=ScoreTable` in either order, while
+//! `data[class_name][in]=ScoreTable,Meta` names no class. Conditions that allow no class at all
+//! (`data[class_name]=ScoreTable&data[class_name]=Meta`) match no dialog, and then no condition
+//! on a custom field is refused.
 //!
 //! **Order.** Every result is in a total order: a missing value sorts below every value, and ties
 //! break by `_id` in the sort direction. A dialog without messages sorts below every message date
@@ -93,7 +103,8 @@
 //! **Custom data.** `data` needs a `class_name` and holds at most 32 scalar fields. Values of an
 //! undeclared class are kept as text (`3` becomes `"3"`); a class declared with
 //! [`DialogStore::declare_class`] checks its fields and converts values to their types (`"56"` to
-//! 56 for an integer field), and returns them typed. Conditions on custom data
+//! 56 for an integer field), and returns them typed. Which class a query names, and so how its
+//! custom fields compare, is under **Query semantics** above. Conditions on custom data
 //! (`data[class_name]=ScoreTable&data[progress][gte]=50`) have no index of their own: the first
 //! query that would test them over thousands of dialogs keeps the dialogs that pass as a filter
 //! in the read cache (at most 32 filters, 4 million rows in all), which every later query with
@@ -121,7 +132,8 @@
 //!
 //! **Limits.** Name 200 characters; 10,000 occupants; 32 data fields of at most 1,024
 //! characters each, named in at most 64 characters without brackets; photo and message id 1,024
-//! characters; a query string 8 KiB; 100 ids per delete call. Each breach is a `VALIDATION` or
+//! characters; a query string 8 KiB as given (a built query, which has no string, by its printed
+//! form: see [`query::MAX_QUERY_BYTES`]); 100 ids per delete call. Each breach is a `VALIDATION` or
 //! `QUERY` error that names the field.
 //!
 //! **Damaged files.** No file makes the store panic: a damaged one gives `CORRUPTED` (or

@@ -24,7 +24,7 @@ pub struct QueryError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum QueryErrorKind {
-    /// The query string is longer than 8 KiB.
+    /// The query string, as given, is longer than 8 KiB.
     TooLong {
         /// Its length in bytes.
         len: usize,
@@ -104,8 +104,9 @@ pub enum QueryErrorKind {
         /// The value as written.
         value: String,
     },
-    /// A query whose canonical string (see the `Display` of [`Query`](super::Query)) would be
-    /// longer than 8 KiB, so that printing it would not give a query string that parses.
+    /// A built query whose canonical string (see the `Display` of [`Query`](super::Query)) would
+    /// be longer than 8 KiB, so that printing it would not give a query string that parses. The
+    /// parser never reports this: it measures the string it is given.
     CanonicalTooLong {
         /// The canonical string's length in bytes.
         len: usize,

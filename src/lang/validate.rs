@@ -1,8 +1,10 @@
 //! The rules a valid query keeps, in one place for the parser and the builder alike.
 //!
 //! The parser reads a pair's key and decodes its text; the builder takes typed values. Both hand
-//! what they have to [`condition`], [`sort_field`], [`limit_in_range`] and [`canonical_length`],
-//! so a string and a builder that say the same thing are accepted or refused the same way. Text
+//! what they have to [`condition`], [`sort_field`] and [`limit_in_range`], so a string and a
+//! builder that say the same thing are accepted or refused the same way, save for the length
+//! limit: the parser measures the string it is given, the builder [`canonical_length`] (see
+//! [`MAX_QUERY_BYTES`]). Text
 //! given for a typed field is typed here by the field's kind, which is how the parser's values
 //! are typed and why the builder also accepts `"2"` for `type`.
 
@@ -70,9 +72,9 @@ pub(crate) fn limit_in_range(limit: u32) -> bool {
     (1..=MAX_LIMIT).contains(&limit)
 }
 
-/// Checks that the query's canonical string fits in [`MAX_QUERY_BYTES`], so that printing it
-/// gives a string the parser takes back. Text printed percent-encoded can grow to three times
-/// its length, so a query string under the cap may still print over it.
+/// Checks that a built query's canonical string fits in [`MAX_QUERY_BYTES`], so that printing it
+/// gives a string the parser takes back. Only for built queries: a parsed one is measured on the
+/// string it was parsed from.
 pub(crate) fn canonical_length(query: &Query) -> Result<(), QueryErrorKind> {
     let mut counter = ByteCounter(0);
     // Counting never fails, and printing a query fails only if the writer does.

@@ -19,5 +19,18 @@ pub const MAX_DELETE_IDS: usize = 100;
 pub const MAX_DATA_NAME_CHARS: usize = 64;
 /// The default and largest `limit`.
 pub const MAX_LIMIT: u32 = 100;
-/// The longest query string accepted, in bytes.
+/// The longest query accepted, in bytes.
+///
+/// A query string is measured as the caller gave it: the length of the `&str` passed to
+/// [`Query::from_str`](std::str::FromStr::from_str) (`str::parse`), whatever it holds, raw UTF-8
+/// or percent-encoded; longer, it is refused with [`QueryErrorKind::TooLong`] before it is read.
+/// A query built with [`QueryBuilder`](crate::QueryBuilder) has no such string and is measured on
+/// its canonical printed form (its `Display`), the string it would be sent as; longer, it is
+/// refused with [`QueryErrorKind::CanonicalTooLong`]. So a built query always prints as a string
+/// that parses back to it, while a parsed one may print longer than it was given: the printer
+/// percent-encodes all but ASCII letters, digits and `-_.~`, so Cyrillic text prints three times
+/// as long, and a printed string over the limit is refused as any other.
+///
+/// [`QueryErrorKind::TooLong`]: crate::QueryErrorKind::TooLong
+/// [`QueryErrorKind::CanonicalTooLong`]: crate::QueryErrorKind::CanonicalTooLong
 pub const MAX_QUERY_BYTES: usize = 8 * 1024;

@@ -22,6 +22,8 @@ use crate::storage::{ColumnKey, Row, RowValue};
 pub(crate) enum Val {
     Bool(bool),
     Int(i64),
+    /// A user id: unsigned, so ids at and above 2^63 compare above every smaller one.
+    User(u64),
     Float(f64),
     Str(String),
     Id([u8; 12]),
@@ -32,7 +34,7 @@ impl Val {
     fn rank(&self) -> u8 {
         match self {
             Val::Bool(_) => 0,
-            Val::Int(_) | Val::Float(_) => 1,
+            Val::Int(_) | Val::User(_) | Val::Float(_) => 1,
             Val::Str(_) => 2,
             Val::Id(_) => 3,
         }
@@ -43,9 +45,16 @@ impl Val {
         Some(match (self, other) {
             (Val::Bool(a), Val::Bool(b)) => a.cmp(b),
             (Val::Int(a), Val::Int(b)) => a.cmp(b),
+            (Val::User(a), Val::User(b)) => a.cmp(b),
             (Val::Float(a), Val::Float(b)) => a.total_cmp(b),
+            // Numbers of different kinds compare by value (user ids only ever meet user ids in
+            // a query; these keep the order total all the same).
+            (Val::Int(a), Val::User(b)) => i128::from(*a).cmp(&i128::from(*b)),
+            (Val::User(a), Val::Int(b)) => i128::from(*a).cmp(&i128::from(*b)),
             (Val::Int(a), Val::Float(b)) => (*a as f64).total_cmp(b),
             (Val::Float(a), Val::Int(b)) => a.total_cmp(&(*b as f64)),
+            (Val::User(a), Val::Float(b)) => (*a as f64).total_cmp(b),
+            (Val::Float(a), Val::User(b)) => a.total_cmp(&(*b as f64)),
             (Val::Str(a), _) => return Text(a).partial(other),
             (Val::Id(a), Val::Id(b)) => a.cmp(b),
             _ => return None,
@@ -167,12 +176,12 @@ impl Target {
         }
         match self {
             Target::Id => Some(Val::Id(row.id)),
-            Target::UserId => Some(Val::Int(row.user_id as i64)),
+            Target::UserId => Some(Val::User(row.user_id)),
             Target::CreatedAt => Some(Val::Int(row.created_at)),
             Target::UpdatedAt => Some(Val::Int(row.updated_at)),
             Target::Type => Some(Val::Int(i64::from(row.kind))),
             Target::LastMessageDateSent => row.last_message_date_sent.map(Val::Int),
-            Target::LastMessageUserId => row.last_message_user_id.map(|u| Val::Int(u as i64)),
+            Target::LastMessageUserId => row.last_message_user_id.map(Val::User),
             Target::IsJoinRequired => row.is_join_required.map(Val::Bool),
             Target::Data { name, .. } => Some(self.data_value(row.data.as_ref()?.field(name)?)),
             // Text fields answered above; user sets are not scalars.
@@ -390,7 +399,7 @@ fn test_scalar<'v>(op: Op, value: Option<impl Scalar<'v>>, vals: &[Val]) -> bool
 
 fn test_set(op: Op, set: &[u64], vals: &[Val]) -> bool {
     let has = |v: &Val| match v {
-        Val::Int(u) => set.binary_search(&(*u as u64)).is_ok(),
+        Val::User(u) => set.binary_search(u).is_ok(),
         _ => false,
     };
     match op {
@@ -538,9 +547,25 @@ mod tests {
     }
 
     #[test]
+    fn user_ids_compare_unsigned() {
+        let half = 1u64 << 63;
+        let user = |u: u64| Val::User(u);
+        assert!(test_scalar(Op::Lt, Some(&user(1)), &[user(half)]));
+        assert!(test_scalar(Op::Gt, Some(&user(half + 34)), &[user(half + 14)]));
+        assert!(test_scalar(Op::Lt, Some(&user(half - 1)), &[user(u64::MAX)]));
+        assert!(!test_scalar(Op::Gt, Some(&user(1)), &[user(half)]));
+        assert_eq!(user(u64::MAX).total(&user(0)), Ordering::Greater);
+        // Against other numbers, by value.
+        assert_eq!(user(half).total(&Val::Int(-1)), Ordering::Greater);
+        assert_eq!(Val::Int(i64::MAX).total(&user(half)), Ordering::Less);
+        assert_eq!(user(5).total(&Val::Int(5)), Ordering::Equal);
+        assert!(test_set(Op::Eq, &[1, half, u64::MAX], &[user(u64::MAX)]));
+    }
+
+    #[test]
     fn sets_follow_mongo() {
         let set = [1u64, 2, 3];
-        let v = |xs: &[i64]| xs.iter().map(|x| Val::Int(*x)).collect::<Vec<_>>();
+        let v = |xs: &[u64]| xs.iter().map(|x| Val::User(*x)).collect::<Vec<_>>();
         assert!(test_set(Op::Eq, &set, &v(&[2])));
         assert!(test_set(Op::All, &set, &v(&[1, 3])));
         assert!(!test_set(Op::All, &set, &v(&[1, 4])));

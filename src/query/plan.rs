@@ -24,6 +24,7 @@
 //! on each candidate, on its keys when they suffice, else on the row. Conditions on custom data
 //! can be answered by a cached filter, one exact bitmap for all of them (`query/filter.rs`).
 
+use std::collections::BTreeSet;
 use std::fmt;
 
 use std::sync::Arc;
@@ -399,38 +400,70 @@ fn type_list(mask: u8) -> String {
     }
 }
 
-/// The declared class a query names with `data[class_name]=X`, if declared: its custom fields
-/// then compare with their declared types.
-fn typed_class(snap: &Snapshot, query: &Query) -> Result<Option<CustomClass>, Error> {
-    let mut names =
-        query.conditions.iter().filter_map(|c| match (&c.field, c.op, c.value.as_slice()) {
-            (Field::DataClassName, Op::Eq, [Scalar::Str(name)]) => Some(name.as_str()),
-            (Field::DataClassName, Op::In, [Scalar::Str(name)]) => Some(name.as_str()),
-            _ => None,
+/// What a query's `data[class_name]` conditions say of the class of the dialogs it matches.
+pub(crate) enum ClassNamed {
+    /// One declared class: its custom fields compare with their declared types.
+    Declared(CustomClass),
+    /// No class at all can match: the answer is empty, whatever the custom-field conditions.
+    Nothing,
+    /// No class, several, or one undeclared: custom fields compare as text.
+    Untyped,
+}
+
+/// The classes a query's `data[class_name]` conditions allow: the intersection of the values of
+/// every `=` and `[in]` condition on it (conditions AND together, so their order does not
+/// matter); `None` when there is no such condition. `ne` and `nin` do not narrow it.
+fn allowed_classes(query: &Query) -> Option<BTreeSet<&str>> {
+    let mut allowed: Option<BTreeSet<&str>> = None;
+    for c in &query.conditions {
+        if c.field != Field::DataClassName || !matches!(c.op, Op::Eq | Op::In) {
+            continue;
+        }
+        let names: BTreeSet<&str> = c
+            .value
+            .as_slice()
+            .iter()
+            .filter_map(|s| match s {
+                Scalar::Str(name) => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        allowed = Some(match allowed {
+            None => names,
+            Some(before) => before.intersection(&names).copied().collect(),
         });
-    match names.next() {
-        Some(name) => snap.class(name),
-        None => Ok(None),
     }
+    allowed
+}
+
+/// The class a query names: the one class its `data[class_name]` conditions allow, if that is
+/// declared (see [`allowed_classes`]).
+fn typed_class(snap: &Snapshot, query: &Query) -> Result<ClassNamed, Error> {
+    let Some(allowed) = allowed_classes(query) else { return Ok(ClassNamed::Untyped) };
+    let mut names = allowed.iter();
+    Ok(match (names.next(), names.next()) {
+        (None, _) => ClassNamed::Nothing,
+        (Some(name), None) => snap.class(name)?.map_or(ClassNamed::Untyped, ClassNamed::Declared),
+        (Some(_), Some(_)) => ClassNamed::Untyped,
+    })
 }
 
 /// Every condition of `query` compiled, for the full scan, which uses no bitmap.
 pub(crate) fn all_preds(snap: &Snapshot, query: &Query) -> Result<Vec<Pred>, Error> {
     let class = typed_class(snap, query)?;
-    query
-        .conditions
-        .iter()
-        .map(|c| compile(&c.field, c.op, &c.value, c.span, class.as_ref()))
-        .collect()
+    query.conditions.iter().map(|c| compile(&c.field, c.op, &c.value, c.span, &class)).collect()
 }
 
 /// Compiles one condition into a typed predicate.
+///
+/// With [`ClassNamed::Nothing`] custom fields compare as text and no condition on them is
+/// refused: the class conditions already match no dialog.
 pub(crate) fn compile(
     field: &Field,
     op: Op,
     value: &Value,
     span: Option<Span>,
-    class: Option<&CustomClass>,
+    class: &ClassNamed,
 ) -> Result<Pred, Error> {
     let key = cond_key(field, op);
     let err = |kind| Error::Query(QueryError::new(key.clone(), span.unwrap_or_default(), kind));
@@ -438,7 +471,7 @@ pub(crate) fn compile(
     let mut data_type = None;
     if let Field::Data(name) = field {
         match class {
-            Some(class) => match class.fields.get(name) {
+            ClassNamed::Declared(class) => match class.fields.get(name) {
                 Some(t) => {
                     typed = true;
                     data_type = Some(*t);
@@ -450,10 +483,10 @@ pub(crate) fn compile(
                     }))
                 }
             },
-            None if matches!(op, Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
+            ClassNamed::Untyped if matches!(op, Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
                 return Err(err(QueryErrorKind::UntypedComparison { field: name.clone() }))
             }
-            None => {}
+            ClassNamed::Untyped | ClassNamed::Nothing => {}
         }
     }
     let mut vals = Vec::with_capacity(value.as_slice().len());
@@ -462,7 +495,7 @@ pub(crate) fn compile(
             (Scalar::Str(s), Some(t)) if op != Op::Ctn => typed_data(field, t, s).map_err(err)?,
             (Scalar::Str(s), _) if op == Op::Ctn => Val::Str(ngram::lower(s)),
             (Scalar::Id(id), _) => Val::Id(id.0),
-            (Scalar::User(u), _) => Val::Int(u.0 as i64),
+            (Scalar::User(u), _) => Val::User(u.0),
             (Scalar::Time(t), _) => Val::Int(*t),
             (Scalar::Type(t), _) => Val::Int(i64::from(t.code())),
             (Scalar::Str(s), _) => Val::Str(s.clone()),
@@ -523,7 +556,7 @@ fn intersection_of(
 
 fn users(vals: &[Val]) -> impl Iterator<Item = u64> + '_ {
     vals.iter().filter_map(|v| match v {
-        Val::Int(u) => Some(*u as u64),
+        Val::User(u) => Some(*u),
         _ => None,
     })
 }

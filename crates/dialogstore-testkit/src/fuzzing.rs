@@ -8,10 +8,11 @@ pub mod steps;
 
 pub use model_ops::Env;
 
-use dialogstore::Query;
+use dialogstore::{Query, QueryErrorKind, MAX_QUERY_BYTES};
 
 /// The `parse_query` target: any UTF-8 input parses without panicking; what parses prints as a
-/// canonical string that parses back to an equal query; what fails renders its caret.
+/// canonical string that parses back to an equal query, or that is refused as too long when
+/// percent-encoding made it longer than [`MAX_QUERY_BYTES`]; what fails renders its caret.
 ///
 /// # Panics
 ///
@@ -23,7 +24,14 @@ pub fn parse_query(data: &[u8]) {
     match text.parse::<Query>() {
         Ok(query) => {
             let printed = query.to_string();
-            assert_eq!(printed.parse::<Query>(), Ok(query), "printed as {printed:?}");
+            let back = printed.parse::<Query>();
+            if printed.len() > MAX_QUERY_BYTES {
+                // The limit is on the string given, and the printed one is longer.
+                let err = back.expect_err("a string over the limit parsed");
+                assert!(matches!(err.kind, QueryErrorKind::TooLong { .. }), "{err}");
+            } else {
+                assert_eq!(back, Ok(query), "printed as {printed:?}");
+            }
         }
         Err(err) => {
             let _ = err.render(text);

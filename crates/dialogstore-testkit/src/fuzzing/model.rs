@@ -30,6 +30,8 @@ enum V {
     B(bool),
     N(f64),
     I(i64),
+    /// A user id, unsigned.
+    U(u64),
     S(String),
     Id([u8; 12]),
 }
@@ -37,7 +39,7 @@ enum V {
 fn kind_rank(v: &V) -> u8 {
     match v {
         V::B(_) => 0,
-        V::N(_) | V::I(_) => 1,
+        V::N(_) | V::I(_) | V::U(_) => 1,
         V::S(_) => 2,
         V::Id(_) => 3,
     }
@@ -47,6 +49,11 @@ fn compare(a: &V, b: &V) -> Option<Ordering> {
     match (a, b) {
         (V::B(x), V::B(y)) => Some(x.cmp(y)),
         (V::I(x), V::I(y)) => Some(x.cmp(y)),
+        (V::U(x), V::U(y)) => Some(x.cmp(y)),
+        (V::I(x), V::U(y)) => Some(i128::from(*x).cmp(&i128::from(*y))),
+        (V::U(x), V::I(y)) => Some(i128::from(*x).cmp(&i128::from(*y))),
+        (V::U(x), V::N(y)) => Some((*x as f64).total_cmp(y)),
+        (V::N(x), V::U(y)) => Some(x.total_cmp(&(*y as f64))),
         (V::N(x), V::N(y)) => Some(x.total_cmp(y)),
         (V::I(x), V::N(y)) => Some((*x as f64).total_cmp(y)),
         (V::N(x), V::I(y)) => Some(x.total_cmp(&(*y as f64))),
@@ -85,7 +92,7 @@ fn field_value(d: &Dialog, field: &Field, typed: bool) -> Option<V> {
     let s = |o: &Option<String>| o.clone().map(V::S);
     match field {
         Field::Id => Some(V::Id(d.id.0)),
-        Field::UserId => Some(V::I(d.user_id.0 as i64)),
+        Field::UserId => Some(V::U(d.user_id.0)),
         Field::CreatedAt => Some(V::I(d.created_at)),
         Field::UpdatedAt => Some(V::I(d.updated_at)),
         Field::Type => Some(V::I(i64::from(d.dialog_type.code()))),
@@ -95,7 +102,7 @@ fn field_value(d: &Dialog, field: &Field, typed: bool) -> Option<V> {
         Field::LastMessage => s(&d.last_message),
         Field::LastMessageId => s(&d.last_message_id),
         Field::LastMessageDateSent => d.last_message_date_sent.map(V::I),
-        Field::LastMessageUserId => d.last_message_user_id.map(|u| V::I(u.0 as i64)),
+        Field::LastMessageUserId => d.last_message_user_id.map(|u| V::U(u.0)),
         Field::IsJoinRequired => d.is_join_required.map(V::B),
         Field::DataClassName => d.data.as_ref().map(|x| V::S(x.class_name.clone())),
         Field::Data(name) => {
@@ -109,7 +116,7 @@ fn field_value(d: &Dialog, field: &Field, typed: bool) -> Option<V> {
 fn scalar_v(s: &Scalar) -> V {
     match s {
         Scalar::Id(id) => V::Id(id.0),
-        Scalar::User(u) => V::I(u.0 as i64),
+        Scalar::User(u) => V::U(u.0),
         Scalar::Time(t) => V::I(*t),
         Scalar::Type(t) => V::I(i64::from(t.code())),
         Scalar::Str(s) => V::S(s.clone()),
@@ -150,15 +157,36 @@ impl Model {
 
     /// Lists as the store should: `Err(code)` for a refused query, else (total, page).
     pub fn list(&self, viewer: UserId, q: &Query) -> Result<(u64, Vec<Dialog>), &'static str> {
-        // The class named by data[class_name]=X types custom fields when it is declared.
-        let class = q
-            .conditions
-            .iter()
-            .find_map(|c| match (&c.field, c.op, c.value.as_slice()) {
-                (Field::DataClassName, Op::Eq | Op::In, [Scalar::Str(name)]) => Some(name.clone()),
-                _ => None,
-            })
-            .and_then(|name| self.classes.get(&name));
+        // The classes every data[class_name]=X and data[class_name][in]=X,Y allows. Exactly
+        // one, declared, types custom fields; none at all matches nothing, so no comparison on
+        // a custom field is refused.
+        let mut allowed: Option<Vec<String>> = None;
+        for c in q.conditions.iter().filter(|c| c.field == Field::DataClassName) {
+            if let Op::Eq | Op::In = c.op {
+                let names: Vec<String> = c
+                    .value
+                    .as_slice()
+                    .iter()
+                    .filter_map(|s| match s {
+                        Scalar::Str(name) => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                allowed = Some(match allowed {
+                    None => names,
+                    Some(before) => before.into_iter().filter(|n| names.contains(n)).collect(),
+                });
+            }
+        }
+        if let Some(names) = &mut allowed {
+            names.sort();
+            names.dedup();
+        }
+        let no_class = allowed.as_ref().is_some_and(Vec::is_empty);
+        let class = match allowed.as_deref() {
+            Some([name]) => self.classes.get(name),
+            _ => None,
+        };
         // Typed operands per condition, or the query's refusal.
         let mut conds = Vec::new();
         for c in &q.conditions {
@@ -173,7 +201,7 @@ impl Model {
                         }
                         None => return Err("QUERY"),
                     },
-                    None if matches!(c.op, Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
+                    None if !no_class && matches!(c.op, Op::Lt | Op::Lte | Op::Gt | Op::Gte) => {
                         return Err("QUERY")
                     }
                     None => {}
@@ -196,7 +224,7 @@ impl Model {
                 Field::OccupantsIds | Field::AdminIds => {
                     let set =
                         if *field == Field::OccupantsIds { &d.occupants_ids } else { &d.admin_ids };
-                    let has = |v: &V| set.iter().any(|u| eq(&V::I(u.0 as i64), v));
+                    let has = |v: &V| set.iter().any(|u| eq(&V::U(u.0), v));
                     match op {
                         Op::Eq | Op::In => operands.iter().any(has),
                         Op::Ne | Op::Nin => !operands.iter().any(has),
