@@ -1,9 +1,9 @@
 //! The dialog model: ids, types, the [`Dialog`] record and the inputs that create and change it.
 //!
-//! Every type here speaks the JSON of the QuickBlox Chat Dialog API as the seeds show it, so a
+//! Every type here speaks the JSON of the QuickBlox Chat Dialog API as documented, so a
 //! service can hand a [`Dialog`] straight to its HTTP layer and read a POST body straight into a
 //! [`NewDialog`]. Timestamps are unix seconds inside and ISO 8601 (`2019-09-08T17:24:11Z`) in JSON;
-//! `last_message_date_sent` stays an integer, as in the seeds.
+//! `last_message_date_sent` stays an integer, as in QuickBlox's answers.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ValidationError};
 
-/// The most characters a dialog name may have (chars, not bytes), as in the seeds.
+/// The most characters a dialog name may have (chars, not bytes), as in QuickBlox.
 pub const MAX_NAME_CHARS: usize = 200;
 /// The most occupants a dialog may have, creator included.
 pub const MAX_OCCUPANTS: usize = 10_000;
@@ -28,7 +28,7 @@ pub const MAX_LAST_MESSAGE_CHARS: usize = 1024;
 /// The most characters of a `photo` value or a message id.
 pub const MAX_SHORT_TEXT_CHARS: usize = 1024;
 
-/// A user id, as the seeds' integer `user_id` and `occupants_ids` entries.
+/// A user id, as QuickBlox's integer `user_id` and `occupants_ids` entries.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
@@ -475,7 +475,7 @@ impl<'de> Deserialize<'de> for Loose {
     }
 }
 
-/// A list of user ids as the seeds send it: an array of integers, or one string of
+/// A list of user ids as QuickBlox's POST bodies give it: an array of integers, or one string of
 /// comma-separated ids with optional spaces (`"96831397,96831328"`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct UserIdList(pub Vec<UserId>);
@@ -545,7 +545,7 @@ impl<'de> Deserialize<'de> for UserIdList {
     }
 }
 
-/// A dialog, as the store returns it and as the seeds' JSON shows it.
+/// A dialog, as the store returns it and as QuickBlox's JSON shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dialog {
     /// `_id`.
@@ -600,12 +600,12 @@ impl Dialog {
         self.user_id == user || self.admin_ids.binary_search(&user).is_ok()
     }
 
-    /// Parses a dialog in the seeds' JSON shape, for [`import`](crate::DialogStore::import).
+    /// Parses a dialog in QuickBlox's JSON shape, for [`import`](crate::DialogStore::import).
     pub fn from_json(json: &str) -> Result<Dialog, Error> {
         serde_json::from_str(json).map_err(|e| ValidationError::json(&e).into())
     }
 
-    /// The dialog in the seeds' JSON shape.
+    /// The dialog in QuickBlox's JSON shape.
     pub fn to_json(&self) -> String {
         // A Dialog holds only strings, integers and finite floats: serializing cannot fail.
         serde_json::to_string(self).unwrap_or_default()
@@ -683,7 +683,7 @@ impl Serialize for Dialog {
     }
 }
 
-/// A dialog in the seeds' JSON shape, every field optional and loosely typed, checked by
+/// A dialog in QuickBlox's JSON shape, every field optional and loosely typed, checked by
 /// [`RawDialog::into_dialog`] so that each problem gets its own error.
 #[derive(Deserialize)]
 struct RawDialog {
@@ -806,7 +806,7 @@ impl<'de> Deserialize<'de> for Dialog {
     }
 }
 
-/// What a user asks for when creating a dialog: the seeds' POST body.
+/// What a user asks for when creating a dialog: QuickBlox's POST body.
 ///
 /// ```
 /// use dialogstore::{DialogType, NewDialog, UserId};
@@ -893,7 +893,7 @@ impl NewDialog {
         self
     }
 
-    /// Parses the seeds' POST body, with a typed [`Error`] for each problem.
+    /// Parses QuickBlox's POST body, with a typed [`Error`] for each problem.
     pub fn from_json(json: &str) -> Result<NewDialog, Error> {
         let raw: RawNewDialog =
             serde_json::from_str(json).map_err(|e| Error::from(ValidationError::json(&e)))?;

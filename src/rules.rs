@@ -1,4 +1,4 @@
-//! The rules of the data model (SPEC section 2): who may do what, what each operation changes,
+//! The rules of the data model: who may do what, what each operation changes,
 //! and what input is refused.
 //!
 //! Every operation first checks everything it needs (input, permissions, existence) and only
@@ -335,7 +335,7 @@ fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Ar
     Ok((rid, row))
 }
 
-/// Applies an update under the permission rules of SPEC section 2.
+/// Applies an update under the permission rules (the crate docs' "Visibility and rights").
 pub(crate) fn update(
     w: &mut Writer<'_>,
     ctx: &Ctx<'_>,

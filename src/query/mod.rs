@@ -1,4 +1,4 @@
-//! The query language: the seeds' query-string form, a typed builder, and the canonical printer.
+//! The query language: QuickBlox's query-string form, a typed builder, and the canonical printer.
 //!
 //! A query string (`type[in]=1,2&sort_desc=last_message_date_sent&limit=2`) parses into a
 //! [`Query`] AST; [`QueryBuilder`] builds the same AST in Rust; `Display` prints the canonical

@@ -19,7 +19,7 @@ use crate::dialog::clip;
 impl FromStr for Query {
     type Err = QueryError;
 
-    /// Parses a query string such as the seeds write after `Dialog.json?`.
+    /// Parses a query string such as QuickBlox's examples write after `Dialog.json?`.
     ///
     /// ```
     /// use dialogstore::{Field, Op, Query, Scalar, Value};
