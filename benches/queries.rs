@@ -1,7 +1,7 @@
-//! Query latency, dialogstore against SQLite, on the SPEC section 6 data set.
+//! Query latency, dialogstore against SQLite, on the benchmark data set.
 //!
 //! Data: `dialogstore_testkit` with a fixed seed, `DIALOGSTORE_BENCH_DIALOGS` dialogs (default
-//! 1,000,000; built once under `target/bench-data/`). Each query class of section 6 runs for a
+//! 1,000,000; built once under `target/bench-data/`). Each query class runs for a
 //! rotating set of viewers (64 typical users, or the three busiest users where the class says
 //! so) on both systems, in the same process, with warm caches: the store twice, answering with
 //! owned dialogs (`list_dialogs`) and with views of its cached rows (`list_dialogs_view`, what a

@@ -1,6 +1,6 @@
 //! Prints the README's benchmark table from `benches/results/queries.json` and `writes.json`
 //! (written by `cargo bench --bench queries` and `--bench writes`): p50 per query class for both
-//! systems with the ratio and the SPEC section 6 target, the best in bold; then ingest, write
+//! systems with the ratio and the latency target, the best in bold; then ingest, write
 //! latencies, open time and file sizes. `cargo bench --bench report`.
 
 mod common;
@@ -28,7 +28,7 @@ fn bold_lower(a: f64, b: f64, fmt: impl Fn(f64) -> String) -> (String, String) {
     }
 }
 
-/// The SPEC section 6 target of each class.
+/// The latency target of each class.
 fn target(class: &str) -> &'static str {
     match class {
         "inbox" => "≤ 20 µs, ≥ 10x",

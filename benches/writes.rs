@@ -1,5 +1,5 @@
 //! Write paths, dialogstore against SQLite: batched ingest, a single durable create,
-//! `record_message`, and opening a store of the section 6 size.
+//! `record_message`, and opening a store of the benchmark data set's size.
 //!
 //! Ingest: dialogs from `dialogstore_testkit` (fixed seed), 1,000 creates a transaction, into a
 //! store that grows over the iterations; SQLite gets the same dialogs into the same schema and

@@ -1,6 +1,6 @@
-//! The quick start of SPEC section 8, runnable: `cargo run --example quickstart`.
+//! The crate docs' quick start, runnable: `cargo run --example quickstart`.
 //!
-//! Opens a store file in a temporary directory, creates a group dialog from the seeds' JSON,
+//! Opens a store file in a temporary directory, creates a group dialog from QuickBlox's JSON,
 //! records a message, lists the inbox and prints the plan the store chose.
 
 use dialogstore::{DialogStore, DialogUpdate, MessageMeta, NewDialog, Query, UserId};
@@ -12,11 +12,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store =
         DialogStore::builder().app_id(76730).muc_domain("muc.chat.example.com").open(&path)?;
     let me = UserId(96753878);
-    // NewDialog deserializes from the seeds' POST bodies as they are (occupants_ids as "1,2" or [1,2]).
+    // NewDialog reads QuickBlox's POST bodies as they are (occupants_ids as "1,2" or [1,2]).
     let new: NewDialog = serde_json::from_str(
         r#"{"type":2,"name":"New Year party","occupants_ids":"96831397,96831328"}"#,
     )?;
-    let dialog = store.create_dialog(me, new)?; // -> Dialog, serializes to the seeds' JSON
+    let dialog = store.create_dialog(me, new)?; // -> Dialog, serializes to QuickBlox's JSON
     println!("created: {}", serde_json::to_string_pretty(&dialog)?);
 
     let same = store.get_dialog(me, &dialog.id.to_string())?; // id as text: "" -> DIALOG_ID_EMPTY

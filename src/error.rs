@@ -1,6 +1,6 @@
 //! The one error type of the crate, with a stable machine code per variant.
 //!
-//! The codes follow the seeds' APIs (`DIALOG_ID_EMPTY` and `ACCESS_ERROR` from Bitrix24,
+//! The codes follow existing APIs (`DIALOG_ID_EMPTY` and `ACCESS_ERROR` from Bitrix24,
 //! `WrongPermissions` from QuickBlox spelled `WRONG_PERMISSIONS`), so a service can pass them to
 //! its clients unchanged. Variants carry the dialog, user and field they are about; messages are
 //! written once, here.

@@ -17,7 +17,7 @@
 //! # let path = dir.path().join("dialogs.redb");
 //! let store = DialogStore::builder().app_id(76730).muc_domain("muc.chat.example.com").open(&path)?;
 //! let me = UserId(96753878);
-//! // NewDialog reads the seeds' POST bodies as they are (occupants_ids as "1,2" or [1,2]).
+//! // NewDialog reads QuickBlox's POST bodies as they are (occupants_ids as "1,2" or [1,2]).
 //! let new: NewDialog = serde_json::from_str(
 //!     r#"{"type":2,"name":"New Year party","occupants_ids":"96831397,96831328"}"#,
 //! ).unwrap();
@@ -42,9 +42,9 @@
 //! # Ok::<(), dialogstore::Error>(())
 //! ```
 //!
-//! # Behaviour the seeds leave open
+//! # Behaviour QuickBlox and Bitrix24 leave open
 //!
-//! Where SPEC and the seed documents are silent, the store does what a backend engineer would
+//! Where the QuickBlox and Bitrix24 APIs are silent, the store does what a backend engineer would
 //! expect, as follows.
 //!
 //! **Visibility and rights.** A user sees the dialogs they occupy and every public dialog
@@ -94,11 +94,11 @@
 //! newest first. Mixed kinds in one sort (custom fields of different classes) order as booleans,
 //! numbers, text.
 //!
-//! **Responses.** `create_dialog` and `update_dialog` return `unread_messages_count: null` (as the
-//! seeds' create response); `get_dialog` and `list_dialogs` return the viewer's count, unless the
-//! query says `include_unread_message_count=0`. With `count=1`, a [`Page`] holds only
+//! **Responses.** `create_dialog` and `update_dialog` return `unread_messages_count: null` (as
+//! QuickBlox's create response); `get_dialog` and `list_dialogs` return the viewer's count,
+//! unless the query says `include_unread_message_count=0`. With `count=1`, a [`Page`] holds only
 //! `total_entries` and serializes as QuickBlox answers a count, `{"items":{"count":N}}`.
-//! `is_join_required` is `0`/`1` in JSON (the seeds' model), set for group dialogs only.
+//! `is_join_required` is `0`/`1` in JSON (QuickBlox's model), set for group dialogs only.
 //!
 //! **Custom data.** `data` needs a `class_name` and holds at most 32 scalar fields. Values of an
 //! undeclared class are kept as text (`3` becomes `"3"`); a class declared with
@@ -109,23 +109,22 @@
 //! query that would test them over thousands of dialogs keeps the dialogs that pass as a filter
 //! in the read cache (at most 32 filters, 4 million rows in all), which every later query with
 //! the same conditions uses, whoever asks, and every write keeps exact. So the first such query
-//! pays for all of them (a few milliseconds at a million dialogs).
+//! pays for all of them.
 //!
 //! **Staged index entries.** The user-bitmap entries and private pairs of the newest dialogs
 //! (32,768 by default, [`Builder::staged_rows`]) are kept in memory and written to the file
 //! together by the commit that fills the window, in key order; written one commit at a time they
 //! fell at random places in large B-trees and were most of a create's cost. Every commit is
 //! still complete and durable on its own: the staged dialogs' rows are in the file, and opening a
-//! store reads them again to rebuild what was staged (about half a microsecond a row, so an open
-//! takes up to some 20 ms more at the default window). The commit that fills the window takes
-//! longer than the others (about 90 ms at a million dialogs), and so does the first private
+//! store reads them again to rebuild what was staged, so a larger window makes an open slower.
+//! The commit that fills the window takes longer than the others, and so does the first private
 //! create after opening, which reads the pair table once to build the filter that spares later
-//! creates a lookup (0.43 s at a million dialogs).
+//! creates a lookup.
 //!
 //! **File format.** Format 2. A store written by an earlier build (format 1) has its private
 //! pairs moved into the new pair table when first opened, in one commit.
 //!
-//! **Imports.** [`DialogStore::import`] writes a dialog in the seeds' JSON shape as it is, with
+//! **Imports.** [`DialogStore::import`] writes a dialog in QuickBlox's JSON shape as it is, with
 //! its `_id`, timestamps and last message; a private dialog's name is dropped, and it needs its
 //! owner plus exactly one other occupant. The viewer-specific `unread_messages_count` of the
 //! input is ignored.

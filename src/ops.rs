@@ -232,7 +232,7 @@ fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Ar
     Ok((rid, row))
 }
 
-/// Applies an update under the permission rules of SPEC section 2.
+/// Applies an update under the permission rules (the crate docs' "Visibility and rights").
 pub(crate) fn update(
     w: &mut Writer<'_>,
     ctx: &Ctx<'_>,

@@ -144,9 +144,8 @@ impl Builder {
     /// cleanly and damaged afterwards (a bad disk, a bad copy) is otherwise trusted: damage to a
     /// key or a counter can give wrong answers, which [`DialogStore::check_integrity`] catches only
     /// where an index disagrees with the rows. With this set, such a file fails to open with
-    /// `CORRUPTED` instead. It reads the whole file: about 25 ms for 64 MiB (100,000 dialogs) and
-    /// about 1 s for 514 MiB (1,000,000) on the benchmark machine, where a plain open takes
-    /// milliseconds.
+    /// `CORRUPTED` instead. It reads the whole file, which takes far longer than a plain open on
+    /// a large store.
     pub fn verify_on_open(mut self, verify: bool) -> Builder {
         self.verify = verify;
         self
@@ -159,8 +158,8 @@ impl Builder {
     /// pair to the pair index. Written one commit at a time, those entries fall at random places
     /// in large B-trees, and each commit rewrites most of the pages they touch; staged, they are
     /// written once per window, thousands to a page. Nothing is lost if the process dies: the
-    /// staged rows are in the file, and opening a store reads them again (about a microsecond a
-    /// row) to rebuild what was staged. A larger window makes batched creates faster and opening
+    /// staged rows are in the file, and opening a store reads them again to rebuild what was
+    /// staged. A larger window makes batched creates faster and opening
     /// slower; 1 writes every row's entries with its own commit, as an index without staging
     /// would.
     pub fn staged_rows(mut self, rows: u32) -> Builder {
@@ -392,7 +391,7 @@ impl DialogStore {
         self.write(|b| b.mark_read(dialog, user))
     }
 
-    /// Writes a complete dialog (the seeds' JSON shape, see [`Dialog::from_json`]) as it is,
+    /// Writes a complete dialog (QuickBlox's JSON shape, see [`Dialog::from_json`]) as it is,
     /// keeping its `_id`, timestamps and last message.
     pub fn import(&self, dialog: Dialog) -> Result<Dialog, Error> {
         self.write(|b| b.import(dialog))
@@ -491,8 +490,7 @@ impl DialogStore {
     /// public dialogs' time streams, the in-memory `last_message_date_sent` and `updated_at`
     /// columns (read from their time indexes), and a column for every field of the declared
     /// classes (read from the rows that have one; up to the cache's 16 columns in all, fields
-    /// in name order). At a million dialogs with one declared class on 16,520 of them, about
-    /// 0.6 s.
+    /// in name order). On a large store this takes a while.
     /// Call it once after [`open`](Self::open), before serving, so no user's query pays for it.
     /// Queries are correct without it; writes keep what it built up to date.
     /// The data filters that answer custom-data conditions (`data[class_name]=X&data[f][gte]=N`)

@@ -1,4 +1,4 @@
-//! Many readers and one writer on one `Arc<DialogStore>` (SPEC section 7): readers never see a
+//! Many readers and one writer on one `Arc<DialogStore>`: readers never see a
 //! half-applied write, never wait forever, and every answer is consistent with one commit.
 //!
 //! The writer keeps invariants that hold in every committed state, and the four readers check

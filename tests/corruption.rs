@@ -1,4 +1,4 @@
-//! Damaged store files (SPEC section 7: no input makes the store panic; a damaged file never
+//! Damaged store files (no input makes the store panic; a damaged file never
 //! gives a wrong answer presented as right).
 //!
 //! A store file with dialogs of every type, messages, unread counts, a leave, a delete, a

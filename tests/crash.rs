@@ -1,4 +1,4 @@
-//! `kill -9` in the middle of durable writes (SPEC section 7): every write whose call returned
+//! `kill -9` in the middle of durable writes: every write whose call returned
 //! `Ok` is in the store after reopening, nothing is half applied, and the store keeps working.
 //!
 //! A child process (this test binary again, running the ignored test `crash_child`) opens the

@@ -1,4 +1,4 @@
-//! `create_dialog`: the seeds' create examples and the rules of the three dialog types.
+//! `create_dialog`: QuickBlox's create examples and the rules of the three dialog types.
 
 mod common;
 
@@ -19,7 +19,7 @@ fn jid(d: &dialogstore::Dialog) -> String {
     format!("76730_{}@muc.chat.quickblox.com", d.id)
 }
 
-// ---- the seeds' examples ----
+// ---- QuickBlox's examples ----
 
 #[test]
 fn seed_private_body_gives_the_seed_response_shape() {

@@ -1,4 +1,4 @@
-//! Custom `data` (SPEC section 4): class names, field limits, undeclared and declared classes.
+//! Custom `data`: class names, field limits, undeclared and declared classes.
 
 mod common;
 

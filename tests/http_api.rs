@@ -1,6 +1,6 @@
-//! The HTTP example (`examples/http_api/`) run in-process on a loopback port, with the seeds'
+//! The HTTP example (`examples/http_api/`) run in-process on a loopback port, with QuickBlox's
 //! curl examples replayed against it: their headers, bodies and query strings as written (only
-//! the host changed), checking status codes and that every key of the seeds' answers is there,
+//! the host changed), checking status codes and that every key of QuickBlox's answers is there,
 //! with the values the created data calls for.
 
 #[path = "../examples/http_api/service.rs"]
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use dialogstore::{DialogStore, ManualClock, MessageMeta, UserId};
 use serde_json::{json, Value};
 
-/// 2019-09-08T17:24:11Z, the `created_at` of the seeds' first listed dialog.
+/// 2019-09-08T17:24:11Z, the `created_at` of QuickBlox's first listed dialog.
 const T: i64 = 1_567_963_451;
 const T_ISO: &str = "2019-09-08T17:24:11Z";
 
@@ -22,15 +22,15 @@ const PARTY_TOKEN: &str = "1319b4991186601ccf4df2d0fa89565f68012bba";
 const DATA_TOKEN: &str = "2e80acd7f3d9c1e79312e0d1dafd6691ba012bba";
 const API_KEY: &str = "ApiKey 28irlNAGasWDSupO9Vw0BBMZfuHrAUYKpmroS9yBORI";
 
-// The seeds' bodies, byte for byte (trailing spaces after `{` included).
+// QuickBlox's example bodies, byte for byte (trailing spaces after `{` included).
 const PRIVATE_BODY: &str = "{  \n  \"type\":3,\n  \"occupants_ids\":\"102433721\"\n}";
 const PUBLIC_BODY: &str =
     "{  \n  \"type\":1,\n  \"name\":\"Soccer news\",\n  \"photo\":\"67834\"\n}";
 const GROUP_BODY: &str = "{  \n  \"type\":2,\n  \"name\":\"New Year party\",\n  \"occupants_ids\":\"96831397,96831328,96830631,96754523\",\n  \"photo\":\"68123\"\n}";
-/// As the seed prints it, with a trailing comma after `"progress":"56"`: not JSON.
+/// As QuickBlox's page prints it, with a trailing comma after `"progress":"56"`: not JSON.
 const DATA_BODY_AS_PRINTED: &str = "{ \n  \"type\":2,\n  \"name\":\"Chat with Bob, Sam, Garry\",\n  \"occupants_ids\":\"96754523,96830631,96831328\",\n  \"data\":{ \n      \"class_name\":\"ScoreTable\",\n      \"game_mode_name\":\"rainbow dash\",\n      \"expert_mode\":\"3\",\n      \"progress\":\"56\",\n  }\n}";
 
-/// Every key of the seeds' dialog answers (create and list).
+/// Every key of QuickBlox's dialog answers (create and list).
 const SEED_DIALOG_KEYS: [&str; 15] = [
     "_id",
     "created_at",
@@ -46,7 +46,7 @@ const SEED_DIALOG_KEYS: [&str; 15] = [
     "user_id",
     "xmpp_room_jid",
     "unread_messages_count",
-    // Not in the seeds' sample answers, but in their dialog model.
+    // Not in QuickBlox's sample answers, but in its dialog model.
     "admin_ids",
 ];
 
@@ -152,12 +152,12 @@ fn jid(id: &Value) -> Value {
     json!(format!("76730_{}@muc.chat.quickblox.com", id.as_str().unwrap()))
 }
 
-/// `quickblox-create-dialog.txt`, every recipe, in order.
+/// QuickBlox's create-dialog page, every recipe, in order.
 #[test]
 fn create_dialog_recipes() {
     let s = Server::start();
 
-    // Private: the token's user 102433734 with 102433721, as the seed's answer lists them.
+    // Private: the token's user 102433734 with 102433721, as QuickBlox's answer lists them.
     let private =
         s.as_token("POST", "/chat/Dialog.json", PRIVATE_TOKEN, PRIVATE_BODY).expect(201, None);
     assert_seed_keys(&private);
@@ -225,8 +225,8 @@ fn create_dialog_recipes() {
     assert_eq!((by_key["user_id"].clone(), by_key["type"].clone()), (json!(123), json!(1)));
 }
 
-/// `quickblox-list-dialogs.txt`: the curl example and every query string of its operator
-/// table, over data shaped like the seed's answer.
+/// QuickBlox's list-dialogs page: the curl example and every query string of its operator
+/// table, over data shaped like the page's answer.
 #[test]
 fn list_dialogs_recipes() {
     let s = Server::start();
@@ -235,7 +235,7 @@ fn list_dialogs_recipes() {
     let birthday =
         s.as_token("POST", "/chat/Dialog.json", PARTY_TOKEN, &birthday_body).expect(201, None);
     s.as_token("POST", "/chat/Dialog.json", PRIVATE_TOKEN, PUBLIC_BODY).expect(201, None);
-    // The messages of the seed's answer, sent by the owner.
+    // The messages of QuickBlox's answer, sent by the owner.
     for (dialog, id, text, sent) in [
         (&birthday, "5d75583fa0eb473c350b72ab", "let's do it at 7pm", 1_567_971_391),
         (&party, "5d755856a0eb47411e0b72a9", "sure, I can wait", 1_567_971_414),
@@ -245,7 +245,7 @@ fn list_dialogs_recipes() {
         s.store.record_message(dialog_id, UserId(96753878), meta).unwrap();
     }
 
-    // The curl example: `?limit=2` with the seed's token.
+    // The curl example: `?limit=2` with the example's token.
     let page = s.as_token("GET", "/chat/Dialog.json?limit=2", PARTY_TOKEN, "").expect(200, None);
     assert_eq!(page["total_entries"], 3);
     assert_eq!((page["skip"].clone(), page["limit"].clone()), (json!(0), json!(2)));
@@ -272,7 +272,7 @@ fn list_dialogs_recipes() {
     assert_eq!(items[1]["name"], "Daniel's birthday");
     assert_eq!(items[1]["last_message"], "let's do it at 7pm");
 
-    // The operator table's examples as written; the seeds' times are of May 2019, before this
+    // The operator table's examples as written; QuickBlox's times are of May 2019, before this
     // data, and their user ids are strangers. (A space cannot travel raw in a request line:
     // `%20`, as curl sends it.)
     let party_id = party["_id"].as_str().unwrap();

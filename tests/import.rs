@@ -1,4 +1,4 @@
-//! `import`: complete dialogs in the seeds' JSON shape, written as they are.
+//! `import`: complete dialogs in QuickBlox's JSON shape, written as they are.
 
 mod common;
 
@@ -10,7 +10,7 @@ fn item(s: &str) -> Dialog {
     Dialog::from_json(s).expect("the seed item parses")
 }
 
-/// A seed list item with some keys replaced.
+/// A QuickBlox example list item with some keys replaced.
 fn item_with(s: &str, changes: Value) -> Dialog {
     let mut v = value(s);
     for (key, x) in changes.as_object().expect("object") {
@@ -19,7 +19,7 @@ fn item_with(s: &str, changes: Value) -> Dialog {
     Dialog::from_json(&v.to_string()).expect("the changed item parses")
 }
 
-/// A private dialog in the seeds' shape, between `user_id` and the given occupants.
+/// A private dialog in QuickBlox's shape, between `user_id` and the given occupants.
 fn private_item(id: &str, user_id: u64, occupants: Value) -> Dialog {
     item_with(
         LIST_ITEM_1,

@@ -66,7 +66,7 @@ fn a_query_of_exactly_8_kib_runs_through_list_dialogs_and_explain() {
     assert_eq!(Error::from(err).code(), "QUERY");
 }
 
-/// A copy of the seeds' first list item with `f` applied, imported into a fresh store.
+/// A copy of QuickBlox's first example list item with `f` applied, imported into a fresh store.
 fn import_with(f: impl FnOnce(&mut Dialog)) -> Result<Dialog, Error> {
     let env = Env::new();
     let mut d = Dialog::from_json(LIST_ITEM_1).unwrap();

@@ -1,4 +1,4 @@
-//! Who may do what (SPEC section 2 and the crate docs' "Visibility and rights"), as one table:
+//! Who may do what (the crate docs' "Visibility and rights"), as one table:
 //! every operation, by the role of the user, by dialog type. Each cell runs on a fresh store: an
 //! allowed operation succeeds and has its effect; a refused one fails with its code and changes
 //! nothing (`debug_dump` is the same before and after).

@@ -169,7 +169,7 @@ const BAD_QUERIES: &[(&str, &str, (usize, usize))] = &[
         "sort_desc: cannot sort on admin_ids, it holds a set of users",
         (0, 19),
     ),
-    // The seed's placeholder is not a field.
+    // QuickBlox's placeholder is not a field.
     ("sort_desc=field_name", r#"sort_desc: unknown field "field_name""#, (0, 20)),
     ("sort_asc=data[]", r#"sort_asc: unknown field "data[]""#, (0, 15)),
     ("sort_asc=name[ctn]", r#"sort_asc: unknown field "name[ctn]""#, (0, 18)),

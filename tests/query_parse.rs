@@ -1,5 +1,5 @@
-//! Query strings parse to the AST they mean: every query the seeds write
-//! (`quickblox-list-dialogs.txt`, the create-dialog seed's custom data), then the forms around
+//! Query strings parse to the AST they mean: every query QuickBlox's docs write
+//! (the list-dialogs page, the create-dialog page's custom data), then the forms around
 //! them: RFC 3339 times, percent-encoding, `+`, repeated conditions, a leading `?`, and the
 //! canonical strings they print as.
 

@@ -1,4 +1,4 @@
-//! Shared by the benches: the data set of SPEC section 6 (built once per size and kept under
+//! Shared by the benches: the benchmark data set (built once per size and kept under
 //! `target/bench-data/`), the store and SQLite behind one small trait, and the query classes.
 //!
 //! The data comes from `dialogstore_testkit` (a fixed seed): `DIALOGSTORE_BENCH_DIALOGS`
@@ -380,7 +380,7 @@ impl Class {
     }
 }
 
-/// The query classes of SPEC section 6.
+/// The benchmark's query classes.
 pub fn classes() -> Vec<Class> {
     // A one-day window of last messages, in the middle of the message period.
     let day = dialogstore_testkit::T0 + 30 * 86_400 + 15 * 86_400;

@@ -1,13 +1,13 @@
-//! A small HTTP service that speaks the seeds' QuickBlox dialog API over a dialogstore.
+//! A small HTTP service that speaks QuickBlox's dialog API over a dialogstore.
 //!
 //! ```sh
 //! cargo run --release --example http_api -- [--addr 127.0.0.1:8080] [--store PATH]
 //!     [--token TOKEN=USER_ID]... [--api-key KEY]...
 //! ```
 //!
-//! Without `--store` the store lives in memory and is gone when the service stops. The seeds'
+//! Without `--store` the store lives in memory and is gone when the service stops. QuickBlox's
 //! tokens and API key are always known ([`service::SEED_TOKENS`]); `--token` and `--api-key` add
-//! more. Then, as in the seeds (`-g` keeps curl from reading `[...]` as a glob):
+//! more. Then, as in QuickBlox's docs (`-g` keeps curl from reading `[...]` as a glob):
 //!
 //! ```sh
 //! curl -X POST -H "Content-Type: application/json" \
@@ -67,7 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
-    // The seeds' app id and MUC domain, so `xmpp_room_jid` reads as theirs.
+    // The app id and MUC domain of QuickBlox's examples, so `xmpp_room_jid` reads as theirs.
     let builder = DialogStore::builder().app_id(76730).muc_domain("muc.chat.quickblox.com");
     let store = match &opts.store {
         Some(path) => builder.open(path)?,

@@ -1,6 +1,6 @@
-//! The seeds' HTTP API (QuickBlox's `/chat/Dialog` endpoints) over a [`DialogStore`]: the router
+//! QuickBlox's HTTP API (its `/chat/Dialog` endpoints) over a [`DialogStore`]: the router
 //! and its handlers, shared by the example's `main` and by `tests/http_api.rs`, which runs it
-//! in-process and replays the seeds' curl examples against it.
+//! in-process and replays QuickBlox's documented curl examples against it.
 //!
 //! | request | answer |
 //! | --- | --- |
@@ -33,11 +33,11 @@ use dialogstore::{
 use serde::Serialize;
 use serde_json::json;
 
-/// The session tokens of the seeds' curl examples and the users they stand for.
+/// The session tokens of QuickBlox's curl examples and the users they stand for.
 ///
-/// The seeds do not say whose tokens they are; these users make the seeds' bodies and answers
+/// QuickBlox's examples do not say whose tokens they are; these users make their bodies and answers
 /// fit together: `eddf…` creates the private dialog with 102433721 whose answer lists occupants
-/// 102433721 and 102433734, so it is 102433734 (the seed's answer names 102433721 as owner,
+/// 102433721 and 102433734, so it is 102433734 (the example answer names 102433721 as owner,
 /// which would make the dialog one with oneself); `1319…` creates "New Year party" and lists
 /// the dialogs owned by 96753878; `2e80…` is another member of that party, 96831397.
 pub const SEED_TOKENS: [(&str, u64); 3] = [
@@ -46,7 +46,7 @@ pub const SEED_TOKENS: [(&str, u64); 3] = [
     ("2e80acd7f3d9c1e79312e0d1dafd6691ba012bba", 96831397),
 ];
 
-/// The API key of the seeds' `Authorization: ApiKey ...` examples.
+/// The API key of QuickBlox's `Authorization: ApiKey ...` examples.
 pub const SEED_API_KEY: &str = "28irlNAGasWDSupO9Vw0BBMZfuHrAUYKpmroS9yBORI";
 
 /// Who may call: session tokens with their users, and API keys that act `On-Behalf-Of` a user.
@@ -57,7 +57,7 @@ pub struct Auth {
 }
 
 impl Auth {
-    /// The seeds' tokens ([`SEED_TOKENS`]) and API key ([`SEED_API_KEY`]).
+    /// The tokens ([`SEED_TOKENS`]) and API key ([`SEED_API_KEY`]) of QuickBlox's examples.
     pub fn seeds() -> Auth {
         let mut auth = Auth::default();
         for (token, user) in SEED_TOKENS {
@@ -253,7 +253,7 @@ fn no_such_resource(file: &str) -> Response {
     )
 }
 
-/// `{"errors": [message]}`, the seeds' error shape.
+/// `{"errors": [message]}`, QuickBlox's error shape.
 fn errors(status: StatusCode, message: String) -> Response {
     (status, Json(json!({ "errors": [message] }))).into_response()
 }

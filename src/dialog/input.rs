@@ -165,7 +165,7 @@ impl<'de> Deserialize<'de> for Loose {
     }
 }
 
-/// A list of user ids as the seeds send it: an array of integers, or one string of
+/// A list of user ids as QuickBlox's POST bodies give it: an array of integers, or one string of
 /// comma-separated ids with optional spaces (`"96831397,96831328"`).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct UserIdList(pub Vec<UserId>);
@@ -235,7 +235,7 @@ impl<'de> Deserialize<'de> for UserIdList {
     }
 }
 
-/// What a user asks for when creating a dialog: the seeds' POST body.
+/// What a user asks for when creating a dialog: QuickBlox's POST body.
 ///
 /// ```
 /// use dialogstore::{DialogType, NewDialog, UserId};
@@ -322,7 +322,7 @@ impl NewDialog {
         self
     }
 
-    /// Parses the seeds' POST body, with a typed [`Error`] for each problem.
+    /// Parses QuickBlox's POST body, with a typed [`Error`] for each problem.
     pub fn from_json(json: &str) -> Result<NewDialog, Error> {
         let raw: RawNewDialog =
             serde_json::from_str(json).map_err(|e| Error::from(ValidationError::json(&e)))?;

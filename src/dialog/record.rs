@@ -9,7 +9,7 @@ use super::input::{loose_bool, loose_user, Loose, RawData, UserIdList};
 use crate::error::{Error, ValidationError};
 use crate::model::{clip, format_time, parse_time, CustomData, DialogId, DialogType, UserId};
 
-/// A dialog, as the store returns it and as the seeds' JSON shows it.
+/// A dialog, as the store returns it and as QuickBlox's JSON shows it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dialog {
     /// `_id`.
@@ -64,12 +64,12 @@ impl Dialog {
         self.user_id == user || self.admin_ids.binary_search(&user).is_ok()
     }
 
-    /// Parses a dialog in the seeds' JSON shape, for [`import`](crate::DialogStore::import).
+    /// Parses a dialog in QuickBlox's JSON shape, for [`import`](crate::DialogStore::import).
     pub fn from_json(json: &str) -> Result<Dialog, Error> {
         serde_json::from_str(json).map_err(|e| ValidationError::json(&e).into())
     }
 
-    /// The dialog in the seeds' JSON shape.
+    /// The dialog in QuickBlox's JSON shape.
     pub fn to_json(&self) -> String {
         // A Dialog holds only strings, integers and finite floats: serializing cannot fail.
         serde_json::to_string(self).unwrap_or_default()
@@ -128,7 +128,7 @@ impl Serialize for Dialog {
     }
 }
 
-/// A dialog in the seeds' JSON shape, every field optional and loosely typed, checked by
+/// A dialog in QuickBlox's JSON shape, every field optional and loosely typed, checked by
 /// [`RawDialog::into_dialog`] so that each problem gets its own error.
 #[derive(Deserialize)]
 struct RawDialog {

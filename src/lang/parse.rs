@@ -19,7 +19,7 @@ use crate::model::clip;
 impl FromStr for Query {
     type Err = QueryError;
 
-    /// Parses a query string such as the seeds write after `Dialog.json?`. A string longer than
+    /// Parses a query string such as QuickBlox's examples write after `Dialog.json?`. A string longer than
     /// [`MAX_QUERY_BYTES`] is refused before it is read.
     ///
     /// ```

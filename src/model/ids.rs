@@ -8,7 +8,7 @@ use std::fmt;
 use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 
-/// A user id, as the seeds' integer `user_id` and `occupants_ids` entries.
+/// A user id, as QuickBlox's integer `user_id` and `occupants_ids` entries.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]

@@ -1,7 +1,7 @@
 //! Every limit of the crate in one place: the data model's, the query language's and the
 //! calls'. Each breach is a `VALIDATION` or `QUERY` error that names the field.
 
-/// The most characters a dialog name may have (chars, not bytes), as in the seeds.
+/// The most characters a dialog name may have (chars, not bytes), as in QuickBlox.
 pub const MAX_NAME_CHARS: usize = 200;
 /// The most occupants a dialog may have, creator included.
 pub const MAX_OCCUPANTS: usize = 10_000;

@@ -339,8 +339,7 @@ fn keep_best(matches: &mut Vec<(i64, u32)>, need: usize, dir: Direction) {
     };
     // The best `need` ranks so far, the worst of them on top of a heap. Past the first few
     // hundred matches most fall below it, one predictable comparison each, where a selection
-    // moves every match several times (callgrind, the top 100 of 3,152: the executor's share
-    // of a query went from 224,500 to 199,500 instructions).
+    // moves every match several times.
     let mut best: BinaryHeap<Reverse<i64>> =
         matches[..need].iter().map(|m| Reverse(rank(m.0))).collect();
     for m in &matches[need..] {

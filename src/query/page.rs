@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::dialog::Dialog;
 
-/// A page of dialogs: `{total_entries, skip, limit, items}` as the seeds show it.
+/// A page of dialogs: `{total_entries, skip, limit, items}` as QuickBlox answers it.
 ///
 /// With `count=1` the page holds only the count: `items` is empty, `total_entries` is the
 /// count, and it serializes as QuickBlox answers a count request, `{"items": {"count": N}}`.

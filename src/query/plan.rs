@@ -2,7 +2,7 @@
 //!
 //! A user sees the dialogs they occupy and every public dialog; public dialogs have no
 //! occupants, so these are two disjoint parts, planned and executed apart and merged at the end
-//! (SPEC section 5: never gather and sort their union). For each part the planner builds the
+//! (never gather and sort their union). For each part the planner builds the
 //! candidate set from bitmaps (the part's base bitmap, intersected with every distinct bitmap a
 //! condition answers and with the time ranges that hold fewer entries than the candidates, minus
 //! every negated one), with its exact cardinality, and picks how to produce the page in order:

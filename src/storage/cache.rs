@@ -1,7 +1,7 @@
 //! A read cache over redb that never shows a reader anything but its own snapshot.
 //!
-//! Redb's own page cache still costs about a microsecond per point read and a tenth of one per
-//! B-tree entry walked, which is more than an inbox page of a hundred dialogs can spend. So the
+//! Redb's own page cache still costs far more per point read and per B-tree entry walked
+//! than an inbox page of a hundred dialogs can spend. So the
 //! decoded values queries read most (rows, whole bitmaps, the public time streams, the meta
 //! counters, and the unread counters pages show) are kept here, each tagged with the **version**
 //! at which it became current; so are the in-memory columns and the filters that queries build
@@ -269,7 +269,7 @@ struct Versioned<T> {
 }
 
 // FxHash: the keys are row ids and short bitmap keys made by the store, not by an attacker, and
-// SipHash showed up at 3% of an inbox query.
+// SipHash showed up in profiles of an inbox query.
 type Shard<K, V> = RwLock<HashMap<K, Versioned<V>, FxBuildHasher>>;
 
 struct Map<K, V> {

@@ -1,7 +1,7 @@
 //! In-memory columns: one field's value for every row, for queries with thousands of candidates.
 //!
 //! Sorting or testing a few thousand candidates through the row cache costs a hash lookup and a
-//! decoded row each, about a quarter of a microsecond; a column answers the same value with an
+//! decoded row each; a column answers the same value with an
 //! array index. Columns are not stored: a column is built from the tables by `warm_up` or the
 //! first time a query needs it (a time index read whole, or the rows that have a custom field),
 //! kept in the read cache under the same versioning as everything else there, and patched by

@@ -4,8 +4,7 @@
 //! pair. With occupants drawn from millions of users those are two or three writes at random
 //! places in the bitmap table and one in the pair table, and redb copies every B-tree leaf a
 //! commit touches: a batch of a thousand creates rewrote most leaves of the newest chunk's user
-//! region and of the pair table, about 22,000 instructions a chunk write (callgrind), three
-//! quarters of a create's cost.
+//! region and of the pair table, and those chunk writes were most of a create's cost.
 //!
 //! So, as an LSM tree keeps its newest writes in a memtable, rows from `meta.staged_from` on
 //! keep those entries here instead of in the tables. When `window` rows are staged, the commit
@@ -36,8 +35,8 @@
 //! chunk; and even keyed by the pair alone a miss cost a B-tree descent through a table of a
 //! million entries. So the writers keep a Bloom filter of the pairs in the table (the
 //! `growable-bloom-filter` crate, 1% false positives): built by the first lookup that needs it,
-//! from one scan of the table (the first private create after opening a store of a million
-//! dialogs took 0.43 s on the benchmark machine), and told of every pair written to the table
+//! from one scan of the table (so the first private create after opening a large store waits
+//! for that scan), and told of every pair written to the table
 //! after. It is never told of removals, and pairs of a commit that failed stay in it: both are
 //! only false positives, answered by the table. A negative answer is exact.
 
@@ -52,8 +51,8 @@ use smallvec::SmallVec;
 use crate::index::IndexEntries;
 use crate::model::Row;
 
-/// Rows staged before a seal, by default. A seal writes about 2.2 bitmap entries and one pair a
-/// row; opening a store reads the staged rows again (about half a microsecond each).
+/// Rows staged before a seal, by default. A seal writes a bitmap entry per occupant and a pair
+/// per private dialog; opening a store reads the staged rows again.
 pub(crate) const DEFAULT_WINDOW: u32 = 32_768;
 
 /// Generations kept for snapshots older than the last seal.

@@ -47,7 +47,7 @@ pub(crate) const BY_LAST_MESSAGE: TableDefinition<(i64, u32), ()> =
 pub(crate) const BY_UPDATED: TableDefinition<(i64, u32), ()> = TableDefinition::new("by_updated");
 
 /// (last_message_date_sent, row id) for live public dialogs with a message: the public stream
-/// every inbox merges, kept apart so it is walked without skipping 99% of the entries.
+/// every inbox merges, kept apart so it is walked without skipping every other dialog's entry.
 pub(crate) const PUBLIC_BY_LAST_MESSAGE: TableDefinition<(i64, u32), ()> =
     TableDefinition::new("public_by_last_message");
 

@@ -1,4 +1,4 @@
-//! Shared by every integration test: the seeds' bodies, a store on a manual clock, and the
+//! Shared by every integration test: QuickBlox's example bodies, a store on a manual clock, and the
 //! assertions that a refused call changed nothing.
 //!
 //! Each file in `tests/` is its own crate and uses only part of this module.
@@ -13,22 +13,22 @@ use dialogstore::{
 };
 use serde_json::Value;
 
-// ---- the seeds ----
+// ---- QuickBlox's examples ----
 
-/// `quickblox-create-dialog.txt`: the private dialog body.
+/// QuickBlox's create-dialog page: the private dialog body.
 pub const PRIVATE_BODY: &str = r#"{
   "type":3,
   "occupants_ids":"102433721"
 }"#;
 
-/// `quickblox-create-dialog.txt`: the public dialog body.
+/// QuickBlox's create-dialog page: the public dialog body.
 pub const PUBLIC_BODY: &str = r#"{
   "type":1,
   "name":"Soccer news",
   "photo":"67834"
 }"#;
 
-/// `quickblox-create-dialog.txt`: the group dialog body.
+/// QuickBlox's create-dialog page: the group dialog body.
 pub const GROUP_BODY: &str = r#"{
   "type":2,
   "name":"New Year party",
@@ -36,7 +36,7 @@ pub const GROUP_BODY: &str = r#"{
   "photo":"68123"
 }"#;
 
-/// `quickblox-create-dialog.txt`: the group dialog with custom data, as the seed prints it,
+/// QuickBlox's create-dialog page: the group dialog with custom data, as the page prints it,
 /// trailing comma included (not valid JSON).
 pub const GROUP_DATA_BODY_AS_PRINTED: &str = r#"{
   "type":2,
@@ -63,7 +63,7 @@ pub const GROUP_DATA_BODY: &str = r#"{
   }
 }"#;
 
-/// `quickblox-create-dialog.txt`: the response shown for the private body (every key a create
+/// QuickBlox's create-dialog page: the response shown for the private body (every key a create
 /// response must carry).
 pub const CREATE_RESPONSE: &str = r#"{
   "_id": "5e261c72a28f9a4f779f10bb",
@@ -85,7 +85,7 @@ pub const CREATE_RESPONSE: &str = r#"{
   "unread_messages_count": null
 }"#;
 
-/// `quickblox-list-dialogs.txt`: the first item.
+/// QuickBlox's list-dialogs page: the first item.
 pub const LIST_ITEM_1: &str = r#"{
   "_id": "5d75393ba28f9a17e1cb0f9e",
   "created_at": "2019-09-08T17:24:11Z",
@@ -109,7 +109,7 @@ pub const LIST_ITEM_1: &str = r#"{
   "unread_messages_count": 0
 }"#;
 
-/// `quickblox-list-dialogs.txt`: the second item.
+/// QuickBlox's list-dialogs page: the second item.
 pub const LIST_ITEM_2: &str = r#"{
   "_id": "5d753421a28f9a2596cb0f98",
   "created_at": "2019-09-08T17:02:26Z",
@@ -133,26 +133,26 @@ pub const LIST_ITEM_2: &str = r#"{
   "unread_messages_count": 0
 }"#;
 
-// ---- users and times from the seeds ----
+// ---- users and times from QuickBlox's examples ----
 
-/// The owner of the seeds' list items.
+/// The owner of QuickBlox's example list items.
 pub const OWNER: UserId = UserId(96753878);
-/// The other occupants of the seeds' group dialogs.
+/// The other occupants of QuickBlox's example group dialogs.
 pub const A: UserId = UserId(96754523);
 pub const B: UserId = UserId(96830631);
 pub const C: UserId = UserId(96831328);
 pub const D: UserId = UserId(96831397);
-/// The private dialog's creator and opponent in `quickblox-create-dialog.txt`.
+/// The private dialog's creator and opponent on QuickBlox's create-dialog page.
 pub const ME: UserId = UserId(102433734);
 pub const BOB: UserId = UserId(102433721);
 /// Someone in no dialog.
 pub const STRANGER: UserId = UserId(7);
 
-/// 2020-01-20T21:32:34Z, the second in the create seed's `_id` (`5e261c72...`).
+/// 2020-01-20T21:32:34Z, the second in the create example's `_id` (`5e261c72...`).
 pub const T0: i64 = 1_579_555_954;
 pub const T0_ISO: &str = "2020-01-20T21:32:34Z";
 
-/// The seeds' application id and MUC domain.
+/// The application id and MUC domain of QuickBlox's examples.
 pub const APP_ID: u64 = 76730;
 pub const MUC: &str = "muc.chat.quickblox.com";
 
@@ -165,7 +165,7 @@ pub struct Env {
 }
 
 impl Env {
-    /// A store with the seeds' app id and MUC domain, its clock at [`T0`].
+    /// A store with QuickBlox's example app id and MUC domain, its clock at [`T0`].
     pub fn new() -> Env {
         Env::at(T0)
     }
@@ -195,7 +195,7 @@ impl Deref for Env {
     }
 }
 
-/// The builder every test store uses: the seeds' app id and MUC domain, the given clock.
+/// The builder every test store uses: QuickBlox's example app id and MUC domain, the given clock.
 pub fn builder(clock: &Arc<ManualClock>) -> dialogstore::Builder {
     DialogStore::builder().app_id(APP_ID).muc_domain(MUC).clock(clock.clone())
 }
@@ -324,7 +324,7 @@ pub fn assert_generated_id(d: &Dialog) {
     assert_eq!(text.parse::<DialogId>().expect("round trip"), d.id);
 }
 
-/// Asserts that `d`'s JSON has every key of the seed's create response, plus `admin_ids` and
+/// Asserts that `d`'s JSON has every key of QuickBlox's create response, plus `admin_ids` and
 /// `is_join_required`.
 #[track_caller]
 pub fn assert_create_keys(d: &Dialog) {
@@ -354,7 +354,7 @@ pub fn assert_forbidden<T: Debug>(
     );
 }
 
-/// The seed's `ScoreTable` class, declared with typed fields (and two more types besides).
+/// QuickBlox's example `ScoreTable` class, declared with typed fields (and two more types besides).
 pub fn score_table() -> dialogstore::CustomClass {
     use dialogstore::{CustomClass, FieldType};
     CustomClass::new("ScoreTable")

@@ -1,4 +1,4 @@
-//! `dialogstore demo`: the crate's data generator into a store file, then the seeds' example
+//! `dialogstore demo`: the crate's data generator into a store file, then QuickBlox's example
 //! queries and a few inbox queries on it, with their answers and timings.
 
 use std::io::Write;
@@ -14,24 +14,24 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::inspect::write_stats;
 use crate::{fmt_duration, parse_query, thousands, Failure};
 
-/// Build a store of generated dialogs (50,000 by default), run the seeds' queries on it, time them
+/// Build a store of generated dialogs (50,000 by default), run QuickBlox's queries on it, time them
 ///
-/// The data has SPEC section 6's shape at the size asked for: one user per five dialogs, drawn
+/// The data has the benchmark data's shape at the size asked for: one user per five dialogs, drawn
 /// Zipf-like so user 1 is the busiest (a bot in thousands of dialogs) while most users have a
 /// handful; 94% private, 5% group, 1% public dialogs; messages and reads after the creates. It
 /// is bulk-loaded (1,000 operations a transaction, `Durability::None`, then one `sync`) into a
 /// new file: `--store PATH` (which must not exist yet; it is kept for the other commands) or
 /// a temporary directory removed at the end.
 ///
-/// Then, as user 1, every query string of the seeds' `GET /chat/Dialog.json` page, with the
-/// seeds' ids and times replaced by ones from the generated data; then inbox queries for a
+/// Then, as user 1, every query string of QuickBlox's `GET /chat/Dialog.json` page, with the
+/// documented ids and times replaced by ones from the generated data; then inbox queries for a
 /// light user and for user 1; then the plans of both inboxes. Each query prints its
 /// total_entries, its first items and its time (median of 11 runs).
 #[derive(Args)]
 #[command(verbatim_doc_comment)]
 pub(crate) struct DemoArgs {
     /// Dialogs to generate. The default, 50,000 (about 300,000 writes with the messages and
-    /// reads), loads in about 15 s in a release build on two cores (`cargo run --release`);
+    /// reads), loads in seconds in a release build (`cargo run --release`);
     /// 1000000 is the benchmark's data and takes minutes
     #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     dialogs: u64,
@@ -113,7 +113,7 @@ pub(crate) fn run(store_path: Option<&Path>, args: &DemoArgs) -> Result<(), Fail
     Ok(())
 }
 
-/// The SPEC's inbox query.
+/// The inbox query: a user's latest dialogs by last activity.
 const INBOX: &str = "sort_desc=last_message_date_sent&limit=100";
 
 /// The inbox queries run for both users.
@@ -166,8 +166,8 @@ fn build(path: &Path, spec: &Spec, out: &mut impl Write) -> Result<DialogStore, 
     Ok(store)
 }
 
-/// The query strings of the seeds' list page, with ids and times taken from `inbox` (the
-/// busiest user's inbox) instead of the seeds' 2019 values, which match nothing here.
+/// The query strings of QuickBlox's list page, with ids and times taken from `inbox` (the
+/// busiest user's inbox) instead of its 2019 example values, which match nothing here.
 fn seed_queries(inbox: &[Dialog]) -> Vec<(String, &'static str)> {
     let fallback_time = T0 + 45 * 86_400;
     let mid = inbox.get(inbox.len() / 2);

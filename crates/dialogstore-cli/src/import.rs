@@ -1,4 +1,4 @@
-//! `dialogstore import FILE.jsonl`: dialogs in the seeds' JSON shape, one a line, written as
+//! `dialogstore import FILE.jsonl`: dialogs in QuickBlox's JSON shape, one a line, written as
 //! they are ([`DialogStore::import`]) in batches of one transaction each.
 //!
 //! A batch with a bad line is rolled back whole and the import stops there, so the store holds
@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{fmt_duration, thousands, Failure};
 
-/// Import dialogs in the seeds' JSON shape, one a line; stops at the first bad batch
+/// Import dialogs in QuickBlox's JSON shape, one a line; stops at the first bad batch
 ///
 /// Each line is a complete dialog as `GET /chat/Dialog.json` returns it (`_id`, `user_id`,
 /// `type`, `created_at`, `updated_at`, occupants, last message, ...); it is written as it is,

@@ -8,7 +8,7 @@ use dialogstore::StoreStats;
 
 use crate::{fmt_bytes, open_existing, parse_query, parse_user, thousands, Failure};
 
-/// `dialogstore list --as USER QUERY`: the page as the seeds print it.
+/// `dialogstore list --as USER QUERY`: the page as QuickBlox's documentation prints it.
 pub(crate) fn list(path: &Path, user: &str, query: &str) -> Result<(), Failure> {
     let user = parse_user(user)?;
     let q = parse_query(query)?;
@@ -103,7 +103,7 @@ pub(crate) fn write_stats(out: &mut impl Write, s: &StoreStats) -> std::io::Resu
     Ok(())
 }
 
-/// Pretty JSON (two-space indents, as the seeds print it) on stdout.
+/// Pretty JSON (two-space indents, as QuickBlox's documentation prints it) on stdout.
 fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::new("INTERNAL", format!("cannot print JSON: {e}")))?;

@@ -1,7 +1,7 @@
 //! `dialogstore`: poke at a dialog store file the way `sqlite3` pokes at a database.
 //!
-//! `demo` builds a store from the crate's data generator and runs the seeds' queries on it;
-//! `import` loads dialogs in the seeds' JSON shape; `list`, `get`, `explain`, `check` and
+//! `demo` builds a store from the crate's data generator and runs QuickBlox's queries on it;
+//! `import` loads dialogs in QuickBlox's JSON shape; `list`, `get`, `explain`, `check` and
 //! `stats` read a store file. Every failure prints `error CODE: message` (the library's stable
 //! codes, plus `IO` for files the command itself reads) on stderr and exits with status 1; a
 //! usage error exits with status 2.
@@ -44,7 +44,7 @@ enum Command {
     Demo(demo::DemoArgs),
     Import(import::ImportArgs),
     /// Print the page of dialogs USER sees that match QUERY, as JSON
-    /// ({total_entries, skip, limit, items}, as the seeds show it)
+    /// ({total_entries, skip, limit, items}, as QuickBlox answers it)
     List {
         /// The acting user: the dialogs they occupy and every public dialog are visible
         #[arg(long = "as", value_name = "USER")]

@@ -38,7 +38,7 @@ impl Run {
     }
 }
 
-/// A group dialog of the seeds' list answer, numbered so each line has its own `_id`.
+/// A group dialog of QuickBlox's documented list answer, numbered so each line has its own `_id`.
 fn seed_item(n: u32) -> String {
     format!(
         r#"{{"_id":"5d75393ba28f9a17e1cb0f{n:02x}","created_at":"2019-09-08T17:24:11Z","last_message":"sure, I can wait","last_message_date_sent":{sent},"last_message_id":"5d755856a0eb47411e0b72a9","last_message_user_id":96753878,"name":"New Year party {n}","occupants_ids":[96753878,96754523,96830631,96831328,96831397],"photo":"68123","type":2,"updated_at":"2019-09-08T19:36:54Z","user_id":96753878,"xmpp_room_jid":"76730_5d75393ba28f9a17e1cb0f9e@muc.chat.quickblox.com","unread_messages_count":0}}"#,
@@ -53,7 +53,7 @@ fn demo_at_a_tiny_size_builds_queries_and_leaves_a_store() {
     let out = dialogstore(&store, &["demo", "--dialogs", "2000"]).ok();
     assert!(out.contains("dialogstore demo: 2,000 dialogs among 400 users"), "{out}");
     assert!(out.contains("dialogs   2,000 (public "), "{out}");
-    // Every query string of the seeds' list page, adapted, with its totals and timing.
+    // Every query string of QuickBlox's list page, adapted, with its totals and timing.
     for q in ["?limit=2", "?type[in]=1,2", "?name[ctn]=party", "(seed: ?updated_at[lt]=1556829805)"]
     {
         assert!(out.contains(q), "{q} in {out}");

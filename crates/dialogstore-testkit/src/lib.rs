@@ -43,17 +43,17 @@ pub struct Spec {
     pub group_share: f64,
     /// Share of public dialogs.
     pub public_share: f64,
-    /// Scales every dialog's message count (1.0 is the section 6 shape).
+    /// Scales every dialog's message count (1.0 is the benchmark data's shape).
     pub message_scale: f64,
 }
 
 impl Spec {
-    /// SPEC section 6: 1,000,000 dialogs, 200,000 users.
+    /// The benchmark data: 1,000,000 dialogs, 200,000 users.
     pub fn section6() -> Spec {
         Spec::with_dialogs(1_000_000)
     }
 
-    /// The section 6 shape at another size: one user per five dialogs.
+    /// The benchmark data's shape at another size: one user per five dialogs.
     pub fn with_dialogs(dialogs: u64) -> Spec {
         Spec {
             dialogs,

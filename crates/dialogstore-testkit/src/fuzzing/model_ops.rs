@@ -1,4 +1,4 @@
-//! The model's own reading of each write operation (SPEC section 2 and the crate docs).
+//! The model's own reading of each write operation (the crate docs' rules).
 
 use std::collections::BTreeSet;
 
