@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::lang::Query;
 use crate::ops::{self as rules, Ctx};
 use crate::query::eval::Pred;
-use crate::query::plan::{self, Plan};
+use crate::query::plan::Plan;
 use crate::query::{exec, DialogView, Explain, Page, PageView, PathChoice};
 use crate::storage::{
     shield, Durability, IntegrityReport, Snapshot, Storage, StoreStats, StoredRow, Writer,
@@ -480,10 +480,7 @@ impl DialogStore {
         query: &Query,
     ) -> Result<(Plan, Vec<Pred>), Error> {
         let choice = self.paths;
-        let plan = plan::plan(snap, user, query, choice)?;
-        let preds =
-            if choice == PathChoice::FullScan { plan::all_preds(snap, query)? } else { Vec::new() };
-        Ok((plan, preds))
+        crate::query::prepare(snap, user, query, choice)
     }
 
     /// Fills the read cache with what the first large queries after opening would build: the

@@ -472,8 +472,6 @@ pub struct MessageMeta {
     pub date_sent: i64,
 }
 
-/// Cuts user input to a length fit for an error message.
-
 pub(super) fn loose_user(field: &'static str, v: Option<Loose>) -> Result<Option<UserId>, Error> {
     match v {
         None | Some(Loose::Null) => Ok(None),

@@ -19,6 +19,7 @@ pub(crate) fn parse_time(s: &str) -> Option<i64> {
         .map(|t| t.unix_timestamp())
 }
 
+/// Cuts user input to a length fit for an error message.
 pub(crate) fn clip(s: &str) -> String {
     const MAX: usize = 64;
     if s.chars().count() <= MAX {

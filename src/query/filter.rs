@@ -22,9 +22,10 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
+use super::candidates::{bitmap_use, BitmapUse};
+use super::columns::column_matches;
+use super::compile::cond_key;
 use super::eval::{Pred, Target, Val};
-use super::exec::column_matches;
-use super::plan::{bitmap_use, cond_key, Use};
 use crate::error::Error;
 use crate::index::BitmapKey;
 use crate::lang::Op;
@@ -72,8 +73,8 @@ impl DataFilter {
         let mut tests = Vec::new();
         for pred in &self.preds {
             match bitmap_use(snap, pred)? {
-                Use::Exact(b) => bitmaps.push(b),
-                Use::Within(b) => {
+                BitmapUse::Exact(b) => bitmaps.push(b),
+                BitmapUse::Within(b) => {
                     let Some(key) = pred.target.test_column() else { return Ok(None) };
                     let Some(column) = snap.column(&key)? else { return Ok(None) };
                     bitmaps.push(b);

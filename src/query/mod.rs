@@ -5,14 +5,23 @@
 //! (`plan.rs`), executed part by part (`exec.rs`), and collected into a page. `explain` shows the
 //! plan and what executing it read.
 
+mod access;
+mod candidates;
+mod collect;
+mod columns;
+mod compile;
 pub(crate) mod eval;
 pub(crate) mod exec;
+mod explain;
 mod filter;
 mod page;
 pub(crate) mod plan;
+mod planner;
+mod prepare;
 mod view;
 
-pub use exec::Explain;
+pub use explain::Explain;
 pub use page::Page;
 pub use plan::PathChoice;
+pub(crate) use prepare::prepare;
 pub use view::{DialogView, PageView};

@@ -1,0 +1,98 @@
+//! Access paths: how one part of a plan produces its matches in order.
+//!
+//! Each path is a small type in its own file behind [`AccessPath`]: its cost estimate (the
+//! index entries and rows it would read for a part, or `None` where it cannot produce the
+//! part's page) and its execution. The planner (`planner.rs`) asks every path in [`PATHS`] for
+//! its cost and takes the cheapest, or the one [`PathChoice`](super::plan::PathChoice) forces;
+//! the executor runs the chosen one through [`path_of`]. Adding a path is a file here, a
+//! variant of [`Access`], and a line in [`PATHS`] and [`path_of`].
+
+mod count_only;
+mod empty;
+mod full_scan;
+mod probe;
+mod sort_candidates;
+mod sort_columns;
+mod walk;
+mod walk_filter;
+mod walk_rows;
+mod walk_time;
+
+use roaring::RoaringBitmap;
+
+pub(crate) use probe::{Hit, PartStats, Probe};
+
+use super::plan::{Access, Part, Plan, Scope};
+use crate::error::Error;
+use crate::storage::Meta;
+
+/// What a path's cost estimate reads: one part and the statistics the planner gathered.
+#[derive(Clone, Copy)]
+pub(crate) struct Shape<'a> {
+    pub plan: &'a Plan,
+    pub scope: Scope,
+    pub candidates: &'a RoaringBitmap,
+    /// Every candidate matches: no residual test is needed.
+    pub exact: bool,
+    /// Dialogs with a last message (loaded when sorting by it).
+    pub has_message: Option<&'a RoaringBitmap>,
+    pub meta: &'a Meta,
+    /// Entries of the sort field's index within the conditions' range, if bounded.
+    pub sort_range: Option<u64>,
+    /// Candidates from which sorting on columns pays for its one-off build (set by the
+    /// planner's configuration: `u64::MAX` turns columns off, 0 forces them).
+    pub columns_from: u64,
+}
+
+impl Shape<'_> {
+    /// The candidates' count.
+    pub(crate) fn n(&self) -> u64 {
+        self.candidates.len()
+    }
+}
+
+/// One way to produce a part's matches in order.
+pub(crate) trait AccessPath: Sync {
+    /// The access this path would take for the part, and the entries it would read; `None`
+    /// where it cannot produce the part's page.
+    fn cost(&self, shape: &Shape<'_>) -> Option<(Access, u64)>;
+
+    /// Produces the part's matches into `hits` (at least its first `need` in order) and
+    /// returns the part's total.
+    fn run(
+        &self,
+        probe: &mut Probe<'_>,
+        part: &Part,
+        need: usize,
+        hits: &mut Vec<Hit>,
+    ) -> Result<u64, Error>;
+}
+
+/// The paths the cost comparison considers, in order of preference at equal cost. The full
+/// scan is not among them: it is the oracle, taken only when forced.
+pub(crate) const PATHS: [&dyn AccessPath; 7] = [
+    &empty::Empty,
+    &count_only::CountOnly,
+    &sort_columns::SortColumns,
+    &sort_candidates::SortCandidates,
+    &walk_time::WalkTime,
+    &walk_filter::WalkFilter,
+    &walk_rows::WalkRows,
+];
+
+/// The full scan, for the planner when it is forced.
+pub(crate) const FULL_SCAN: &dyn AccessPath = &full_scan::FullScan;
+
+/// The path that runs `access`.
+pub(crate) fn path_of(access: &Access) -> &'static dyn AccessPath {
+    match access {
+        Access::Empty => &empty::Empty,
+        Access::CountOnly => &count_only::CountOnly,
+        Access::SortCandidates => &sort_candidates::SortCandidates,
+        Access::SortColumns => &sort_columns::SortColumns,
+        Access::WalkTime { .. } => &walk_time::WalkTime,
+        Access::WalkFilter { .. } => &walk_filter::WalkFilter,
+        Access::WalkRows => &walk_rows::WalkRows,
+        Access::FullScan => &full_scan::FullScan,
+    }
+}

@@ -1,0 +1,120 @@
+//! [`Probe`]: candidates tested against the residual predicates, each row read once and
+//! counted, and the [`Hit`]s they give; what every access path shares.
+
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use crate::error::Error;
+use crate::index::BitmapKey;
+use crate::model::{Row, RowId};
+use crate::query::eval::{Pred, RowKeys, SortKey};
+use crate::query::plan::{Part, Plan};
+use crate::storage::Snapshot;
+
+/// What one part read, for explain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PartStats {
+    pub entries_walked: u64,
+    pub rows_read: u64,
+    pub matched: u64,
+}
+
+/// A matching row: its sort key, its id, and the row itself (kept for the page).
+pub(crate) struct Hit {
+    pub(crate) key: SortKey,
+    pub(crate) rid: RowId,
+    pub(crate) row: Arc<Row>,
+}
+
+/// Candidate evaluation: reads each candidate's row once and counts what it read.
+pub(crate) struct Probe<'a> {
+    pub(crate) snap: &'a Snapshot,
+    pub(crate) preds: &'a [Pred],
+    pub(crate) plan: &'a Plan,
+    pub(crate) stats: PartStats,
+}
+
+impl Probe<'_> {
+    /// Tests a candidate; on a match returns its hit.
+    pub(crate) fn test(&mut self, rid: RowId) -> Result<Option<Hit>, Error> {
+        let row = self.snap.live_row(rid)?;
+        self.stats.rows_read += 1;
+        Ok(self.test_row(rid, row))
+    }
+
+    /// Tests a row already read: key conditions first, then the others.
+    pub(crate) fn test_row(&mut self, rid: RowId, row: Arc<Row>) -> Option<Hit> {
+        let keys = RowKeys::of(&row);
+        let pass = self.preds.iter().all(|p| {
+            if p.needs_row() {
+                p.test_row(&row)
+            } else {
+                p.test_keys(&keys)
+            }
+        });
+        if !pass {
+            return None;
+        }
+        self.stats.matched += 1;
+        Some(Hit { key: self.plan.order.key_from_row(&row), rid, row })
+    }
+
+    /// Tests every row of `rows`, collecting matches.
+    pub(crate) fn test_all(
+        &mut self,
+        rows: impl Iterator<Item = u32>,
+        hits: &mut Vec<Hit>,
+    ) -> Result<u64, Error> {
+        let mut total = 0;
+        for rid in rows {
+            if let Some(hit) = self.test(RowId(rid))? {
+                total += 1;
+                hits.push(hit);
+            }
+        }
+        Ok(total)
+    }
+
+    /// Counts the matches among `rows` without keeping them.
+    pub(crate) fn count(&mut self, rows: &RoaringBitmap) -> Result<u64, Error> {
+        let mut total = 0;
+        for rid in rows {
+            total += u64::from(self.test(RowId(rid))?.is_some());
+        }
+        Ok(total)
+    }
+
+    /// A count that the bitmaps cannot give (`count=1` with inexact candidates) tests every
+    /// candidate, whatever the path: the total, or `None` when a page is asked for.
+    pub(crate) fn count_instead(&mut self, part: &Part, need: usize) -> Result<Option<u64>, Error> {
+        if need == 0 && !part.exact {
+            return self.count(&part.candidates).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// The candidates without a message: they sort below every message date.
+    pub(crate) fn without_message(&self, part: &Part) -> Result<RoaringBitmap, Error> {
+        Ok(&*part.candidates - &*self.snap.bitmap(&BitmapKey::HasMessage)?)
+    }
+
+    /// A walk's total: the candidates' cardinality when exact, what it counted when it saw
+    /// every candidate, otherwise a counting pass.
+    pub(crate) fn finish_total(
+        &mut self,
+        part: &Part,
+        complete: bool,
+        counted: u64,
+    ) -> Result<u64, Error> {
+        if part.exact {
+            Ok(part.candidates.len())
+        } else if complete {
+            // A walk bounded by a time range skips the dialogs without a message, but the
+            // range's own conditions (which stay in the residual) refuse those anyway.
+            Ok(counted)
+        } else {
+            self.count(&part.candidates)
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The walk shared by [`WalkTime`](super::walk_time::WalkTime) and
+//! [`WalkFilter`](super::walk_filter::WalkFilter): entries in sort order, candidates probed,
+//! stopped after the page once the time changes.
+
+use super::{Hit, Probe};
+use crate::error::Error;
+use crate::lang::Direction;
+use crate::model::RowId;
+use crate::query::plan::Part;
+use crate::storage::Entries;
+
+/// [`Access::WalkTime`] and [`Access::WalkFilter`]: walks `entries` (time and row, in sort order
+/// over `[lo, hi]`) probing the candidates (unless `probe` is false: every entry is one), and
+/// stops after `need` matches once the time changes. `by_last_message` says the entries are
+/// last message dates: candidates without a message then sort below every entry.
+pub(crate) fn walk<'s>(
+    probe: &mut Probe<'s>,
+    part: &Part,
+    need: usize,
+    hits: &mut Vec<Hit>,
+    (lo, hi, by_last_message, probing): (i64, i64, bool, bool),
+    entries: impl FnOnce() -> Result<Entries<'s, (i64, RowId)>, Error>,
+) -> Result<u64, Error> {
+    let dir = probe.plan.order.dir;
+    // Candidates without a message sort below every message date: before the walk in
+    // ascending order, after it in descending order. They can only match when no condition
+    // bounds the last message date.
+    let nulls_possible = by_last_message && lo == i64::MIN && hi == i64::MAX;
+    let mut counted = 0;
+    if dir == Direction::Asc && nulls_possible {
+        counted += probe.test_all(probe.without_message(part)?.iter(), hits)?;
+    }
+    let mut complete = true;
+    let mut boundary: Option<i64> = None;
+    if !(dir == Direction::Asc && hits.len() >= need && need > 0) {
+        for entry in entries()? {
+            let (t, rid) = entry?;
+            if boundary.is_some_and(|b| b != t) {
+                complete = false;
+                break;
+            }
+            probe.stats.entries_walked += 1;
+            if probing && !part.candidates.contains(rid.0) {
+                continue;
+            }
+            if let Some(hit) = probe.test(rid)? {
+                counted += 1;
+                hits.push(hit);
+                if hits.len() >= need && boundary.is_none() {
+                    boundary = Some(t);
+                }
+            }
+        }
+    } else {
+        complete = false;
+    }
+    if dir == Direction::Desc && complete && nulls_possible {
+        counted += probe.test_all(probe.without_message(part)?.iter(), hits)?;
+    }
+    probe.finish_total(part, complete, counted)
+}

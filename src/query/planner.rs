@@ -1,0 +1,292 @@
+//! The planner: from compiled predicates and the viewer to a [`Plan`]: for each of the two
+//! parts a viewer sees (own dialogs, public dialogs) the candidate set from bitmaps, with its
+//! exact cardinality, and the access path whose cost estimate is lowest
+//! (`access/`), or the one the store's [`PathChoice`] forces. The configuration is read here
+//! and nowhere else.
+
+use std::sync::Arc;
+
+use roaring::RoaringBitmap;
+
+use super::access::{Shape, FULL_SCAN, PATHS};
+use super::candidates::{
+    bitmap_use, narrow_by_time, push_distinct, time_index, time_range, BitmapUse, TimeSpan,
+};
+use super::compile::cond_key;
+use super::eval::{Order, Pred, Target};
+use super::filter::{self, DataFilter};
+use super::plan::{Access, Part, PathChoice, Plan, Scope};
+use crate::error::Error;
+use crate::index::BitmapKey;
+use crate::lang::{Direction, Query};
+use crate::model::{DialogType, UserId};
+use crate::storage::{Filter, Snapshot};
+
+/// Candidates from which [`Access::SortColumns`] pays for its one-off build.
+const COLUMN_MIN_CANDIDATES: u64 = 1024;
+
+/// A kept filter standing for the conditions it answers.
+pub(crate) struct Answered<'f> {
+    pub(crate) conditions: &'f DataFilter,
+    pub(crate) kept: Arc<Filter>,
+    /// Built by this query (else found in the cache), for explain.
+    pub(crate) built: bool,
+}
+
+pub(crate) fn plan(
+    snap: &Snapshot,
+    viewer: UserId,
+    query: &Query,
+    choice: PathChoice,
+    preds: &[Pred],
+    answered: Option<Answered<'_>>,
+) -> Result<Plan, Error> {
+    let order = match &query.sort {
+        None => Order { target: Target::LastMessageDateSent, dir: Direction::Desc, default: true },
+        Some(sort) => {
+            Order { target: Target::of(&sort.field, true), dir: sort.direction, default: false }
+        }
+    };
+
+    let mut residual = Vec::new();
+    let mut notes = Vec::new();
+    let mut within: Vec<Arc<RoaringBitmap>> = Vec::new();
+    let mut without: Vec<Arc<RoaringBitmap>> = Vec::new();
+    let mut all_exact = true;
+    let mut types = ALL_TYPES;
+    let mut occupied: Vec<Arc<RoaringBitmap>> = Vec::new();
+    if let Some(Answered { conditions, kept, built }) = &answered {
+        notes.push(format!(
+            "{}: filter of {} rows{}, exact",
+            conditions.describe(),
+            kept.rows(),
+            if *built { " (built by this query, kept)" } else { " (cached)" }
+        ));
+    }
+    for pred in preds {
+        if answered.is_some() && filter::answers(pred) {
+            continue;
+        }
+        let key = cond_key(&pred.field, pred.op);
+        match bitmap_use(snap, pred)? {
+            BitmapUse::Exact(b) => {
+                notes.push(format!("{key}: bitmap of {} rows, exact", b.len()));
+                push_distinct(&mut within, b);
+            }
+            BitmapUse::Within(b) => {
+                notes.push(format!(
+                    "{key}: bitmap of {} rows narrows, each candidate tested",
+                    b.len()
+                ));
+                push_distinct(&mut within, b);
+                residual.push(pred.clone());
+                all_exact = false;
+            }
+            BitmapUse::Without(b) => {
+                notes.push(format!("{key}: minus bitmap of {} rows, exact", b.len()));
+                without.push(b);
+            }
+            BitmapUse::Types(mask) => {
+                notes.push(format!("{key}: types {}, exact", type_list(mask)));
+                types &= mask;
+            }
+            BitmapUse::Occupied(b) => {
+                notes.push(format!("{key}: bitmap of {} rows, exact, none public", b.len()));
+                occupied.push(b);
+            }
+            BitmapUse::Residual => {
+                notes.push(format!("{key}: tested on each candidate"));
+                residual.push(pred.clone());
+                all_exact = false;
+            }
+        }
+    }
+    // Cheap tests first: key tests before row tests.
+    residual.sort_by_key(Pred::needs_row);
+
+    let mut plan = Plan {
+        viewer,
+        order,
+        skip: query.skip,
+        limit: query.limit,
+        count_only: query.count,
+        unread: query.include_unread_message_count,
+        residual,
+        notes,
+        parts: Vec::with_capacity(2),
+        filter: answered.as_ref().map(|a| a.kept.clone()),
+    };
+    let meta = snap.meta()?;
+    let has_message = if plan.order.target == Target::LastMessageDateSent {
+        Some(snap.bitmap(&BitmapKey::HasMessage)?)
+    } else {
+        None
+    };
+    for scope in [Scope::Own, Scope::Public] {
+        let (base, base_name) = match scope {
+            Scope::Own => (snap.bitmap(&BitmapKey::User(viewer.0))?, format!("user({viewer})")),
+            Scope::Public => (
+                snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?,
+                "public".to_owned(),
+            ),
+        };
+        // Bitmaps are shared with the read cache: combining makes new ones, and a part with no
+        // bitmap condition reads its base bitmap as it is.
+        let mut candidates = base.clone();
+        let mut formula = base_name;
+        match scope {
+            // Public dialogs are type 1 and have no occupants.
+            Scope::Public if types & 1 == 0 || !occupied.is_empty() => {
+                candidates = Arc::default();
+                formula.push_str(" (none can match)");
+            }
+            // The filter's public half is the public dialogs that pass it: no intersection.
+            Scope::Public => {
+                if let Some(answered) = &answered {
+                    candidates = answered.kept.public.clone();
+                    formula.push_str(" ∩ data filter");
+                }
+            }
+            Scope::Own => {
+                // Subtract the excluded types: cheaper than intersecting with the union of the
+                // allowed ones, which holds most dialogs. Never type 1: a user's bitmap holds no
+                // public dialog (they have no occupants), so there is nothing to take out.
+                for t in [DialogType::Group, DialogType::Private]
+                    .into_iter()
+                    .filter(|t| types & (1 << (t.code() - 1)) == 0)
+                {
+                    candidates =
+                        Arc::new(&*candidates - &*snap.bitmap(&BitmapKey::Type(t.code()))?);
+                }
+                if let Some(answered) = &answered {
+                    candidates = Arc::new(&*candidates & &*answered.kept.own);
+                    formula.push_str(" ∩ data filter");
+                }
+                for b in &occupied {
+                    candidates = Arc::new(&*candidates & &**b);
+                }
+                if types != ALL_TYPES {
+                    formula.push_str(&format!(" of types {}", type_list(types)));
+                }
+            }
+        }
+        let spans = time_spans(snap, &plan, scope)?;
+        // The full scan, the oracle, reads no index.
+        let narrowing = if choice == PathChoice::FullScan { &[][..] } else { &spans[..] };
+        // A time range over the public dialogs is read from the cached public stream, a few
+        // instructions an entry: when it holds far fewer entries than there are public dialogs,
+        // narrowing by it first leaves the bitmaps little (often nothing) to intersect.
+        let part_size = candidates.len();
+        let first =
+            |span: &&TimeSpan| scope == Scope::Public && span.entries.saturating_mul(8) < part_size;
+        candidates =
+            narrow_by_time(snap, narrowing.iter().filter(first), candidates, &mut formula)?;
+        for b in &within {
+            candidates = Arc::new(&*candidates & &**b);
+        }
+        for b in &without {
+            candidates = Arc::new(&*candidates - &**b);
+        }
+        if !within.is_empty() {
+            formula.push_str(&format!(" ∩ {} bitmap(s)", within.len()));
+        }
+        if !without.is_empty() {
+            formula.push_str(&format!(" − {} bitmap(s)", without.len()));
+        }
+        let last = narrowing.iter().filter(|span| !first(span));
+        candidates = narrow_by_time(snap, last, candidates, &mut formula)?;
+        let sort_range = spans.iter().find(|s| s.target == plan.order.target).map(|s| s.entries);
+        let shape = Shape {
+            plan: &plan,
+            scope,
+            candidates: &candidates,
+            exact: all_exact,
+            has_message: has_message.as_deref(),
+            meta,
+            sort_range,
+            columns_from: columns_from(choice),
+        };
+        let (access, estimate) = choose(&shape, choice);
+        let all_public = scope == Scope::Public && Arc::ptr_eq(&candidates, &base);
+        plan.parts.push(Part {
+            scope,
+            formula,
+            candidates,
+            exact: all_exact,
+            all_public,
+            access,
+            estimate,
+        });
+    }
+    Ok(plan)
+}
+
+/// Every dialog type, as a mask (bit `t - 1` for type `t`).
+const ALL_TYPES: u8 = 0b111;
+
+fn type_list(mask: u8) -> String {
+    let types: Vec<String> = DialogType::ALL
+        .iter()
+        .filter(|t| mask & (1 << (t.code() - 1)) != 0)
+        .map(|t| t.to_string())
+        .collect();
+    if types.is_empty() {
+        "none".to_owned()
+    } else {
+        types.join(",")
+    }
+}
+
+/// The bounded time ranges of a part's conditions, each estimated once: for narrowing the
+/// candidates and for costing a walk of the sort field's index.
+fn time_spans(snap: &Snapshot, plan: &Plan, scope: Scope) -> Result<Vec<TimeSpan>, Error> {
+    let mut spans = Vec::new();
+    for target in [Target::LastMessageDateSent, Target::UpdatedAt] {
+        let (lo, hi) = time_range(&plan.residual, &target);
+        let Some(index) = time_index(&target, scope) else { continue };
+        if lo == i64::MIN && hi == i64::MAX {
+            continue;
+        }
+        let entries = snap.estimate_range(index, lo, hi)?;
+        spans.push(TimeSpan { target, index, lo, hi, entries });
+    }
+    Ok(spans)
+}
+
+/// Picks the access path of one part: the cheapest of [`PATHS`] by their cost estimates, or
+/// the one the configuration forces.
+fn choose(shape: &Shape<'_>, choice: PathChoice) -> (Access, u64) {
+    // The full scan, the oracle, is only ever forced.
+    if choice == PathChoice::FullScan {
+        return FULL_SCAN.cost(shape).unwrap_or((Access::FullScan, 0));
+    }
+    let options: Vec<(Access, u64)> = PATHS.iter().filter_map(|p| p.cost(shape)).collect();
+    let first = |f: &dyn Fn(&Access) -> bool| options.iter().find(|(a, _)| f(a)).cloned();
+    // Nothing to read beats every path, forced or not.
+    if let Some(free) = first(&|a| matches!(a, Access::Empty | Access::CountOnly)) {
+        return free;
+    }
+    let sort = first(&|a| matches!(a, Access::SortColumns | Access::SortCandidates))
+        .unwrap_or((Access::SortCandidates, shape.n()));
+    match choice {
+        // Reading every candidate is no more than a page: nothing beats it.
+        PathChoice::Auto if shape.n() <= shape.plan.needed() as u64 => sort,
+        PathChoice::Auto => {
+            options.into_iter().fold(sort, |best, o| if o.1 < best.1 { o } else { best })
+        }
+        PathChoice::Walk => first(&|a| matches!(a, Access::WalkFilter { .. }))
+            .or_else(|| first(&|a| matches!(a, Access::WalkTime { .. })))
+            .or_else(|| first(&|a| matches!(a, Access::WalkRows)))
+            .unwrap_or(sort),
+        _ => sort,
+    }
+}
+
+/// Candidates from which the configuration lets the planner sort on columns.
+fn columns_from(choice: PathChoice) -> u64 {
+    match choice {
+        PathChoice::Auto => COLUMN_MIN_CANDIDATES,
+        PathChoice::Columns => 0,
+        _ => u64::MAX,
+    }
+}

@@ -1,0 +1,56 @@
+//! Prepare: the stage before execution. Compiles a query, finds the cached data filter that
+//! answers its custom-data conditions (or builds and keeps one when the plan would test them on
+//! thousands of candidates), and plans it. The planner itself only compares costs.
+
+use super::compile::all_preds;
+use super::eval::Pred;
+use super::filter::DataFilter;
+use super::plan::{Access, PathChoice, Plan};
+use super::planner::{self, Answered};
+use crate::error::Error;
+use crate::lang::Query;
+use crate::model::UserId;
+use crate::storage::Snapshot;
+
+/// Compiles and plans `query` for `viewer` on `snap`; returns the plan and, for a forced
+/// full scan, every predicate (which it tests itself: it reads no index).
+///
+/// Conditions on custom data are answered by a cached filter when one is there
+/// (`query/filter.rs`); when there is none and a part would test them on columns, which is
+/// when they cost the most, the filter is built, kept, and the query planned again with it.
+pub(crate) fn prepare(
+    snap: &Snapshot,
+    viewer: UserId,
+    query: &Query,
+    choice: PathChoice,
+) -> Result<(Plan, Vec<Pred>), Error> {
+    let preds = all_preds(snap, query)?;
+    // The full scan, the oracle, reads no index.
+    let filter = if choice == PathChoice::FullScan { None } else { DataFilter::of(&preds) };
+    let Some(filter) = filter else {
+        return with_preds(planner::plan(snap, viewer, query, choice, &preds, None), preds, choice);
+    };
+    if let Some(cached) = snap.filter(filter.key()) {
+        let answered = Answered { conditions: &filter, kept: cached, built: false };
+        let plan = planner::plan(snap, viewer, query, choice, &preds, Some(answered));
+        return with_preds(plan, preds, choice);
+    }
+    let plan = planner::plan(snap, viewer, query, choice, &preds, None)?;
+    if !plan.parts.iter().any(|p| p.access == Access::SortColumns) {
+        return with_preds(Ok(plan), preds, choice);
+    }
+    let Some(built) = filter.build(snap)? else { return with_preds(Ok(plan), preds, choice) };
+    snap.install_filter(filter.key().into(), built.clone());
+    let answered = Answered { conditions: &filter, kept: built, built: true };
+    let plan = planner::plan(snap, viewer, query, choice, &preds, Some(answered));
+    with_preds(plan, preds, choice)
+}
+
+/// The plan with the predicates a forced full scan tests (none for any other path).
+fn with_preds(
+    plan: Result<Plan, Error>,
+    preds: Vec<Pred>,
+    choice: PathChoice,
+) -> Result<(Plan, Vec<Pred>), Error> {
+    Ok((plan?, if choice == PathChoice::FullScan { preds } else { Vec::new() }))
+}
