@@ -3,10 +3,9 @@
 //! Data: `dialogstore_testkit` with a fixed seed, `DIALOGSTORE_BENCH_DIALOGS` dialogs (default
 //! 1,000,000; built once under `target/bench-data/`). Each query class runs for a
 //! rotating set of viewers (64 typical users, or the three busiest users where the class says
-//! so) on both systems, in the same process, with warm caches: the store twice, answering with
-//! owned dialogs (`list_dialogs`) and with views of its cached rows (`list_dialogs_view`, what a
-//! JSON service would use). Before timing, all must give the same totals and the same dialogs in
-//! the same order. Besides criterion's estimates, every measured call's latency is kept
+//! so) on both systems, in the same process, with warm caches, the store answering with
+//! `list_dialogs`. Before timing, both must give the same totals and the same dialogs in the
+//! same order. Besides criterion's estimates, every measured call's latency is kept
 //! (criterion's warm-up calls left out) and `benches/results/queries.json` gets p50 and p99 per
 //! class. Query strings are rendered before timing; the store parses each, as a service would.
 
@@ -81,14 +80,12 @@ fn main() {
         "sqlite": peak_memory_of("sqlite"),
     });
     let store = common::Store::open(&ds);
-    let view = store.viewing();
     let sqlite = common::Sqlite::open(&ds);
     let classes = common::classes();
-    let backends: [&dyn Backend; 3] = [&store, &view, &sqlite];
+    let backends: [&dyn Backend; 2] = [&store, &sqlite];
     // Warm all, then check they agree.
     warm(&ds, &classes, &backends);
     common::assert_same(&classes, &ds, &store, &sqlite);
-    common::assert_same(&classes, &ds, &view, &sqlite);
     eprintln!("both backends agree on every benched query");
 
     let mut c = Criterion::default().configure_from_args();

@@ -47,10 +47,8 @@ fn main() {
         return;
     };
     println!("Machine: {}; {} dialogs.\n", q["machine"].as_str().unwrap_or("?"), q["dialogs"]);
-    println!(
-        "| query class | query | dialogstore p50 (`list_dialogs`) | dialogstore p50 (`list_dialogs_view`) | SQLite p50 | ratio (best of the store) | target |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| query class | query | dialogstore p50 | SQLite p50 | ratio | target |");
+    println!("| --- | --- | --- | --- | --- | --- |");
     let rows = q["queries"].as_array().cloned().unwrap_or_default();
     let p50 = |class: &str, backend: &str| {
         rows.iter()
@@ -61,22 +59,22 @@ fn main() {
     classes.dedup();
     for class in classes {
         let query = rows.iter().find(|r| r["class"] == class).map(|r| &r["query"]);
-        let figures =
-            [p50(class, "dialogstore"), p50(class, "dialogstore_view"), p50(class, "sqlite")];
+        let figures = [p50(class, "dialogstore"), p50(class, "sqlite")];
         let best = figures.iter().flatten().copied().fold(f64::INFINITY, f64::min);
         let cell = |v: Option<f64>| match v {
             Some(v) if v == best => format!("**{}**", us(v)),
             Some(v) => us(v),
             None => "-".to_owned(),
         };
-        let store_best = figures[0].into_iter().chain(figures[1]).fold(f64::INFINITY, f64::min);
-        let ratio = figures[2].map_or("-".to_owned(), |b| format!("{:.1}x", b / store_best));
+        let ratio = match figures {
+            [Some(store), Some(sqlite)] => format!("{:.1}x", sqlite / store),
+            _ => "-".to_owned(),
+        };
         println!(
-            "| {class} | `{}` | {} | {} | {} | {ratio} | {} |",
+            "| {class} | `{}` | {} | {} | {ratio} | {} |",
             query.and_then(|q| q.as_str()).unwrap_or(""),
             cell(figures[0]),
             cell(figures[1]),
-            cell(figures[2]),
             target(class)
         );
     }

@@ -65,12 +65,16 @@ fn as_dialog(n: u64, user: UserId, at: i64, new: &NewDialog) -> Dialog {
         created_at: at,
         updated_at: at,
         dialog_type: new.dialog_type,
-        name: if new.dialog_type == DialogType::Private { None } else { new.name.clone() },
-        photo: new.photo.clone(),
+        name: if new.dialog_type == DialogType::Private {
+            None
+        } else {
+            new.name.clone().map(Into::into)
+        },
+        photo: new.photo.clone().map(Into::into),
         xmpp_room_jid: (new.dialog_type != DialogType::Private)
-            .then(|| format!("0_{}@muc.chat.quickblox.com", DialogId(id))),
-        occupants_ids: if public { Vec::new() } else { occupants },
-        admin_ids: if public { vec![user] } else { Vec::new() },
+            .then(|| format!("0_{}@muc.chat.quickblox.com", DialogId(id)).into()),
+        occupants_ids: if public { Vec::new().into() } else { occupants.into() },
+        admin_ids: if public { vec![user].into() } else { Vec::new().into() },
         last_message: None,
         last_message_id: None,
         last_message_date_sent: None,
@@ -137,7 +141,7 @@ fn sqlite_message(conn: &mut Connection, rid: i64, sender: UserId, meta: &Messag
 }
 
 /// Group dialogs of the data set with their occupants (for messages), by row order.
-fn groups(store: &DialogStore, n: usize) -> Vec<(usize, DialogId, Vec<UserId>)> {
+fn groups(store: &DialogStore, n: usize) -> Vec<(usize, DialogId, std::sync::Arc<[UserId]>)> {
     let mut out = Vec::new();
     let mut rid = 0usize;
     store

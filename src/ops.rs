@@ -35,16 +35,16 @@ impl Ctx<'_> {
 }
 
 pub(crate) fn is_visible(row: &Row, user: UserId) -> bool {
-    row.is_public() || row.occupants.binary_search(&user.0).is_ok()
+    row.is_public() || row.occupants.binary_search(&user).is_ok()
 }
 
 fn is_owner_or_admin(row: &Row, user: UserId) -> bool {
-    row.user_id == user.0 || row.admins.binary_search(&user.0).is_ok()
+    row.user_id == user.0 || row.admins.binary_search(&user).is_ok()
 }
 
 // ---- input checks ----
 
-fn check_text(field: &'static str, value: &Option<String>, max: usize) -> Result<(), Error> {
+fn check_text(field: &'static str, value: Option<&str>, max: usize) -> Result<(), Error> {
     if let Some(v) = value {
         let chars = v.chars().count();
         if chars > max {
@@ -59,7 +59,7 @@ fn check_text(field: &'static str, value: &Option<String>, max: usize) -> Result
     Ok(())
 }
 
-fn check_name_and_photo(name: &Option<String>, photo: &Option<String>) -> Result<(), Error> {
+fn check_name_and_photo(name: Option<&str>, photo: Option<&str>) -> Result<(), Error> {
     check_text("name", name, MAX_NAME_CHARS)?;
     check_text("photo", photo, MAX_SHORT_TEXT_CHARS)
 }
@@ -69,6 +69,11 @@ fn sorted_users(users: impl IntoIterator<Item = UserId>) -> Vec<u64> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// A sorted list of user ids as a row holds it.
+fn user_list(users: impl IntoIterator<Item = u64>) -> Arc<[UserId]> {
+    users.into_iter().map(UserId).collect()
 }
 
 fn check_occupant_count(count: usize) -> Result<(), Error> {
@@ -151,9 +156,9 @@ pub(crate) fn create(
     let kind = new.dialog_type;
     let private = kind == DialogType::Private;
     if !private {
-        check_name_and_photo(&new.name, &new.photo)?;
+        check_name_and_photo(new.name.as_deref(), new.photo.as_deref())?;
     } else {
-        check_text("photo", &new.photo, MAX_SHORT_TEXT_CHARS)?;
+        check_text("photo", new.photo.as_deref(), MAX_SHORT_TEXT_CHARS)?;
     }
     let others: Vec<u64> =
         sorted_users(new.occupants_ids).into_iter().filter(|u| *u != creator.0).collect();
@@ -187,11 +192,11 @@ pub(crate) fn create(
         created_at: ctx.now,
         updated_at: ctx.now,
         kind: kind.code(),
-        name: if private { None } else { new.name },
-        photo: new.photo,
-        xmpp_room_jid: (!private).then(|| ctx.room_jid(&id)),
-        occupants,
-        admins,
+        name: if private { None } else { new.name.map(Arc::from) },
+        photo: new.photo.map(Arc::from),
+        xmpp_room_jid: (!private).then(|| ctx.room_jid(&id).into()),
+        occupants: user_list(occupants),
+        admins: user_list(admins),
         last_message: None,
         last_message_id: None,
         last_message_date_sent: None,
@@ -213,6 +218,7 @@ fn restore_private(
     row: Arc<Row>,
 ) -> Result<Dialog, Error> {
     let both = sorted_users([UserId(row.user_id), UserId(row.peer.unwrap_or(row.user_id))]);
+    let both = user_list(both);
     if row.occupants == both {
         return to_dialog(&row, None);
     }
@@ -247,9 +253,9 @@ pub(crate) fn update(
 
     if kind == DialogType::Private {
         // The name of a private dialog is ignored, so it is not checked either (as in create).
-        check_text("photo", &upd.photo, MAX_SHORT_TEXT_CHARS)?;
+        check_text("photo", upd.photo.as_deref(), MAX_SHORT_TEXT_CHARS)?;
     } else {
-        check_name_and_photo(&upd.name, &upd.photo)?;
+        check_name_and_photo(upd.name.as_deref(), upd.photo.as_deref())?;
     }
     let data = upd.data.map(|d| check_data(w, d)).transpose()?;
     let push_occ = sorted_users(upd.push_all.occupants_ids.0);
@@ -302,34 +308,36 @@ pub(crate) fn update(
     let mut new = Row::clone(&old);
     if kind != DialogType::Private {
         if let Some(name) = upd.name {
-            new.name = Some(name);
+            new.name = Some(name.into());
         }
     }
     if let Some(photo) = upd.photo {
-        new.photo = Some(photo);
+        new.photo = Some(photo.into());
     }
     if let Some(data) = data {
         new.data = Some(data);
     }
     if kind == DialogType::Group {
-        let mut occ: BTreeSet<u64> = old.occupants.iter().copied().collect();
+        let mut occ: BTreeSet<u64> = old.occupants.iter().map(|u| u.0).collect();
         occ.extend(&push_occ);
         occ.retain(|u| pull_occ.binary_search(u).is_err());
         check_occupant_count(occ.len())?;
-        new.occupants = occ.into_iter().collect();
+        new.occupants = user_list(occ);
     }
     if kind != DialogType::Private {
-        let mut adm: BTreeSet<u64> = old.admins.iter().copied().collect();
+        let mut adm: BTreeSet<u64> = old.admins.iter().map(|u| u.0).collect();
         adm.extend(&push_adm);
         adm.retain(|u| pull_adm.binary_search(u).is_err());
         if kind == DialogType::Group {
-            if let Some(u) = push_adm.iter().find(|u| new.occupants.binary_search(u).is_err()) {
+            if let Some(u) =
+                push_adm.iter().find(|u| new.occupants.binary_search(&UserId(**u)).is_err())
+            {
                 return Err(ValidationError::AdminNotOccupant { user: UserId(*u) }.into());
             }
             // A removed occupant is no longer an admin.
-            adm.retain(|u| new.occupants.binary_search(u).is_ok());
+            adm.retain(|u| new.occupants.binary_search(&UserId(*u)).is_ok());
         }
-        new.admins = adm.into_iter().collect();
+        new.admins = user_list(adm);
     }
     if new == *old {
         return to_dialog(&old, None);
@@ -380,8 +388,8 @@ pub(crate) fn delete(
     }
     for (rid, old) in targets {
         let mut new = Row::clone(&old);
-        new.occupants.retain(|u| *u != user.0);
-        new.admins.retain(|u| *u != user.0);
+        new.occupants = old.occupants.iter().copied().filter(|u| *u != user).collect();
+        new.admins = old.admins.iter().copied().filter(|u| *u != user).collect();
         if force || new.occupants.is_empty() {
             w.delete(rid, &old)?;
         } else {
@@ -401,7 +409,7 @@ pub(crate) fn record_message(
     sender: UserId,
     msg: MessageMeta,
 ) -> Result<(), Error> {
-    check_text("last_message_id", &Some(msg.id.clone()), MAX_SHORT_TEXT_CHARS)?;
+    check_text("last_message_id", Some(&msg.id), MAX_SHORT_TEXT_CHARS)?;
     let (rid, old) = find_visible(w, sender, id)?;
     write_message(w, ctx, rid, old, sender, msg).map(drop)
 }
@@ -422,15 +430,15 @@ fn write_message(
         } else {
             msg.text
         };
-        new.last_message = Some(text);
-        new.last_message_id = Some(msg.id);
+        new.last_message = Some(text.into());
+        new.last_message_id = Some(msg.id.into());
         new.last_message_date_sent = Some(msg.date_sent);
         new.last_message_user_id = Some(sender.0);
     }
     new.updated_at = ctx.now;
     let new = w.replace(rid, &old, new)?;
-    for user in old.occupants.iter().filter(|u| **u != sender.0) {
-        w.add_unread(*user, rid, 1)?;
+    for user in old.occupants.iter().filter(|u| **u != sender) {
+        w.add_unread(user.0, rid, 1)?;
     }
     Ok(new)
 }
@@ -444,7 +452,7 @@ pub(crate) fn record_private_message(
     recipient: UserId,
     msg: MessageMeta,
 ) -> Result<Dialog, Error> {
-    check_text("last_message_id", &Some(msg.id.clone()), MAX_SHORT_TEXT_CHARS)?;
+    check_text("last_message_id", Some(&msg.id), MAX_SHORT_TEXT_CHARS)?;
     let dialog = create(w, ctx, sender, NewDialog::private(recipient))?;
     let (rid, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
     let row = write_message(w, ctx, rid, row, sender, msg)?;
@@ -465,11 +473,11 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
     }
     let kind = dialog.dialog_type;
     let inconsistent = |reason| Err(ValidationError::Inconsistent { id, reason }.into());
-    check_name_and_photo(&dialog.name, &dialog.photo)?;
-    check_text("last_message_id", &dialog.last_message_id, MAX_SHORT_TEXT_CHARS)?;
-    check_text("last_message", &dialog.last_message, MAX_LAST_MESSAGE_CHARS)?;
-    let occupants = sorted_users(dialog.occupants_ids);
-    let admins = sorted_users(dialog.admin_ids);
+    check_name_and_photo(dialog.name.as_deref(), dialog.photo.as_deref())?;
+    check_text("last_message_id", dialog.last_message_id.as_deref(), MAX_SHORT_TEXT_CHARS)?;
+    check_text("last_message", dialog.last_message.as_deref(), MAX_LAST_MESSAGE_CHARS)?;
+    let occupants = sorted_users(dialog.occupants_ids.iter().copied());
+    let admins = sorted_users(dialog.admin_ids.iter().copied());
     check_occupant_count(occupants.len())?;
     let data = dialog.data.map(|d| check_data(w, d)).transpose()?;
     let mut peer = None;
@@ -510,10 +518,10 @@ pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Resul
         xmpp_room_jid: if private {
             None
         } else {
-            dialog.xmpp_room_jid.or_else(|| Some(ctx.room_jid(&id)))
+            dialog.xmpp_room_jid.or_else(|| Some(ctx.room_jid(&id).into()))
         },
-        occupants,
-        admins,
+        occupants: user_list(occupants),
+        admins: user_list(admins),
         last_message: dialog.last_message,
         last_message_id: dialog.last_message_id,
         last_message_date_sent: dialog.last_message_date_sent,

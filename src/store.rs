@@ -21,7 +21,7 @@ use crate::lang::Query;
 use crate::ops::{self as rules, Ctx};
 use crate::query::eval::Pred;
 use crate::query::plan::Plan;
-use crate::query::{exec, DialogView, Explain, Page, PageView, PathChoice};
+use crate::query::{exec, Explain, Page, PathChoice};
 use crate::storage::{
     shield, Durability, IntegrityReport, Snapshot, Storage, StoreStats, StoredRow, Writer,
 };
@@ -415,29 +415,10 @@ impl DialogStore {
     /// # Ok::<(), dialogstore::Error>(())
     /// ```
     pub fn list_dialogs(&self, user: UserId, query: &Query) -> Result<Page, Error> {
-        Ok(self.list_dialogs_view(user, query)?.to_page())
+        shield(|| self.list(user, query))
     }
 
-    /// [`list_dialogs`](Self::list_dialogs) without copying the dialogs: the page's items share
-    /// the store's cached rows and are read through accessors. It serializes to exactly the
-    /// same JSON as the [`Page`], so a service that answers with JSON should use this.
-    ///
-    /// ```
-    /// use dialogstore::{DialogStore, NewDialog, Query, UserId};
-    /// let store = DialogStore::in_memory()?;
-    /// store.create_dialog(UserId(1), NewDialog::group("New Year party", [UserId(2)]))?;
-    /// let q: Query = "limit=10".parse()?;
-    /// let view = store.list_dialogs_view(UserId(2), &q)?;
-    /// assert_eq!(view.items()[0].name(), Some("New Year party"));
-    /// let page = store.list_dialogs(UserId(2), &q)?;
-    /// assert_eq!(serde_json::to_string(&view).unwrap(), serde_json::to_string(&page).unwrap());
-    /// # Ok::<(), dialogstore::Error>(())
-    /// ```
-    pub fn list_dialogs_view(&self, user: UserId, query: &Query) -> Result<PageView, Error> {
-        shield(|| self.list_view(user, query))
-    }
-
-    fn list_view(&self, user: UserId, query: &Query) -> Result<PageView, Error> {
+    fn list(&self, user: UserId, query: &Query) -> Result<Page, Error> {
         let snap = self.storage.snapshot()?;
         let (plan, preds) = self.plan(&snap, user, query)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
@@ -450,9 +431,10 @@ impl DialogStore {
             } else {
                 Some(snap.unread(user.0, rid)?)
             };
-            items.push(DialogView::new(row, unread)?);
+            // The dialog shares the cached row's texts and lists: a few reference counts.
+            items.push(crate::dialog::to_dialog(&row, unread)?);
         }
-        Ok(PageView {
+        Ok(Page {
             total_entries: outcome.total,
             skip: query.skip,
             limit: query.limit,

@@ -141,7 +141,7 @@ fn the_other_operations_of_a_batch_commit_around_a_failed_one() {
     assert!(read.admin_ids.is_empty());
     assert_eq!(read.unread_messages_count, Some(1));
     assert_eq!(env.unread(OWNER, group.id), 0);
-    assert_eq!(env.get(B, other.id).unwrap().occupants_ids, [A, B]);
+    assert_eq!(env.get(B, other.id).unwrap().occupants_ids, [A, B].into());
 }
 
 #[test]
@@ -158,7 +158,7 @@ fn a_thousand_creates_in_one_batch() {
     assert_eq!(distinct.len(), 1000);
     for (u, id) in (1..=1000).zip(&ids).step_by(97) {
         let d = env.get(UserId(u), *id).unwrap();
-        assert_eq!(d.occupants_ids, [UserId(u), OWNER]);
+        assert_eq!(d.occupants_ids, [UserId(u), OWNER].into());
     }
 }
 

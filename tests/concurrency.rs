@@ -273,7 +273,7 @@ fn counters(store: &DialogStore, seen: &mut Seen) {
     ordered(&page, "last_message_date_sent", true, q);
     let mut by_name = HashMap::new();
     for d in &page.items {
-        by_name.insert(d.name.clone().unwrap_or_default(), counter_k(d, seen));
+        by_name.insert(d.name.as_deref().unwrap_or_default().to_owned(), counter_k(d, seen));
     }
     for pair in 0..COUNTERS / 2 {
         let (a, b) = (

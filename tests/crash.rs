@@ -160,7 +160,7 @@ fn live_dialogs(store: &DialogStore) -> Vec<Live> {
     let mut live = Vec::new();
     store
         .for_each_dialog(|d| {
-            live.push(Live { id: d.id, kind: d.dialog_type, occupants: d.occupants_ids });
+            live.push(Live { id: d.id, kind: d.dialog_type, occupants: d.occupants_ids.to_vec() });
             Ok(())
         })
         .expect("for_each_dialog");
@@ -266,7 +266,7 @@ fn refresh(store: &DialogStore, live: &mut Vec<Live>, id: DialogId) {
     live.retain(|d| d.id != id);
     let read = USERS.iter().find_map(|u| store.get(UserId(*u), id).ok());
     if let Some(d) = read {
-        live.push(Live { id, kind: d.dialog_type, occupants: d.occupants_ids });
+        live.push(Live { id, kind: d.dialog_type, occupants: d.occupants_ids.to_vec() });
     }
 }
 

@@ -130,8 +130,8 @@ fn room_jid_uses_the_builders_app_id_and_domain() {
     let group = store.group(OWNER, &[A]);
     let public = store.public(OWNER);
     let private = store.private(OWNER, A);
-    assert_eq!(group.xmpp_room_jid, Some(format!("42_{}@muc.example.org", group.id)));
-    assert_eq!(public.xmpp_room_jid, Some(format!("42_{}@muc.example.org", public.id)));
+    assert_eq!(group.xmpp_room_jid, Some(format!("42_{}@muc.example.org", group.id).into()));
+    assert_eq!(public.xmpp_room_jid, Some(format!("42_{}@muc.example.org", public.id).into()));
     assert_eq!(private.xmpp_room_jid, None);
 }
 
@@ -141,7 +141,7 @@ fn room_jid_uses_the_builders_app_id_and_domain() {
 fn creator_is_added_and_occupants_are_sorted_and_unique() {
     let env = Env::new();
     let d = env.create_dialog(OWNER, NewDialog::group("Team", [D, A, C, A, OWNER, D])).unwrap();
-    assert_eq!(d.occupants_ids, [OWNER, A, C, D]);
+    assert_eq!(d.occupants_ids, [OWNER, A, C, D].into());
     assert_eq!(d.user_id, OWNER);
 }
 
@@ -178,7 +178,7 @@ fn join_required_is_null_for_public_and_private_even_when_given() {
 fn group_with_only_its_creator_is_allowed() {
     let env = Env::new();
     let d = env.group(OWNER, &[]);
-    assert_eq!(d.occupants_ids, [OWNER]);
+    assert_eq!(d.occupants_ids, [OWNER].into());
 }
 
 #[test]
@@ -208,7 +208,7 @@ fn private_ignores_the_creators_own_id_and_collapses_duplicates() {
             NewDialog::new(dialogstore::DialogType::Private).occupants([BOB, ME, BOB]),
         )
         .unwrap();
-    assert_eq!(d.occupants_ids, [BOB, ME]);
+    assert_eq!(d.occupants_ids, [BOB, ME].into());
     assert!(d.admin_ids.is_empty());
 }
 
@@ -247,20 +247,20 @@ fn private_created_again_brings_back_whoever_left() {
     let env = Env::new();
     let first = env.private(ME, BOB);
     env.delete_dialogs(BOB, &[first.id], false).unwrap();
-    assert_eq!(env.get(ME, first.id).unwrap().occupants_ids, [ME]);
+    assert_eq!(env.get(ME, first.id).unwrap().occupants_ids, [ME].into());
 
     // The one who left asks again.
     let back = env.private(BOB, ME);
     assert_eq!(back.id, first.id);
-    assert_eq!(back.occupants_ids, [BOB, ME]);
-    assert_eq!(env.get(BOB, first.id).unwrap().occupants_ids, [BOB, ME]);
+    assert_eq!(back.occupants_ids, [BOB, ME].into());
+    assert_eq!(env.get(BOB, first.id).unwrap().occupants_ids, [BOB, ME].into());
 
     // The one who stayed asks again after the other left.
     env.delete_dialogs(ME, &[first.id], false).unwrap();
     let back = env.private(BOB, ME);
     assert_eq!(back.id, first.id);
-    assert_eq!(back.occupants_ids, [BOB, ME]);
-    assert_eq!(env.get(ME, first.id).unwrap().occupants_ids, [BOB, ME]);
+    assert_eq!(back.occupants_ids, [BOB, ME].into());
+    assert_eq!(env.get(ME, first.id).unwrap().occupants_ids, [BOB, ME].into());
 }
 
 #[test]
@@ -310,7 +310,7 @@ fn public_with_occupants_is_refused() {
 fn public_has_its_creator_as_admin_and_no_occupants() {
     let env = Env::new();
     let d = env.public(OWNER);
-    assert_eq!(d.admin_ids, [OWNER]);
+    assert_eq!(d.admin_ids, [OWNER].into());
     assert!(d.occupants_ids.is_empty());
     assert_eq!(d.is_join_required, None);
 }

@@ -54,7 +54,7 @@ fn repeated_ids_are_fine() {
     let env = Env::new();
     let d = env.group(OWNER, &[A, B]);
     env.delete_dialogs(A, &[d.id, d.id], false).unwrap();
-    assert_eq!(env.get(OWNER, d.id).unwrap().occupants_ids, [OWNER, B]);
+    assert_eq!(env.get(OWNER, d.id).unwrap().occupants_ids, [OWNER, B].into());
     let e = env.group(OWNER, &[A]);
     env.delete_dialogs(OWNER, &[e.id, e.id, e.id], true).unwrap();
     assert_gone(&env, e.id, &[OWNER, A]);
@@ -67,9 +67,9 @@ fn several_ids_in_one_call() {
     let private = env.private(OWNER, B);
     let other = env.group(C, &[OWNER, D]);
     env.delete_dialogs(OWNER, &[group.id, private.id, other.id], false).unwrap();
-    assert_eq!(env.get(A, group.id).unwrap().occupants_ids, [A]);
-    assert_eq!(env.get(B, private.id).unwrap().occupants_ids, [B]);
-    assert_eq!(env.get(C, other.id).unwrap().occupants_ids, [C, D]);
+    assert_eq!(env.get(A, group.id).unwrap().occupants_ids, [A].into());
+    assert_eq!(env.get(B, private.id).unwrap().occupants_ids, [B].into());
+    assert_eq!(env.get(C, other.id).unwrap().occupants_ids, [C, D].into());
 }
 
 // ---- all or nothing ----
@@ -128,7 +128,7 @@ fn leaving_removes_the_user_from_occupants_and_admins() {
     env.update_dialog(OWNER, d.id, dialogstore::DialogUpdate::default().push_admins([A])).unwrap();
     env.delete_dialogs(A, &[d.id], false).unwrap();
     let read = env.get(OWNER, d.id).unwrap();
-    assert_eq!(read.occupants_ids, [OWNER, B]);
+    assert_eq!(read.occupants_ids, [OWNER, B].into());
     assert!(read.admin_ids.is_empty());
     let err = assert_refused(&env, "ACCESS_ERROR", || env.get(A, d.id));
     assert!(matches!(err, Error::AccessDenied { .. }));
@@ -156,7 +156,7 @@ fn leaving_a_private_dialog_keeps_it_for_the_other() {
     let d = env.private(ME, BOB);
     env.delete_dialogs(ME, &[d.id], false).unwrap();
     let read = env.get(BOB, d.id).unwrap();
-    assert_eq!(read.occupants_ids, [BOB]);
+    assert_eq!(read.occupants_ids, [BOB].into());
     env.post(d.id, BOB, "m1", T0 + 1);
     let err = assert_refused(&env, "ACCESS_ERROR", || env.get(ME, d.id));
     assert!(matches!(err, Error::AccessDenied { .. }));

@@ -75,7 +75,7 @@ fn import_keeps_ids_times_last_message_occupants_photo_and_jid() {
     assert_eq!(read.last_message_id.as_deref(), Some("5d75583fa0eb473c350b72ab"));
     assert_eq!(read.last_message_date_sent, Some(1_567_971_391));
     assert_eq!(read.last_message_user_id, Some(OWNER));
-    assert_eq!(read.occupants_ids, [OWNER, A, B, C, D]);
+    assert_eq!(read.occupants_ids, [OWNER, A, B, C, D].into());
     assert_eq!(read.photo.as_deref(), Some("68123"));
     assert_eq!(
         read.xmpp_room_jid.as_deref(),
@@ -138,7 +138,7 @@ fn private_is_imported_with_its_owner_and_one_other() {
     let env = Env::new();
     let d = private_item("5e261c72a28f9a4f779f10bb", BOB.0, json!([ME.0, BOB.0]));
     let d = env.import(d).unwrap();
-    assert_eq!(d.occupants_ids, [BOB, ME]);
+    assert_eq!(d.occupants_ids, [BOB, ME].into());
     assert_eq!(d.xmpp_room_jid, None);
     assert_eq!(env.private(ME, BOB).id, d.id, "the pair is known");
 }
@@ -168,7 +168,7 @@ fn private_needs_its_owner_and_exactly_one_other_occupant() {
 fn private_has_no_admins() {
     let env = Env::new();
     let mut d = private_item("5e261c72a28f9a4f779f10bb", BOB.0, json!([ME.0, BOB.0]));
-    d.admin_ids = vec![BOB];
+    d.admin_ids = [BOB].into();
     assert_inconsistent(&env, d);
 }
 
@@ -199,7 +199,7 @@ fn public_without_occupants_is_imported() {
     let env = Env::new();
     let d = item_with(LIST_ITEM_1, json!({"type": 1, "occupants_ids": [], "admin_ids": [OWNER.0]}));
     let d = env.import(d).unwrap();
-    assert_eq!(env.get(STRANGER, d.id).unwrap().admin_ids, [OWNER]);
+    assert_eq!(env.get(STRANGER, d.id).unwrap().admin_ids, [OWNER].into());
 }
 
 #[test]

@@ -215,7 +215,7 @@ fn seed_items_parse_into_dialogs() {
     assert_eq!(d.updated_at, 1_567_971_414);
     assert_eq!(d.name.as_deref(), Some("New Year party"));
     assert_eq!(d.photo.as_deref(), Some("68123"));
-    assert_eq!(d.occupants_ids, [OWNER, A, B, C, D]);
+    assert_eq!(d.occupants_ids, [OWNER, A, B, C, D].into());
     assert!(d.admin_ids.is_empty());
     assert_eq!(d.last_message.as_deref(), Some("sure, I can wait"));
     assert_eq!(d.last_message_id.as_deref(), Some("5d755856a0eb47411e0b72a9"));

@@ -92,14 +92,14 @@ fn import_takes_10_000_occupants_and_refuses_10_001() {
 
 #[test]
 fn import_takes_a_last_message_of_1024_chars_and_refuses_1025() {
-    let text = |n: usize| move |d: &mut Dialog| d.last_message = Some("ё".repeat(n));
-    assert_eq!(import_with(text(1_024)).unwrap().last_message, Some("ё".repeat(1_024)));
+    let text = |n: usize| move |d: &mut Dialog| d.last_message = Some("ё".repeat(n).into());
+    assert_eq!(import_with(text(1_024)).unwrap().last_message, Some("ё".repeat(1_024).into()));
     let err = import_with(text(1_025)).unwrap_err();
     assert!(matches!(
         err,
         Error::Validation(ValidationError::TextTooLong { field: "last_message", chars: 1_025, .. })
     ));
-    let id = |n: usize| move |d: &mut Dialog| d.last_message_id = Some("i".repeat(n));
+    let id = |n: usize| move |d: &mut Dialog| d.last_message_id = Some("i".repeat(n).into());
     assert!(import_with(id(1_024)).is_ok());
     let err = import_with(id(1_025)).unwrap_err();
     assert!(matches!(

@@ -84,10 +84,10 @@ fn last_message_text_is_cut_to_1024_chars() {
     let long = "щ".repeat(1500);
     env.record_message(d.id, A, msg("m1", &long, T0)).unwrap();
     let kept = env.get(OWNER, d.id).unwrap().last_message.unwrap();
-    assert_eq!(kept, "щ".repeat(1024));
+    assert_eq!(kept, "щ".repeat(1024).into());
     let exact = "ю".repeat(1024);
     env.record_message(d.id, A, msg("m2", &exact, T0 + 1)).unwrap();
-    assert_eq!(env.get(OWNER, d.id).unwrap().last_message, Some(exact));
+    assert_eq!(env.get(OWNER, d.id).unwrap().last_message, Some(exact.into()));
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn private_message_creates_the_dialog_with_the_message_applied() {
     assert_generated_id(&d);
     assert_eq!(d.dialog_type, dialogstore::DialogType::Private);
     assert_eq!(d.user_id, ME, "the sender owns it");
-    assert_eq!(d.occupants_ids, [BOB, ME]);
+    assert_eq!(d.occupants_ids, [BOB, ME].into());
     assert_eq!(d.last_message.as_deref(), Some("Hello world"));
     assert_eq!(d.last_message_id.as_deref(), Some("m1"));
     assert_eq!(d.last_message_date_sent, Some(T0 + 10));
@@ -159,7 +159,7 @@ fn private_message_brings_back_a_recipient_who_left() {
     env.delete_dialogs(BOB, &[first.id], false).unwrap();
     let d = env.record_private_message(ME, BOB, msg("m1", "hi", T0)).unwrap();
     assert_eq!(d.id, first.id);
-    assert_eq!(d.occupants_ids, [BOB, ME]);
+    assert_eq!(d.occupants_ids, [BOB, ME].into());
     assert_eq!(env.unread(BOB, d.id), 1);
 }
 

@@ -195,7 +195,7 @@ fn effect(store: &DialogStore, op: Op, kind: Kind, u: UserId, id: DialogId) -> R
         Op::Rename => {
             let name = read(u)?.name;
             let want = if kind == Kind::Private { None } else { Some("Renamed".to_owned()) };
-            ok(name == want, "the name")
+            ok(name == want.map(Into::into), "the name")
         }
         Op::Photo => ok(read(u)?.photo.as_deref() == Some("photo-2"), "the photo"),
         Op::Data => ok(read(u)?.data.is_some_and(|d| d.class_name == "Perm"), "the data"),

@@ -82,7 +82,7 @@ fn everything_written_is_there_after_reopening() {
     let g = store.get(D, group).unwrap();
     assert_eq!(g.name.as_deref(), Some("Renamed"));
     assert_eq!(json(&g)["data"]["progress"], 7);
-    assert_eq!(store.get(STRANGER, public).unwrap().admin_ids, [OWNER, A]);
+    assert_eq!(store.get(STRANGER, public).unwrap().admin_ids, [OWNER, A].into());
     assert_eq!(store.get(B, imported).unwrap_err().code(), "ACCESS_ERROR");
     assert_eq!(store.get(OWNER, gone).unwrap_err().code(), "NOT_FOUND");
     assert_eq!(store.get(OWNER, imported).unwrap().created_at, 1_567_963_451);

@@ -19,8 +19,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dialogstore::{
-    CustomData, Dialog, DialogId, DialogStore, DialogType, Durability, ManualClock, PageView,
-    Query, UserId, UserIdList,
+    CustomData, Dialog, DialogId, DialogStore, DialogType, Durability, ManualClock, Query, UserId,
+    UserIdList,
 };
 use dialogstore_testkit::Spec;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -224,7 +224,7 @@ pub fn sqlite_insert(tx: &rusqlite::Transaction<'_>, rid: i64, d: &Dialog) -> ru
         ord(d),
     ])?;
     let mut member = tx.prepare_cached("INSERT INTO members (user_id, rid) VALUES (?1, ?2)")?;
-    for u in &d.occupants_ids {
+    for u in d.occupants_ids.iter() {
         member.execute(params![u.0 as i64, rid])?;
     }
     if d.dialog_type == DialogType::Private {
@@ -288,24 +288,15 @@ fn build_sqlite(ds: &mut Dataset) {
     ds.build.sqlite_bytes = std::fs::metadata(ds.sqlite_path()).map(|m| m.len()).unwrap_or(0);
 }
 
-/// The answer every backend gives: the total and the page, owned or as the store's view.
+/// The answer every backend gives: the total and the page.
 pub struct Answer {
     pub total: u64,
-    pub items: Items,
-}
-
-/// A page's dialogs: owned, or the store's [`PageView`] (converted only when compared).
-pub enum Items {
-    Owned(Vec<Dialog>),
-    View(PageView),
+    pub items: Vec<Dialog>,
 }
 
 impl Answer {
     pub fn dialogs(&self) -> Vec<Dialog> {
-        match &self.items {
-            Items::Owned(items) => items.clone(),
-            Items::View(view) => view.to_page().items,
-        }
+        self.items.clone()
     }
 
     pub fn ids(&self) -> Vec<DialogId> {
@@ -530,11 +521,10 @@ pub trait Backend {
     fn answer(&self, class: &Class, viewer: u64, text: &str) -> Answer;
 }
 
-/// dialogstore, with its query parsed once per call as a service would; answering with owned
-/// [`Dialog`]s (`list_dialogs`) or, with `view`, with the zero-copy `list_dialogs_view`.
+/// dialogstore, with its query parsed once per call as a service would, answering with
+/// `list_dialogs`.
 pub struct Store {
     pub store: Arc<DialogStore>,
-    pub view: bool,
 }
 
 impl Store {
@@ -546,34 +536,19 @@ impl Store {
                     .open(ds.store_path())
                     .expect("open store"),
             ),
-            view: false,
         }
-    }
-
-    /// The same store, answering with views.
-    pub fn viewing(&self) -> Store {
-        Store { store: self.store.clone(), view: true }
     }
 }
 
 impl Backend for Store {
     fn name(&self) -> &'static str {
-        if self.view {
-            "dialogstore_view"
-        } else {
-            "dialogstore"
-        }
+        "dialogstore"
     }
 
     fn answer(&self, _class: &Class, viewer: u64, text: &str) -> Answer {
         let q: Query = text.parse().expect("bench query parses");
-        if self.view {
-            let view = self.store.list_dialogs_view(UserId(viewer), &q).expect("list");
-            Answer { total: view.total_entries, items: Items::View(view) }
-        } else {
-            let page = self.store.list_dialogs(UserId(viewer), &q).expect("list");
-            Answer { total: page.total_entries, items: Items::Owned(page.items) }
-        }
+        let page = self.store.list_dialogs(UserId(viewer), &q).expect("list");
+        Answer { total: page.total_entries, items: page.items }
     }
 }
 
@@ -614,8 +589,8 @@ pub fn dialog_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Dialog> {
         name: row.get(5)?,
         photo: row.get(6)?,
         xmpp_room_jid: row.get(7)?,
-        occupants_ids: users(&occupants),
-        admin_ids: users(&admins),
+        occupants_ids: users(&occupants).into(),
+        admin_ids: users(&admins).into(),
         last_message: row.get(10)?,
         last_message_id: row.get(11)?,
         last_message_date_sent: row.get(12)?,
@@ -658,7 +633,7 @@ impl Backend for Sqlite {
                 items.push(row.expect("row"));
             }
         }
-        Answer { total: total as u64, items: Items::Owned(items) }
+        Answer { total: total as u64, items }
     }
 }
 

@@ -141,7 +141,7 @@ async fn list(
 ) -> Response {
     call(&app, &headers, StatusCode::OK, move |store, user| {
         let q: Query = query.as_deref().unwrap_or("").parse()?;
-        store.list_dialogs_view(user, &q)
+        store.list_dialogs(user, &q)
     })
     .await
 }

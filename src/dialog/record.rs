@@ -1,6 +1,8 @@
 //! [`Dialog`], the record the store returns, and its JSON in QuickBlox's shape: written by
 //! `Serialize`, read leniently (with its `_id`, timestamps and last message) for imports.
 
+use std::sync::Arc;
+
 use serde::de::{self, Deserializer};
 use serde::ser::{SerializeStruct, Serializer};
 use serde::{Deserialize, Serialize};
@@ -23,19 +25,19 @@ pub struct Dialog {
     /// `type`.
     pub dialog_type: DialogType,
     /// The name; always `None` for private dialogs.
-    pub name: Option<String>,
+    pub name: Option<Arc<str>>,
     /// A file id or URL, stored as given.
-    pub photo: Option<String>,
+    pub photo: Option<Arc<str>>,
     /// `{app_id}_{_id}@{muc_domain}` for public and group dialogs, `None` for private ones.
-    pub xmpp_room_jid: Option<String>,
+    pub xmpp_room_jid: Option<Arc<str>>,
     /// Sorted, unique; empty for public dialogs.
-    pub occupants_ids: Vec<UserId>,
+    pub occupants_ids: Arc<[UserId]>,
     /// Sorted, unique; empty for private dialogs.
-    pub admin_ids: Vec<UserId>,
+    pub admin_ids: Arc<[UserId]>,
     /// The last message's text (cut to [`MAX_LAST_MESSAGE_CHARS`](crate::MAX_LAST_MESSAGE_CHARS)).
-    pub last_message: Option<String>,
+    pub last_message: Option<Arc<str>>,
     /// The last message's id.
-    pub last_message_id: Option<String>,
+    pub last_message_id: Option<Arc<str>>,
     /// The last message's unix second (an integer in JSON).
     pub last_message_date_sent: Option<i64>,
     /// Who sent the last message.
@@ -85,7 +87,7 @@ fn loose_time(v: &Loose) -> Option<i64> {
     }
 }
 
-pub(crate) struct Iso(pub(crate) i64);
+struct Iso(i64);
 
 impl Serialize for Iso {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -93,7 +95,7 @@ impl Serialize for Iso {
     }
 }
 
-pub(crate) struct JoinFlag(pub(crate) Option<bool>);
+struct JoinFlag(Option<bool>);
 
 impl Serialize for JoinFlag {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -204,13 +206,13 @@ impl RawDialog {
             created_at: required_time("created_at", self.created_at)?,
             updated_at: required_time("updated_at", self.updated_at)?,
             dialog_type,
-            name: self.name,
-            photo: self.photo,
-            xmpp_room_jid: self.xmpp_room_jid,
-            occupants_ids: self.occupants_ids.unwrap_or_default().0,
-            admin_ids: self.admin_ids.unwrap_or_default().0,
-            last_message: self.last_message,
-            last_message_id: self.last_message_id,
+            name: self.name.map(Arc::from),
+            photo: self.photo.map(Arc::from),
+            xmpp_room_jid: self.xmpp_room_jid.map(Arc::from),
+            occupants_ids: self.occupants_ids.unwrap_or_default().0.into(),
+            admin_ids: self.admin_ids.unwrap_or_default().0.into(),
+            last_message: self.last_message.map(Arc::from),
+            last_message_id: self.last_message_id.map(Arc::from),
             last_message_date_sent,
             last_message_user_id: loose_user("last_message_user_id", self.last_message_user_id)?,
             unread_messages_count,

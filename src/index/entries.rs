@@ -50,7 +50,7 @@ impl IndexEntries {
         let mut bitmaps =
             Vec::with_capacity(if parts.occupants { row.occupants.len() } else { 0 } + 4);
         if parts.occupants {
-            bitmaps.extend(row.occupants.iter().map(|u| BitmapKey::User(*u)));
+            bitmaps.extend(row.occupants.iter().map(|u| BitmapKey::User(u.0)));
         }
         bitmaps.push(BitmapKey::Type(row.kind));
         if row.last_message_date_sent.is_some() {
@@ -116,6 +116,7 @@ fn sorted_minus<T: Ord + Clone>(a: &[T], b: &[T]) -> Vec<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::UserId;
 
     fn row(kind: u8) -> Row {
         Row {
@@ -123,7 +124,7 @@ mod tests {
             updated_at: 20,
             kind,
             name: Some("Ab".into()),
-            occupants: vec![1, 2],
+            occupants: [UserId(1), UserId(2)].into(),
             peer: if kind == 3 { Some(2) } else { None },
             ..Row::sample()
         }
@@ -140,7 +141,7 @@ mod tests {
             |_| {},
             |r| r.name = Some("New name".into()),
             |r| r.name = None,
-            |r| r.occupants = vec![1, 3],
+            |r| r.occupants = [UserId(1), UserId(3)].into(),
             |r| r.data = None,
             |r| r.last_message_date_sent = Some(99),
             |r| r.updated_at = 77,

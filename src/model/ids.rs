@@ -10,7 +10,19 @@ use serde::{Deserialize, Serialize};
 
 /// A user id, as QuickBlox's integer `user_id` and `occupants_ids` entries.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    Deserialize,
+    bincode::Encode,
+    bincode::Decode,
 )]
 #[serde(transparent)]
 pub struct UserId(pub u64);

@@ -1,11 +1,16 @@
 //! A dialog as stored: [`Row`], the public [`Dialog`](crate::Dialog) without the viewer's
 //! unread count, with its custom data as [`RowData`]. `storage/codec.rs` encodes it.
 
+use std::sync::Arc;
+
 use bincode::{Decode, Encode};
 
-use super::DialogType;
+use super::{DialogType, UserId};
 
 /// A dialog as stored: the public [`Dialog`](crate::Dialog) without the per-viewer unread count.
+///
+/// Its texts and user lists are shared (`Arc`), so that the cached row and every `Dialog` built
+/// from it hold the same allocations. They encode as `String` and `Vec<u64>` would.
 #[derive(Clone, Debug, PartialEq, Encode, Decode)]
 pub(crate) struct Row {
     pub id: [u8; 12],
@@ -13,13 +18,13 @@ pub(crate) struct Row {
     pub created_at: i64,
     pub updated_at: i64,
     pub kind: u8,
-    pub name: Option<String>,
-    pub photo: Option<String>,
-    pub xmpp_room_jid: Option<String>,
-    pub occupants: Vec<u64>,
-    pub admins: Vec<u64>,
-    pub last_message: Option<String>,
-    pub last_message_id: Option<String>,
+    pub name: Option<Arc<str>>,
+    pub photo: Option<Arc<str>>,
+    pub xmpp_room_jid: Option<Arc<str>>,
+    pub occupants: Arc<[UserId]>,
+    pub admins: Arc<[UserId]>,
+    pub last_message: Option<Arc<str>>,
+    pub last_message_id: Option<Arc<str>>,
     pub last_message_date_sent: Option<i64>,
     pub last_message_user_id: Option<u64>,
     pub is_join_required: Option<bool>,

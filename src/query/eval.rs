@@ -15,6 +15,7 @@ use std::cmp::Ordering;
 
 use crate::index::ngram;
 use crate::lang::{Direction, Field, Op};
+use crate::model::UserId;
 use crate::storage::{ColumnKey, Row, RowValue};
 
 /// A typed value of a field, or a typed operand.
@@ -161,7 +162,7 @@ impl Target {
         )
     }
 
-    fn user_set<'r>(&self, row: &'r Row) -> Option<&'r [u64]> {
+    fn user_set<'r>(&self, row: &'r Row) -> Option<&'r [UserId]> {
         match self {
             Target::Occupants => Some(&row.occupants),
             Target::Admins => Some(&row.admins),
@@ -397,9 +398,9 @@ fn test_scalar<'v>(op: Op, value: Option<impl Scalar<'v>>, vals: &[Val]) -> bool
     }
 }
 
-fn test_set(op: Op, set: &[u64], vals: &[Val]) -> bool {
+fn test_set(op: Op, set: &[UserId], vals: &[Val]) -> bool {
     let has = |v: &Val| match v {
-        Val::User(u) => set.binary_search(u).is_ok(),
+        Val::User(u) => set.binary_search(&UserId(*u)).is_ok(),
         _ => false,
     };
     match op {
@@ -559,12 +560,12 @@ mod tests {
         assert_eq!(user(half).total(&Val::Int(-1)), Ordering::Greater);
         assert_eq!(Val::Int(i64::MAX).total(&user(half)), Ordering::Less);
         assert_eq!(user(5).total(&Val::Int(5)), Ordering::Equal);
-        assert!(test_set(Op::Eq, &[1, half, u64::MAX], &[user(u64::MAX)]));
+        assert!(test_set(Op::Eq, &[UserId(1), UserId(half), UserId(u64::MAX)], &[user(u64::MAX)]));
     }
 
     #[test]
     fn sets_follow_mongo() {
-        let set = [1u64, 2, 3];
+        let set = [UserId(1), UserId(2), UserId(3)];
         let v = |xs: &[u64]| xs.iter().map(|x| Val::User(*x)).collect::<Vec<_>>();
         assert!(test_set(Op::Eq, &set, &v(&[2])));
         assert!(test_set(Op::All, &set, &v(&[1, 3])));
@@ -583,7 +584,7 @@ mod tests {
                 id: [id; 12],
                 created_at: created,
                 updated_at: created,
-                occupants: vec![],
+                occupants: Default::default(),
                 last_message_date_sent: lmds,
                 ..Row::sample()
             };

@@ -18,10 +18,8 @@ mod page;
 pub(crate) mod plan;
 mod planner;
 mod prepare;
-mod view;
 
 pub use explain::Explain;
 pub use page::Page;
 pub use plan::PathChoice;
 pub(crate) use prepare::prepare;
-pub use view::{DialogView, PageView};

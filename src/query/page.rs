@@ -25,30 +25,18 @@ pub struct Page {
 
 impl Serialize for Page {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serialize_page(s, self.total_entries, self.skip, self.limit, self.count_only, &self.items)
+        if self.count_only {
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry("items", &Count { count: self.total_entries })?;
+            return m.end();
+        }
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("total_entries", &self.total_entries)?;
+        m.serialize_entry("skip", &self.skip)?;
+        m.serialize_entry("limit", &self.limit)?;
+        m.serialize_entry("items", &self.items)?;
+        m.end()
     }
-}
-
-/// A page's JSON, for [`Page`] and [`PageView`](super::PageView) alike.
-pub(crate) fn serialize_page<S: Serializer, T: Serialize>(
-    s: S,
-    total_entries: u64,
-    skip: u32,
-    limit: u32,
-    count_only: bool,
-    items: &[T],
-) -> Result<S::Ok, S::Error> {
-    if count_only {
-        let mut m = s.serialize_map(Some(1))?;
-        m.serialize_entry("items", &Count { count: total_entries })?;
-        return m.end();
-    }
-    let mut m = s.serialize_map(Some(4))?;
-    m.serialize_entry("total_entries", &total_entries)?;
-    m.serialize_entry("skip", &skip)?;
-    m.serialize_entry("limit", &limit)?;
-    m.serialize_entry("items", items)?;
-    m.end()
 }
 
 #[derive(Serialize)]

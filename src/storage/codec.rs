@@ -37,8 +37,8 @@ impl Row {
             name: None,
             photo: None,
             xmpp_room_jid: None,
-            occupants: vec![1],
-            admins: vec![],
+            occupants: [crate::model::UserId(1)].into(),
+            admins: Default::default(),
             last_message: None,
             last_message_id: None,
             last_message_date_sent: None,
@@ -183,7 +183,7 @@ pub(crate) fn decode_bitmap(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{RowData, RowValue};
+    use crate::model::{RowData, RowValue, UserId};
 
     fn row() -> Row {
         Row {
@@ -193,7 +193,7 @@ mod tests {
             updated_at: 2,
             name: Some("Доброе утро".into()),
             xmpp_room_jid: Some("1_x@muc".into()),
-            occupants: vec![7, 8],
+            occupants: [UserId(7), UserId(8)].into(),
             is_join_required: Some(false),
             data: Some(RowData {
                 class_name: "C".into(),

@@ -252,7 +252,7 @@ impl<'c> Values<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::RowData;
+    use crate::model::RowData;
 
     fn row(last: Option<i64>, progress: Option<i64>) -> Row {
         Row {

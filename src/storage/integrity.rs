@@ -120,7 +120,7 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
                 );
             }
         }
-        occupants.insert(rid.0, row.occupants);
+        occupants.insert(rid.0, row.occupants.iter().map(|u| u.0).collect());
     }
 
     if meta.next_row != expected_rid {

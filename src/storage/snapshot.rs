@@ -486,7 +486,12 @@ mod tests {
         storage
             .write(|w| {
                 let id = w.next_id(0)?.1;
-                w.insert(Row { id: id.0, occupants, ..Row::sample() }).map(|(rid, _)| rid.0)
+                w.insert(Row {
+                    id: id.0,
+                    occupants: occupants.into_iter().map(crate::model::UserId).collect(),
+                    ..Row::sample()
+                })
+                .map(|(rid, _)| rid.0)
             })
             .unwrap()
     }

@@ -361,7 +361,7 @@ pub(crate) type StagedRow = (u32, SmallVec<[u64; 4]>, Option<(u64, u64)>);
 
 /// The staged entries of a live row at `rid`: its occupants' bitmaps and its pair.
 pub(crate) fn staged_row(rid: u32, row: &Row) -> StagedRow {
-    (rid, row.occupants.iter().copied().collect(), IndexEntries::pair_of(row))
+    (rid, row.occupants.iter().map(|u| u.0).collect(), IndexEntries::pair_of(row))
 }
 
 #[cfg(test)]

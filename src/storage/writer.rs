@@ -492,7 +492,7 @@ impl<'t> Writer<'t> {
         self.apply(rid, added, true)?;
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
-            self.counters.insert((*user, rid.0), 0);
+            self.counters.insert((user.0, rid.0), 0);
         }
         self.rows.insert(rid.0, encode_live(&new).as_slice())?;
         let new = Arc::new(new);
@@ -505,8 +505,8 @@ impl<'t> Writer<'t> {
     /// Turns a live dialog into a tombstone and removes its index entries and counters.
     pub(crate) fn delete(&mut self, rid: RowId, old: &Row) -> Result<(), Error> {
         self.apply(rid, IndexEntries::of(old), false)?;
-        for user in &old.occupants {
-            self.counters.insert((*user, rid.0), 0);
+        for user in old.occupants.iter() {
+            self.counters.insert((user.0, rid.0), 0);
         }
         let id = DialogId(old.id);
         if read::embedded_row(&id, self.meta.store_tag) != Some(rid) {

@@ -13,7 +13,7 @@ pub(crate) fn list(path: &Path, user: &str, query: &str) -> Result<(), Failure> 
     let user = parse_user(user)?;
     let q = parse_query(query)?;
     let store = open_existing(path)?;
-    let page = store.list_dialogs_view(user, &q).map_err(|e| Failure::in_query(e, query))?;
+    let page = store.list_dialogs(user, &q).map_err(|e| Failure::in_query(e, query))?;
     print_json(&page)
 }
 

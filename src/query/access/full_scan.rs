@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{AccessPath, Hit, Probe, Shape};
 use crate::error::Error;
+use crate::model::UserId;
 use crate::query::plan::{Access, Part, Scope};
 use crate::storage::StoredRow;
 
@@ -37,7 +38,7 @@ fn full_scan(probe: &mut Probe<'_>, scope: Scope, hits: &mut Vec<Hit>) -> Result
         };
         probe.stats.entries_walked += 1;
         let in_scope = match scope {
-            Scope::Own => row.occupants.binary_search(&viewer).is_ok(),
+            Scope::Own => row.occupants.binary_search(&UserId(viewer)).is_ok(),
             Scope::Public => row.is_public(),
         };
         if in_scope {

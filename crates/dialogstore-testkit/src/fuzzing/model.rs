@@ -89,7 +89,7 @@ fn data_v(v: &DataValue, typed: bool) -> V {
 
 /// The scalar value of a field of a dialog, as the model reads it.
 fn field_value(d: &Dialog, field: &Field, typed: bool) -> Option<V> {
-    let s = |o: &Option<String>| o.clone().map(V::S);
+    let s = |o: &Option<std::sync::Arc<str>>| o.as_deref().map(|t| V::S(t.to_owned()));
     match field {
         Field::Id => Some(V::Id(d.id.0)),
         Field::UserId => Some(V::U(d.user_id.0)),

@@ -94,8 +94,8 @@ impl Model {
                 if let Some(i) = self.private_between(user, others[0]) {
                     let pair = self.peers[&self.dialogs[i].id].clone();
                     let d = &mut self.dialogs[i];
-                    if d.occupants_ids != pair {
-                        d.occupants_ids = pair;
+                    if *d.occupants_ids != *pair {
+                        d.occupants_ids = pair.into();
                         d.updated_at = env.now;
                     }
                     let mut out = d.clone();
@@ -119,11 +119,11 @@ impl Model {
             created_at: env.now,
             updated_at: env.now,
             dialog_type: new.dialog_type,
-            name: if private { None } else { new.name.clone() },
-            photo: new.photo.clone(),
-            xmpp_room_jid: (!private).then(|| format!("{}_{}@{}", env.app_id, id, env.muc)),
-            occupants_ids: occupants.clone(),
-            admin_ids: admins,
+            name: if private { None } else { new.name.as_deref().map(Into::into) },
+            photo: new.photo.as_deref().map(Into::into),
+            xmpp_room_jid: (!private).then(|| format!("{}_{}@{}", env.app_id, id, env.muc).into()),
+            occupants_ids: occupants.clone().into(),
+            admin_ids: admins.into(),
             last_message: None,
             last_message_id: None,
             last_message_date_sent: None,
@@ -186,21 +186,21 @@ impl Model {
         let mut new = old.clone();
         if old.dialog_type != DialogType::Private {
             if let Some(n) = &upd.name {
-                new.name = Some(n.clone());
+                new.name = Some(n.as_str().into());
             }
         }
         if let Some(p) = &upd.photo {
-            new.photo = Some(p.clone());
+            new.photo = Some(p.as_str().into());
         }
         if let Some(data) = &upd.data {
             new.data = Some(model_data(self, data));
         }
         if old.dialog_type == DialogType::Group {
-            let occ: Vec<UserId> = ids(&[old.occupants_ids.as_slice(), &push_o].concat());
+            let occ: Vec<UserId> = ids(&[&old.occupants_ids[..], &push_o].concat());
             new.occupants_ids = occ.into_iter().filter(|u| !pull_o.contains(u)).collect();
         }
         if old.dialog_type != DialogType::Private {
-            let adm: Vec<UserId> = ids(&[old.admin_ids.as_slice(), &push_a].concat());
+            let adm: Vec<UserId> = ids(&[&old.admin_ids[..], &push_a].concat());
             let mut adm: Vec<UserId> = adm.into_iter().filter(|u| !pull_a.contains(u)).collect();
             if old.dialog_type == DialogType::Group {
                 if push_a.iter().any(|u| !new.occupants_ids.contains(u)) {
@@ -208,7 +208,7 @@ impl Model {
                 }
                 adm.retain(|u| new.occupants_ids.contains(u));
             }
-            new.admin_ids = adm;
+            new.admin_ids = adm.into();
         }
         if new == old {
             return Ok(old);
@@ -242,8 +242,8 @@ impl Model {
         for id in distinct {
             let Some(i) = self.index_of(id) else { continue };
             let d = &mut self.dialogs[i];
-            d.occupants_ids.retain(|u| *u != user);
-            d.admin_ids.retain(|u| *u != user);
+            d.occupants_ids = d.occupants_ids.iter().copied().filter(|u| *u != user).collect();
+            d.admin_ids = d.admin_ids.iter().copied().filter(|u| *u != user).collect();
             if force || d.occupants_ids.is_empty() {
                 self.remove(i);
             } else {
@@ -258,14 +258,14 @@ impl Model {
     fn apply_message(&mut self, env: &Env<'_>, i: usize, sender: UserId, msg: &MessageMeta) {
         let d = &mut self.dialogs[i];
         if d.last_message_date_sent.is_none_or(|t| msg.date_sent >= t) {
-            d.last_message = Some(msg.text.chars().take(1024).collect());
-            d.last_message_id = Some(msg.id.clone());
+            d.last_message = Some(msg.text.chars().take(1024).collect::<String>().into());
+            d.last_message_id = Some(msg.id.as_str().into());
             d.last_message_date_sent = Some(msg.date_sent);
             d.last_message_user_id = Some(sender);
         }
         d.updated_at = env.now;
         let id = d.id;
-        for u in d.occupants_ids.clone() {
+        for u in d.occupants_ids.clone().iter().copied() {
             if u != sender {
                 *self.unread.entry((u.0, id)).or_insert(0) += 1;
             }
@@ -315,8 +315,8 @@ impl Model {
             return Err("VALIDATION");
         }
         let mut d = d.clone();
-        d.occupants_ids = ids(&d.occupants_ids);
-        d.admin_ids = ids(&d.admin_ids);
+        d.occupants_ids = ids(&d.occupants_ids).into();
+        d.admin_ids = ids(&d.admin_ids).into();
         d.unread_messages_count = None;
         let private = d.dialog_type == DialogType::Private;
         if private {
@@ -339,7 +339,7 @@ impl Model {
                 return Err("VALIDATION");
             }
             if d.xmpp_room_jid.is_none() {
-                d.xmpp_room_jid = Some(format!("{}_{}@{}", env.app_id, d.id, env.muc));
+                d.xmpp_room_jid = Some(format!("{}_{}@{}", env.app_id, d.id, env.muc).into());
             }
         }
         if d.dialog_type != DialogType::Group {

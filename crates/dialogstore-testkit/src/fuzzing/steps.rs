@@ -432,13 +432,13 @@ fn decode_step(b: &mut Bytes<'_>, imports: &mut u32, pick: usize) -> Step {
                 created_at: created,
                 updated_at: lmds.unwrap_or(created),
                 dialog_type: kind,
-                name: b.name().filter(|n| n.chars().count() <= 200),
+                name: b.name().filter(|n| n.chars().count() <= 200).map(Into::into),
                 photo: None,
                 xmpp_room_jid: None,
-                occupants_ids: occupants,
-                admin_ids: vec![],
-                last_message: lmds.map(|_| "imported".to_owned()),
-                last_message_id: lmds.map(|_| "m0".to_owned()),
+                occupants_ids: occupants.into(),
+                admin_ids: Default::default(),
+                last_message: lmds.map(|_| "imported".into()),
+                last_message_id: lmds.map(|_| "m0".into()),
                 last_message_date_sent: lmds,
                 last_message_user_id: lmds.map(|_| owner),
                 unread_messages_count: None,
@@ -555,7 +555,7 @@ impl Side<'_> {
                     let members: Vec<UserId> = d
                         .occupants_ids
                         .iter()
-                        .chain(&d.admin_ids)
+                        .chain(d.admin_ids.iter())
                         .copied()
                         .chain([d.user_id])
                         .collect();
