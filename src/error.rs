@@ -6,6 +6,7 @@
 //! written once, here.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use crate::lang::QueryError;
 use crate::model::{DialogId, FieldType, UserId};
@@ -60,10 +61,12 @@ pub enum Error {
         what: String,
     },
     /// The storage engine failed (I/O, a full disk, a file locked by another process).
-    #[error("storage error: {source}")]
+    #[error("storage error{}: {source}", in_file(file.as_deref()))]
     Storage {
         /// The engine's error.
         source: Box<dyn std::error::Error + Send + Sync>,
+        /// The store file it concerns; `None` for a store in memory.
+        file: Option<PathBuf>,
     },
 }
 
@@ -89,12 +92,27 @@ impl Error {
     }
 
     pub(crate) fn storage(e: impl std::error::Error + Send + Sync + 'static) -> Error {
-        Error::Storage { source: Box::new(e) }
+        Error::Storage { source: Box::new(e), file: None }
+    }
+
+    /// The same error, naming `file` if it is a storage error that names none yet.
+    pub(crate) fn in_file(self, file: Option<&Path>) -> Error {
+        match self {
+            Error::Storage { source, file: None } => {
+                Error::Storage { source, file: file.map(Path::to_path_buf) }
+            }
+            other => other,
+        }
     }
 
     pub(crate) fn corrupted(what: impl Into<String>) -> Error {
         Error::Corrupted { what: what.into() }
     }
+}
+
+/// ` in FILE`, for a storage error's message.
+fn in_file(file: Option<&Path>) -> String {
+    file.map(|f| format!(" in {}", f.display())).unwrap_or_default()
 }
 
 impl From<redb::Error> for Error {

@@ -185,7 +185,8 @@ impl Builder {
         let path = path.as_ref();
         let storage = shield(|| {
             Storage::open(path, self.cache_bytes, self.durability, self.verify, self.staged_rows)
-        })?;
+        })
+        .map_err(|e| e.in_file(Some(path)))?;
         let mut store = self.finish(storage);
         store.path = Some(path.to_path_buf());
         Ok(store)
@@ -232,6 +233,19 @@ impl std::fmt::Debug for DialogStore {
 }
 
 impl DialogStore {
+    /// Runs `f` inside [`shield`], naming this store's file in a storage error.
+    fn guard<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
+        shield(f).map_err(|e| e.in_file(self.path.as_deref()))
+    }
+
+    /// [`shield_calling`], naming this store's file in a storage error.
+    fn guard_calling<R>(
+        &self,
+        f: impl FnOnce(&mut Caller) -> Result<R, Error>,
+    ) -> Result<R, Error> {
+        shield_calling(f).map_err(|e| e.in_file(self.path.as_deref()))
+    }
+
     /// Options for opening a store.
     pub fn builder() -> Builder {
         Builder::default()
@@ -291,7 +305,7 @@ impl DialogStore {
     ) -> Result<R, Error> {
         // A panic in `f` is the caller's: it aborts the transaction and is resumed past the
         // shield. The batch's own calls into the engine are shielded one by one.
-        shield_calling(|caller| {
+        self.guard_calling(|caller| {
             self.storage.write(|w| {
                 let mut batch = WriteBatch { store: self, w, broken: None };
                 let out = caller.call(|| f(&mut batch));
@@ -318,13 +332,13 @@ impl DialogStore {
                 "compact needs the store to itself, and another handle shares it",
             )));
         };
-        shield(|| storage.compact())
+        shield(|| storage.compact()).map_err(|e| e.in_file(self.path.as_deref()))
     }
 
     /// Makes every write so far durable. Only needed with [`Durability::None`] (bulk loads):
     /// its commits reach the disk with the next durable commit, which this is.
     pub fn sync(&self) -> Result<(), Error> {
-        shield(|| self.storage.sync())
+        self.guard(|| self.storage.sync())
     }
 
     /// Creates a dialog as `user`; for a private dialog that already exists between the two
@@ -337,7 +351,7 @@ impl DialogStore {
     /// `DIALOG_ID_INVALID`, `NOT_FOUND`, or `ACCESS_ERROR` when `user` may not see it.
     pub fn get_dialog(&self, user: UserId, id: &str) -> Result<Dialog, Error> {
         let id: DialogId = id.parse()?;
-        shield(|| self.read_dialog(user, id))
+        self.guard(|| self.read_dialog(user, id))
     }
 
     fn read_dialog(&self, user: UserId, id: DialogId) -> Result<Dialog, Error> {
@@ -415,7 +429,7 @@ impl DialogStore {
     /// # Ok::<(), dialogstore::Error>(())
     /// ```
     pub fn list_dialogs(&self, user: UserId, query: &Query) -> Result<Page, Error> {
-        shield(|| self.list(user, query))
+        self.guard(|| self.list(user, query))
     }
 
     fn list(&self, user: UserId, query: &Query) -> Result<Page, Error> {
@@ -445,7 +459,7 @@ impl DialogStore {
 
     /// The plan the store chooses for `query` as `user`, executed, with what it read.
     pub fn explain(&self, user: UserId, query: &Query) -> Result<Explain, Error> {
-        shield(|| self.explain_plan(user, query))
+        self.guard(|| self.explain_plan(user, query))
     }
 
     fn explain_plan(&self, user: UserId, query: &Query) -> Result<Explain, Error> {
@@ -486,12 +500,12 @@ impl DialogStore {
     /// # Ok::<(), dialogstore::Error>(())
     /// ```
     pub fn warm_up(&self) -> Result<bool, Error> {
-        shield(|| self.storage.snapshot()?.warm_up())
+        self.guard(|| self.storage.snapshot()?.warm_up())
     }
 
     /// Rebuilds every index from the rows and compares: the report lists each difference.
     pub fn check_integrity(&self) -> Result<IntegrityReport, Error> {
-        shield(|| crate::storage::integrity::check(&self.storage.snapshot()?))
+        self.guard(|| crate::storage::integrity::check(&self.storage.snapshot()?))
     }
 
     /// Calls `f` with every live dialog, in row order (creation order), without unread counts:
@@ -500,7 +514,7 @@ impl DialogStore {
         &self,
         mut f: impl FnMut(Dialog) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        shield_calling(|caller| {
+        self.guard_calling(|caller| {
             let snap = self.storage.snapshot()?;
             for entry in snap.all_rows()? {
                 if let (_, StoredRow::Live(row)) = entry? {
@@ -517,7 +531,7 @@ impl DialogStore {
         &self,
         mut f: impl FnMut(UserId, DialogId, u32) -> Result<(), Error>,
     ) -> Result<(), Error> {
-        shield_calling(|caller| {
+        self.guard_calling(|caller| {
             let snap = self.storage.snapshot()?;
             for entry in snap.all_unread()? {
                 let ((user, rid), count) = entry?;
@@ -545,7 +559,7 @@ impl DialogStore {
     /// # Ok::<(), dialogstore::Error>(())
     /// ```
     pub fn stats(&self) -> Result<StoreStats, Error> {
-        shield(|| self.storage.stats(self.path.as_deref()))
+        self.guard(|| self.storage.stats(self.path.as_deref()))
     }
 
     /// Every table's content as text, in key order, for tests that check a refused call changed
@@ -553,7 +567,7 @@ impl DialogStore {
     /// test harness turns on.
     #[cfg(feature = "testing")]
     pub fn debug_dump(&self) -> Result<String, Error> {
-        shield(|| self.dump())
+        self.guard(|| self.dump())
     }
 
     #[cfg(feature = "testing")]
@@ -624,9 +638,10 @@ impl WriteBatch<'_, '_> {
             if self.broken.is_none() {
                 self.broken = match e {
                     Error::Corrupted { what } => Some(Error::corrupted(what.clone())),
-                    Error::Storage { source } => {
-                        Some(Error::storage(std::io::Error::other(source.to_string())))
-                    }
+                    Error::Storage { source, file } => Some(Error::Storage {
+                        source: Box::new(std::io::Error::other(source.to_string())),
+                        file: file.clone(),
+                    }),
                     _ => None,
                 };
             }

@@ -144,3 +144,17 @@ fn writes_after_reopening_survive_another_reopening() {
     assert_eq!(store.unread(A, d.id), 2);
     assert_eq!(store.get(UserId(5), e.id).unwrap().user_id, A);
 }
+
+#[test]
+fn an_io_error_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("no").join("such").join("dialogs.redb");
+    let err = DialogStore::open(&path).unwrap_err();
+    assert_eq!(err.code(), "STORAGE");
+    match &err {
+        dialogstore::Error::Storage { file, .. } => assert_eq!(file.as_deref(), Some(&*path)),
+        other => panic!("{other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.contains(&path.display().to_string()), "{text}");
+}
