@@ -171,7 +171,10 @@ pub use model::{
     MAX_DATA_NAME_CHARS, MAX_DATA_VALUE_CHARS, MAX_DELETE_IDS, MAX_LAST_MESSAGE_CHARS, MAX_LIMIT,
     MAX_NAME_CHARS, MAX_OCCUPANTS, MAX_QUERY_BYTES, MAX_SHORT_TEXT_CHARS,
 };
-pub use query::{Explain, Page, PathChoice};
+pub use query::{
+    AccessPath, CandidateStep, ConditionAnswer, ConditionPlan, Explain, Page, PartPlan, PartScope,
+    PathChoice,
+};
 pub use storage::{Durability, IntegrityReport, StoreStats, TableStats};
 pub use store::{
     Builder, Clock, DialogStore, ManualClock, SystemClock, WriteBatch, DEFAULT_CACHE_BYTES,

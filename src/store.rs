@@ -466,7 +466,7 @@ impl DialogStore {
         let snap = self.storage.snapshot()?;
         let (plan, preds) = self.plan(&snap, user, query)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
-        Ok(Explain { query: query.clone(), plan, stats: outcome.stats, total: outcome.total })
+        Ok(exec::explain(query, plan, outcome))
     }
 
     fn plan(

@@ -8,7 +8,7 @@
 mod common;
 
 use common::{msg, Env};
-use dialogstore::PathChoice;
+use dialogstore::{AccessPath, CandidateStep, ConditionAnswer, PartScope, PathChoice};
 use dialogstore::{
     CustomClass, CustomData, DataValue, DialogId, DialogStore, DialogUpdate, FieldType, NewDialog,
     Query, UserId,
@@ -81,8 +81,11 @@ fn check(store: &DialogStore, stage: &str) -> usize {
         assert_eq!(auto, scan, "{stage}: {text}");
         assert_eq!(forced, scan, "{stage}: {text} (forced columns)");
         let explain = store.explain(ME, &q).unwrap();
-        if explain.access_paths()[0].contains("columns")
-            || explain.to_string().contains("filter of")
+        if explain.access_paths()[0] == AccessPath::SortColumns
+            || explain
+                .conditions
+                .iter()
+                .any(|c| matches!(c.answer, ConditionAnswer::DataFilter { .. }))
         {
             columns += 1;
         }
@@ -176,13 +179,22 @@ fn two_bounds_on_one_field_intersect_its_bitmap_once() {
         let q: Query = text.parse().unwrap();
         // One bitmap beyond the user's: the field's (or the has-message one), not once a bound.
         // (Sorting candidates on rows builds no data filter, which would answer all three.)
-        let explain =
-            store.with_path_choice(PathChoice::SortCandidates).explain(ME, &q).unwrap().to_string();
-        assert!(explain.contains("user(1) ∩ 1 bitmap(s)"), "{text}:\n{explain}");
+        let explain = store.with_path_choice(PathChoice::SortCandidates).explain(ME, &q).unwrap();
+        let own = &explain.parts[0];
+        assert_eq!(own.scope, PartScope::Own);
+        // The field's bitmap (or the has-message one) once, whatever time range narrows.
+        assert!(
+            own.steps.starts_with(&[CandidateStep::Base, CandidateStep::Bitmaps(1)]),
+            "{text}:\n{explain}"
+        );
         if text.starts_with("data") {
-            let explain = store.explain(ME, &q).unwrap().to_string();
-            assert!(explain.contains("part own dialogs: user(1) ∩ data filter = "), "{explain}");
-            assert!(!explain.contains("bitmap(s)"), "the filter answers every condition");
+            let explain = store.explain(ME, &q).unwrap();
+            // The filter answers every condition: no bitmap beside it.
+            assert_eq!(
+                explain.parts[0].steps,
+                [CandidateStep::Base, CandidateStep::DataFilter],
+                "{explain}"
+            );
         }
         let scan = store.with_path_choice(PathChoice::FullScan).list_dialogs(ME, &q).unwrap();
         assert_eq!(store.list_dialogs(ME, &q).unwrap(), scan, "{text}");
@@ -215,9 +227,17 @@ fn a_narrow_time_range_narrows_the_public_dialogs_first() {
         "last_message_date_sent[lte]=1600000101&type=1&count=1",
     ] {
         let q: Query = text.parse().unwrap();
-        let explain = env.explain(ME, &q).unwrap().to_string();
+        let explain = env.explain(ME, &q).unwrap();
+        let public = &explain.parts[1];
+        assert_eq!(public.scope, PartScope::Public);
         assert!(
-            explain.contains("part public dialogs: public ∩ public_by_last_message over"),
+            matches!(
+                public.steps[..2],
+                [
+                    CandidateStep::Base,
+                    CandidateStep::TimeRange { index: "public_by_last_message", .. }
+                ]
+            ),
             "{text}:\n{explain}"
         );
         let scan = env.with_path_choice(PathChoice::FullScan).list_dialogs(ME, &q).unwrap();
@@ -249,18 +269,28 @@ fn a_data_filter_is_built_once_and_patched_by_every_commit() {
     let text = "data[class_name]=Game&data[progress][gte]=50&limit=100";
     let same = "data[progress][gte]=50&data[class_name]=Game&limit=20&skip=10";
     let note = |text: &str, user: UserId| {
-        let explain = store.explain(user, &text.parse().unwrap()).unwrap().to_string();
-        let line = explain.lines().find(|l| l.contains("filter of")).map(str::to_owned);
-        line.unwrap_or_else(|| panic!("{text}: no filter:\n{explain}"))
+        let explain = store.explain(user, &text.parse().unwrap()).unwrap();
+        let filter = explain
+            .conditions
+            .iter()
+            .find(|c| matches!(c.answer, ConditionAnswer::DataFilter { .. }))
+            .cloned();
+        filter.unwrap_or_else(|| panic!("{text}: no filter:\n{explain}"))
     };
     let built = note(text, ME);
-    assert!(built.contains("data[class_name], data[progress][gte]: filter of"), "{built}");
-    assert!(built.ends_with("rows (built by this query, kept), exact"), "{built}");
+    assert_eq!(built.key, "data[class_name], data[progress][gte]");
+    assert!(matches!(built.answer, ConditionAnswer::DataFilter { built: true, .. }), "{built:?}");
     let agree = |stage: &str| {
         for text in [text, same, "data[class_name]=Game&data[progress][gte]=50&count=1"] {
             // A user of a handful of the dialogs uses the filter as well as the one in all.
             for user in [ME, UserId(2), UserId(6)] {
-                assert!(note(text, user).contains("(cached)"), "{stage}: {text} as {user}");
+                assert!(
+                    matches!(
+                        note(text, user).answer,
+                        ConditionAnswer::DataFilter { built: false, .. }
+                    ),
+                    "{stage}: {text} as {user}"
+                );
                 let q: Query = text.parse().unwrap();
                 let scan =
                     store.with_path_choice(PathChoice::FullScan).list_dialogs(user, &q).unwrap();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use roaring::RoaringBitmap;
 
 use super::eval::{Pred, RowKeys, Target, Val};
+use super::explain::CandidateStep;
 use super::plan::Scope;
 use crate::error::Error;
 use crate::index::{ngram, BitmapKey, TimeIndex};
@@ -179,7 +180,7 @@ pub(crate) fn narrow_by_time<'s>(
     snap: &Snapshot,
     spans: impl IntoIterator<Item = &'s TimeSpan>,
     mut candidates: Arc<RoaringBitmap>,
-    formula: &mut String,
+    steps: &mut Vec<CandidateStep>,
 ) -> Result<Arc<RoaringBitmap>, Error> {
     for &TimeSpan { index, lo, hi, entries, .. } in spans {
         if candidates.is_empty() || entries >= candidates.len() {
@@ -190,7 +191,12 @@ pub(crate) fn narrow_by_time<'s>(
             range.insert(entry?.1 .0);
         }
         candidates = Arc::new(&*candidates & &range);
-        formula.push_str(&format!(" ∩ {} over [{lo}, {hi}] ({} rows)", index.name(), range.len()));
+        steps.push(CandidateStep::TimeRange {
+            index: index.name(),
+            from: lo,
+            to: hi,
+            rows: range.len(),
+        });
     }
     Ok(candidates)
 }

@@ -11,8 +11,10 @@ use std::sync::Arc;
 use super::access::{path_of, Hit, Probe};
 use super::collect::{merge, top};
 use super::eval::Pred;
+use super::explain::{Explain, PartPlan};
 use super::plan::{Access, Plan};
 use crate::error::Error;
+use crate::lang::Query;
 use crate::model::{Row, RowId};
 use crate::storage::Snapshot;
 
@@ -43,4 +45,39 @@ pub(crate) fn execute(snap: &Snapshot, plan: &Plan, all_preds: &[Pred]) -> Resul
     }
     let page = hits.into_iter().skip(plan.skip as usize).map(|h| (h.rid, h.row)).collect();
     Ok(Outcome { total, page, stats })
+}
+
+/// What explain shows of `plan` run on `query`, with what executing it read.
+pub(crate) fn explain(query: &Query, plan: Plan, outcome: Outcome) -> Explain {
+    let sort_field =
+        query.sort.as_ref().map_or("last_message_date_sent".to_owned(), |s| s.field.to_string());
+    let parts = plan
+        .parts
+        .into_iter()
+        .zip(outcome.stats)
+        .map(|(part, stats)| PartPlan {
+            scope: part.scope.into(),
+            steps: part.steps,
+            candidates: part.candidates.len(),
+            exact: part.exact,
+            access: part.access.explained(),
+            estimate: part.estimate,
+            entries_walked: stats.entries_walked,
+            rows_read: stats.rows_read,
+            matched: stats.matched,
+        })
+        .collect();
+    Explain {
+        query: query.to_string(),
+        viewer: plan.viewer,
+        sort_field,
+        direction: plan.order.dir,
+        default_order: plan.order.default,
+        skip: plan.skip,
+        limit: plan.limit,
+        count_only: plan.count_only,
+        conditions: plan.conditions,
+        parts,
+        total_entries: outcome.total,
+    }
 }

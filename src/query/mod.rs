@@ -19,7 +19,9 @@ pub(crate) mod plan;
 mod planner;
 mod prepare;
 
-pub use explain::Explain;
+pub use explain::{
+    AccessPath, CandidateStep, ConditionAnswer, ConditionPlan, Explain, PartPlan, PartScope,
+};
 pub use page::Page;
 pub use plan::PathChoice;
 pub(crate) use prepare::prepare;

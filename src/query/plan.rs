@@ -24,12 +24,12 @@
 //! on each candidate, on its keys when they suffice, else on the row. Conditions on custom data
 //! can be answered by a cached filter, one exact bitmap for all of them (`query/filter.rs`).
 
-use std::fmt;
 use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
 use super::eval::{Order, Pred};
+use super::explain::{AccessPath, CandidateStep, ConditionPlan, PartScope};
 use crate::index::TimeIndex;
 use crate::model::UserId;
 use crate::storage::Filter;
@@ -96,7 +96,8 @@ pub(crate) enum Access {
 #[derive(Clone, Debug)]
 pub(crate) struct Part {
     pub scope: Scope,
-    pub formula: String,
+    /// How the candidates were found, for explain.
+    pub steps: Vec<CandidateStep>,
     pub candidates: Arc<RoaringBitmap>,
     /// Every candidate matches: no residual test is needed.
     pub exact: bool,
@@ -119,8 +120,8 @@ pub(crate) struct Plan {
     pub unread: bool,
     /// Conditions still to test on each candidate.
     pub residual: Vec<Pred>,
-    /// What the bitmaps answered, for explain.
-    pub notes: Vec<String>,
+    /// How each condition is answered, for explain.
+    pub conditions: Vec<ConditionPlan>,
     pub parts: Vec<Part>,
     /// The data filter that answered the custom-data conditions, if one did: every part's
     /// candidates lie within it.
@@ -138,52 +139,29 @@ impl Plan {
     }
 }
 
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Scope::Own => "own dialogs",
-            Scope::Public => "public dialogs",
-        })
+impl From<Scope> for PartScope {
+    fn from(scope: Scope) -> PartScope {
+        match scope {
+            Scope::Own => PartScope::Own,
+            Scope::Public => PartScope::Public,
+        }
     }
 }
 
-impl fmt::Display for Access {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let bound = |t: i64, open: i64| {
-            if t == open {
-                if open < 0 { "-∞" } else { "∞" }.to_owned()
-            } else {
-                t.to_string()
+impl Access {
+    /// The access as explain names it.
+    pub(crate) fn explained(&self) -> AccessPath {
+        match *self {
+            Access::Empty => AccessPath::Empty,
+            Access::CountOnly => AccessPath::CountOnly,
+            Access::SortCandidates => AccessPath::SortCandidates,
+            Access::SortColumns => AccessPath::SortColumns,
+            Access::WalkTime { index, lo, hi } => {
+                AccessPath::WalkTime { index: index.name(), from: lo, to: hi }
             }
-        };
-        match self {
-            Access::Empty => f.write_str("nothing to read (no candidates)"),
-            Access::CountOnly => f.write_str("count from the bitmap, no rows read"),
-            Access::SortCandidates => {
-                f.write_str("read every candidate's sort key, select the top")
-            }
-            Access::SortColumns => f.write_str(
-                "read every candidate's sort key and tested fields from columns, select the top, \
-                 read the page's rows",
-            ),
-            Access::WalkTime { index, lo, hi } => write!(
-                f,
-                "walk {} over [{}, {}] in sort order, probe candidates, stop after the page",
-                index.name(),
-                bound(*lo, i64::MIN),
-                bound(*hi, i64::MAX)
-            ),
-            Access::WalkFilter { lo, hi } => write!(
-                f,
-                "walk the data filter's rows by last_message_date_sent over [{}, {}] in sort \
-                 order, probe candidates, stop after the page",
-                bound(*lo, i64::MIN),
-                bound(*hi, i64::MAX)
-            ),
-            Access::WalkRows => f.write_str(
-                "walk candidates in row-id order (= created_at order), stop after the page",
-            ),
-            Access::FullScan => f.write_str("full scan: read every row, test every condition"),
+            Access::WalkFilter { lo, hi } => AccessPath::WalkFilter { from: lo, to: hi },
+            Access::WalkRows => AccessPath::WalkRows,
+            Access::FullScan => AccessPath::FullScan,
         }
     }
 }

@@ -14,6 +14,7 @@ use super::candidates::{
 };
 use super::compile::cond_key;
 use super::eval::{Order, Pred, Target};
+use super::explain::{CandidateStep, ConditionAnswer, ConditionPlan};
 use super::filter::{self, DataFilter};
 use super::plan::{Access, Part, PathChoice, Plan, Scope};
 use crate::error::Error;
@@ -49,19 +50,17 @@ pub(crate) fn plan(
     };
 
     let mut residual = Vec::new();
-    let mut notes = Vec::new();
+    let mut conditions = Vec::new();
     let mut within: Vec<Arc<RoaringBitmap>> = Vec::new();
     let mut without: Vec<Arc<RoaringBitmap>> = Vec::new();
     let mut all_exact = true;
     let mut types = ALL_TYPES;
     let mut occupied: Vec<Arc<RoaringBitmap>> = Vec::new();
-    if let Some(Answered { conditions, kept, built }) = &answered {
-        notes.push(format!(
-            "{}: filter of {} rows{}, exact",
-            conditions.describe(),
-            kept.rows(),
-            if *built { " (built by this query, kept)" } else { " (cached)" }
-        ));
+    if let Some(Answered { conditions: answered_conditions, kept, built }) = &answered {
+        conditions.push(ConditionPlan {
+            key: answered_conditions.describe(),
+            answer: ConditionAnswer::DataFilter { rows: kept.rows(), built: *built },
+        });
     }
     for pred in preds {
         if answered.is_some() && filter::answers(pred) {
@@ -70,32 +69,31 @@ pub(crate) fn plan(
         let key = cond_key(&pred.field, pred.op);
         match bitmap_use(snap, pred)? {
             BitmapUse::Exact(b) => {
-                notes.push(format!("{key}: bitmap of {} rows, exact", b.len()));
+                conditions
+                    .push(plan_of(key, ConditionAnswer::Bitmap { rows: b.len(), exact: true }));
                 push_distinct(&mut within, b);
             }
             BitmapUse::Within(b) => {
-                notes.push(format!(
-                    "{key}: bitmap of {} rows narrows, each candidate tested",
-                    b.len()
-                ));
+                conditions
+                    .push(plan_of(key, ConditionAnswer::Bitmap { rows: b.len(), exact: false }));
                 push_distinct(&mut within, b);
                 residual.push(pred.clone());
                 all_exact = false;
             }
             BitmapUse::Without(b) => {
-                notes.push(format!("{key}: minus bitmap of {} rows, exact", b.len()));
+                conditions.push(plan_of(key, ConditionAnswer::Minus { rows: b.len() }));
                 without.push(b);
             }
             BitmapUse::Types(mask) => {
-                notes.push(format!("{key}: types {}, exact", type_list(mask)));
+                conditions.push(plan_of(key, ConditionAnswer::Types(type_list(mask))));
                 types &= mask;
             }
             BitmapUse::Occupied(b) => {
-                notes.push(format!("{key}: bitmap of {} rows, exact, none public", b.len()));
+                conditions.push(plan_of(key, ConditionAnswer::Occupied { rows: b.len() }));
                 occupied.push(b);
             }
             BitmapUse::Residual => {
-                notes.push(format!("{key}: tested on each candidate"));
+                conditions.push(plan_of(key, ConditionAnswer::Tested));
                 residual.push(pred.clone());
                 all_exact = false;
             }
@@ -112,7 +110,7 @@ pub(crate) fn plan(
         count_only: query.count,
         unread: query.include_unread_message_count,
         residual,
-        notes,
+        conditions,
         parts: Vec::with_capacity(2),
         filter: answered.as_ref().map(|a| a.kept.clone()),
     };
@@ -123,28 +121,25 @@ pub(crate) fn plan(
         None
     };
     for scope in [Scope::Own, Scope::Public] {
-        let (base, base_name) = match scope {
-            Scope::Own => (snap.bitmap(&BitmapKey::User(viewer.0))?, format!("user({viewer})")),
-            Scope::Public => (
-                snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?,
-                "public".to_owned(),
-            ),
+        let base = match scope {
+            Scope::Own => snap.bitmap(&BitmapKey::User(viewer.0))?,
+            Scope::Public => snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?,
         };
         // Bitmaps are shared with the read cache: combining makes new ones, and a part with no
         // bitmap condition reads its base bitmap as it is.
         let mut candidates = base.clone();
-        let mut formula = base_name;
+        let mut steps = vec![CandidateStep::Base];
         match scope {
             // Public dialogs are type 1 and have no occupants.
             Scope::Public if types & 1 == 0 || !occupied.is_empty() => {
                 candidates = Arc::default();
-                formula.push_str(" (none can match)");
+                steps.push(CandidateStep::NoneCanMatch);
             }
             // The filter's public half is the public dialogs that pass it: no intersection.
             Scope::Public => {
                 if let Some(answered) = &answered {
                     candidates = answered.kept.public.clone();
-                    formula.push_str(" ∩ data filter");
+                    steps.push(CandidateStep::DataFilter);
                 }
             }
             Scope::Own => {
@@ -160,13 +155,13 @@ pub(crate) fn plan(
                 }
                 if let Some(answered) = &answered {
                     candidates = Arc::new(&*candidates & &*answered.kept.own);
-                    formula.push_str(" ∩ data filter");
+                    steps.push(CandidateStep::DataFilter);
                 }
                 for b in &occupied {
                     candidates = Arc::new(&*candidates & &**b);
                 }
                 if types != ALL_TYPES {
-                    formula.push_str(&format!(" of types {}", type_list(types)));
+                    steps.push(CandidateStep::Types(type_list(types)));
                 }
             }
         }
@@ -179,8 +174,7 @@ pub(crate) fn plan(
         let part_size = candidates.len();
         let first =
             |span: &&TimeSpan| scope == Scope::Public && span.entries.saturating_mul(8) < part_size;
-        candidates =
-            narrow_by_time(snap, narrowing.iter().filter(first), candidates, &mut formula)?;
+        candidates = narrow_by_time(snap, narrowing.iter().filter(first), candidates, &mut steps)?;
         for b in &within {
             candidates = Arc::new(&*candidates & &**b);
         }
@@ -188,13 +182,13 @@ pub(crate) fn plan(
             candidates = Arc::new(&*candidates - &**b);
         }
         if !within.is_empty() {
-            formula.push_str(&format!(" ∩ {} bitmap(s)", within.len()));
+            steps.push(CandidateStep::Bitmaps(within.len()));
         }
         if !without.is_empty() {
-            formula.push_str(&format!(" − {} bitmap(s)", without.len()));
+            steps.push(CandidateStep::MinusBitmaps(without.len()));
         }
         let last = narrowing.iter().filter(|span| !first(span));
-        candidates = narrow_by_time(snap, last, candidates, &mut formula)?;
+        candidates = narrow_by_time(snap, last, candidates, &mut steps)?;
         let sort_range = spans.iter().find(|s| s.target == plan.order.target).map(|s| s.entries);
         let shape = Shape {
             plan: &plan,
@@ -210,7 +204,7 @@ pub(crate) fn plan(
         let all_public = scope == Scope::Public && Arc::ptr_eq(&candidates, &base);
         plan.parts.push(Part {
             scope,
-            formula,
+            steps,
             candidates,
             exact: all_exact,
             all_public,
@@ -224,17 +218,12 @@ pub(crate) fn plan(
 /// Every dialog type, as a mask (bit `t - 1` for type `t`).
 const ALL_TYPES: u8 = 0b111;
 
-fn type_list(mask: u8) -> String {
-    let types: Vec<String> = DialogType::ALL
-        .iter()
-        .filter(|t| mask & (1 << (t.code() - 1)) != 0)
-        .map(|t| t.to_string())
-        .collect();
-    if types.is_empty() {
-        "none".to_owned()
-    } else {
-        types.join(",")
-    }
+fn type_list(mask: u8) -> Vec<DialogType> {
+    DialogType::ALL.into_iter().filter(|t| mask & (1 << (t.code() - 1)) != 0).collect()
+}
+
+fn plan_of(key: String, answer: ConditionAnswer) -> ConditionPlan {
+    ConditionPlan { key, answer }
 }
 
 /// The bounded time ranges of a part's conditions, each estimated once: for narrowing the
