@@ -5,7 +5,7 @@
 //! then writes, through the [`Writer`]. So an operation that fails has written nothing, even
 //! inside a batch whose other operations go on.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::model::{
@@ -14,10 +14,10 @@ use crate::model::{
     MAX_SHORT_TEXT_CHARS,
 };
 
-use crate::dialog::{convert, kind_of, row_value, to_dialog};
+use crate::dialog::{convert, kind_of, to_dialog};
 use crate::dialog::{Dialog, DialogUpdate, MessageMeta, NewDialog};
 use crate::error::{Action, Error, ValidationError};
-use crate::model::{Row, RowData, RowId, MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
+use crate::model::{Row, RowId, MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
 use crate::storage::Writer;
 
 /// What an operation needs to know besides its arguments.
@@ -100,7 +100,7 @@ fn check_data_name(name: &str) -> Result<(), Error> {
 
 /// Checks `data` against its class, if declared, and converts it to the stored form. Values of
 /// a declared class take their field's type; values of an undeclared class are kept as text.
-fn check_data(w: &Writer<'_>, data: CustomData) -> Result<RowData, Error> {
+fn check_data(w: &Writer<'_>, data: CustomData) -> Result<CustomData, Error> {
     if data.class_name.trim().is_empty() {
         return Err(ValidationError::DataWithoutClassName.into());
     }
@@ -109,7 +109,7 @@ fn check_data(w: &Writer<'_>, data: CustomData) -> Result<RowData, Error> {
         return Err(ValidationError::TooManyDataFields { count: data.fields.len() }.into());
     }
     let class = w.class(&data.class_name)?;
-    let mut fields = Vec::with_capacity(data.fields.len());
+    let mut fields = BTreeMap::new();
     for (name, value) in data.fields {
         check_data_name(&name)?;
         let value = match &class {
@@ -139,9 +139,9 @@ fn check_data(w: &Writer<'_>, data: CustomData) -> Result<RowData, Error> {
                 .into());
             }
         }
-        fields.push((name, row_value(value)));
+        fields.insert(name, value);
     }
-    Ok(RowData { class_name: data.class_name, fields })
+    Ok(CustomData { class_name: data.class_name, fields })
 }
 
 // ---- operations ----

@@ -3,9 +3,7 @@
 
 use super::Dialog;
 use crate::error::{Error, ValidationError};
-use crate::model::{
-    clip, CustomData, DataValue, DialogId, DialogType, FieldType, Row, RowData, RowValue, UserId,
-};
+use crate::model::{clip, DataValue, DialogId, DialogType, FieldType, Row, UserId};
 
 pub(crate) fn kind_of(code: u8) -> Result<DialogType, Error> {
     DialogType::from_code(i64::from(code))
@@ -36,33 +34,7 @@ pub(crate) fn dialog_of(row: &Row, kind: DialogType, unread: Option<u32>) -> Dia
         last_message_user_id: row.last_message_user_id.map(UserId),
         unread_messages_count: unread,
         is_join_required: row.is_join_required,
-        data: row.data.as_ref().map(custom_data),
-    }
-}
-
-/// The public form of a row's custom data.
-pub(crate) fn custom_data(d: &RowData) -> CustomData {
-    CustomData {
-        class_name: d.class_name.clone(),
-        fields: d.fields.iter().map(|(k, v)| (k.clone(), data_value(v.clone()))).collect(),
-    }
-}
-
-pub(crate) fn data_value(v: RowValue) -> DataValue {
-    match v {
-        RowValue::Str(s) => DataValue::String(s),
-        RowValue::Int(i) => DataValue::Integer(i),
-        RowValue::Float(f) => DataValue::Float(f),
-        RowValue::Bool(b) => DataValue::Bool(b),
-    }
-}
-
-pub(crate) fn row_value(v: DataValue) -> RowValue {
-    match v {
-        DataValue::String(s) => RowValue::Str(s),
-        DataValue::Integer(i) => RowValue::Int(i),
-        DataValue::Float(f) => RowValue::Float(f),
-        DataValue::Bool(b) => RowValue::Bool(b),
+        data: row.data.clone(),
     }
 }
 

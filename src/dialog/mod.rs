@@ -10,6 +10,6 @@ mod input;
 mod parse;
 mod record;
 
-pub(crate) use convert::{convert, kind_of, row_value, to_dialog};
+pub(crate) use convert::{convert, kind_of, to_dialog};
 pub use input::{DialogUpdate, Members, MessageMeta, NewDialog, UserIdList};
 pub use record::Dialog;

@@ -63,8 +63,7 @@ impl IndexEntries {
         }
         if let (true, Some(data)) = (parts.data, &row.data) {
             bitmaps.push(BitmapKey::Class(data.class_name.as_str().into()));
-            bitmaps
-                .extend(data.fields.iter().map(|(f, _)| BitmapKey::DataField(f.as_str().into())));
+            bitmaps.extend(data.fields.keys().map(|f| BitmapKey::DataField(f.as_str().into())));
         }
         bitmaps.sort_unstable();
         bitmaps.dedup();
@@ -134,7 +133,10 @@ mod tests {
     fn change_equals_the_difference_of_the_full_entries() {
         let base = {
             let mut r = row(2);
-            r.data = Some(crate::model::RowData { class_name: "C".into(), fields: vec![] });
+            r.data = Some(crate::model::CustomData {
+                class_name: "C".into(),
+                fields: Default::default(),
+            });
             r
         };
         let variants: [fn(&mut Row); 7] = [

@@ -8,7 +8,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 
 /// A scalar value of a dialog's custom `data`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, bincode::Encode, bincode::Decode)]
 #[non_exhaustive]
 pub enum DataValue {
     /// Text; every value of an undeclared class is kept as text.
@@ -101,7 +101,9 @@ impl CustomClass {
 /// A dialog's custom `data`: a class name and named scalar fields.
 ///
 /// In JSON it is one flat object: `{"class_name": "ScoreTable", "progress": "56"}`.
-#[derive(Clone, Debug, PartialEq, Default)]
+///
+/// Stored as it is in a row: bincode encodes the class name, then the fields in name order.
+#[derive(Clone, Debug, PartialEq, Default, bincode::Encode, bincode::Decode)]
 pub struct CustomData {
     /// The custom-object class these fields belong to.
     pub class_name: String,
@@ -113,6 +115,11 @@ impl CustomData {
     /// Data of the given class with no fields yet.
     pub fn new(class_name: impl Into<String>) -> CustomData {
         CustomData { class_name: class_name.into(), fields: BTreeMap::new() }
+    }
+
+    /// The value of field `name`.
+    pub(crate) fn get(&self, name: &str) -> Option<&DataValue> {
+        self.fields.get(name)
     }
 
     /// Adds a field.

@@ -17,5 +17,5 @@ pub use limits::{
     MAX_SHORT_TEXT_CHARS,
 };
 pub use order::Direction;
-pub(crate) use row::{Row, RowData, RowValue};
+pub(crate) use row::Row;
 pub(crate) use text::{clip, format_time, parse_time};

@@ -1,11 +1,11 @@
 //! A dialog as stored: [`Row`], the public [`Dialog`](crate::Dialog) without the viewer's
-//! unread count, with its custom data as [`RowData`]. `storage/codec.rs` encodes it.
+//! unread count, with its custom data as [`CustomData`]. `storage/codec.rs` encodes it.
 
 use std::sync::Arc;
 
 use bincode::{Decode, Encode};
 
-use super::{DialogType, UserId};
+use super::{CustomData, DialogType, UserId};
 
 /// A dialog as stored: the public [`Dialog`](crate::Dialog) without the per-viewer unread count.
 ///
@@ -28,7 +28,7 @@ pub(crate) struct Row {
     pub last_message_date_sent: Option<i64>,
     pub last_message_user_id: Option<u64>,
     pub is_join_required: Option<bool>,
-    pub data: Option<RowData>,
+    pub data: Option<CustomData>,
     /// Private dialogs: the user besides `user_id`, kept when either of them leaves, so the
     /// private-pair entry is known from the row alone.
     pub peer: Option<u64>,
@@ -39,27 +39,4 @@ impl Row {
     pub(crate) fn is_public(&self) -> bool {
         self.kind == DialogType::PublicGroup.code()
     }
-}
-
-/// Stored custom data: class name and fields sorted by name.
-#[derive(Clone, Debug, PartialEq, Encode, Decode)]
-pub(crate) struct RowData {
-    pub class_name: String,
-    pub fields: Vec<(String, RowValue)>,
-}
-
-impl RowData {
-    /// The value of field `name`: the first field of that name.
-    pub(crate) fn field(&self, name: &str) -> Option<&RowValue> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v)
-    }
-}
-
-/// A stored custom-data value.
-#[derive(Clone, Debug, PartialEq, Encode, Decode)]
-pub(crate) enum RowValue {
-    Str(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
 }

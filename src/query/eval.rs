@@ -16,7 +16,7 @@ use std::cmp::Ordering;
 use crate::index::ngram;
 use crate::lang::{Direction, Field, Op};
 use crate::model::UserId;
-use crate::storage::{ColumnKey, Row, RowValue};
+use crate::storage::{ColumnKey, DataValue, Row};
 
 /// A typed value of a field, or a typed operand.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,22 +81,22 @@ impl Val {
 }
 
 /// The value of a row's custom field as stored (typed for declared classes).
-pub(crate) fn stored_val(v: &RowValue) -> Val {
+pub(crate) fn stored_val(v: &DataValue) -> Val {
     match v {
-        RowValue::Str(s) => Val::Str(s.clone()),
-        RowValue::Int(i) => Val::Int(*i),
-        RowValue::Float(f) => Val::Float(*f),
-        RowValue::Bool(b) => Val::Bool(*b),
+        DataValue::String(s) => Val::Str(s.clone()),
+        DataValue::Integer(i) => Val::Int(*i),
+        DataValue::Float(f) => Val::Float(*f),
+        DataValue::Bool(b) => Val::Bool(*b),
     }
 }
 
 /// The text form of a stored custom value, as an undeclared class compares it.
-pub(crate) fn text_val(v: &RowValue) -> Val {
+pub(crate) fn text_val(v: &DataValue) -> Val {
     match v {
-        RowValue::Str(s) => Val::Str(s.clone()),
-        RowValue::Int(i) => Val::Str(i.to_string()),
-        RowValue::Float(f) => Val::Str(f.to_string()),
-        RowValue::Bool(b) => Val::Str(b.to_string()),
+        DataValue::String(s) => Val::Str(s.clone()),
+        DataValue::Integer(i) => Val::Str(i.to_string()),
+        DataValue::Float(f) => Val::Str(f.to_string()),
+        DataValue::Bool(b) => Val::Str(b.to_string()),
     }
 }
 
@@ -184,7 +184,7 @@ impl Target {
             Target::LastMessageDateSent => row.last_message_date_sent.map(Val::Int),
             Target::LastMessageUserId => row.last_message_user_id.map(Val::User),
             Target::IsJoinRequired => row.is_join_required.map(Val::Bool),
-            Target::Data { name, .. } => Some(self.data_value(row.data.as_ref()?.field(name)?)),
+            Target::Data { name, .. } => Some(self.data_value(row.data.as_ref()?.get(name)?)),
             // Text fields answered above; user sets are not scalars.
             Target::Name
             | Target::Photo
@@ -213,7 +213,7 @@ impl Target {
 
     /// How a custom field's stored value compares: typed, or as text. Only for
     /// [`Target::Data`].
-    pub(crate) fn data_value(&self, v: &RowValue) -> Val {
+    pub(crate) fn data_value(&self, v: &DataValue) -> Val {
         match self {
             Target::Data { typed: true, .. } => stored_val(v),
             _ => text_val(v),
@@ -311,8 +311,8 @@ impl Pred {
     /// Tests a custom-field condition on a stored value read from a column: the same test as
     /// [`Pred::test_row`] on a row with that value, without building a [`Val`] in the common case
     /// of a typed integer field compared with an integer.
-    pub(crate) fn test_stored(&self, value: Option<&RowValue>) -> bool {
-        if let (Target::Data { typed: true, .. }, Some(RowValue::Int(a)), [Val::Int(b)]) =
+    pub(crate) fn test_stored(&self, value: Option<&DataValue>) -> bool {
+        if let (Target::Data { typed: true, .. }, Some(DataValue::Integer(a)), [Val::Int(b)]) =
             (&self.target, value, self.vals.as_slice())
         {
             let ord = a.cmp(b);
@@ -487,11 +487,11 @@ mod tests {
                         vals: vec![Val::Int(b)],
                     };
                     for stored in [
-                        RowValue::Int(-3),
-                        RowValue::Int(5),
-                        RowValue::Int(9),
-                        RowValue::Float(5.0),
-                        RowValue::Str("5".into()),
+                        DataValue::Integer(-3),
+                        DataValue::Integer(5),
+                        DataValue::Integer(9),
+                        DataValue::Float(5.0),
+                        DataValue::String("5".into()),
                     ] {
                         let general = pred.test_value(Some(&target.data_value(&stored)));
                         assert_eq!(

@@ -183,7 +183,7 @@ pub(crate) fn decode_bitmap(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{RowData, RowValue, UserId};
+    use crate::model::{CustomData, DataValue, UserId};
 
     fn row() -> Row {
         Row {
@@ -195,9 +195,9 @@ mod tests {
             xmpp_room_jid: Some("1_x@muc".into()),
             occupants: [UserId(7), UserId(8)].into(),
             is_join_required: Some(false),
-            data: Some(RowData {
+            data: Some(CustomData {
                 class_name: "C".into(),
-                fields: vec![("f".into(), RowValue::Float(1.5))],
+                fields: [("f".into(), DataValue::Float(1.5))].into(),
             }),
             ..Row::sample()
         }

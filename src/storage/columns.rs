@@ -15,7 +15,7 @@
 use std::sync::Arc;
 
 use crate::index::TimeIndex;
-use crate::model::{Row, RowValue};
+use crate::model::{DataValue, Row};
 
 /// Row ids per column chunk, as a shift.
 const CHUNK_BITS: u32 = 14;
@@ -60,10 +60,10 @@ impl ColumnKey {
     }
 
     /// The value of a custom-field column for a row, if it has the field (read as a query's
-    /// condition reads it, [`RowData::field`](super::codec::RowData::field)).
-    fn data_of<'r>(&self, row: &'r Row) -> Option<&'r RowValue> {
+    /// condition reads it, [`CustomData::field`](super::codec::CustomData::field)).
+    fn data_of<'r>(&self, row: &'r Row) -> Option<&'r DataValue> {
         let ColumnKey::Data(name) = self else { return None };
-        row.data.as_ref()?.field(name)
+        row.data.as_ref()?.get(name)
     }
 }
 
@@ -75,7 +75,7 @@ enum Chunk {
     Dense(Vec<i64>),
     /// A custom-field column: the rows that have the field, ascending, and their values (apart,
     /// so a pass over the rows reads four bytes a row).
-    Sparse { rows: Vec<u32>, values: Vec<RowValue> },
+    Sparse { rows: Vec<u32>, values: Vec<DataValue> },
 }
 
 /// One field's value for every row of a snapshot.
@@ -213,14 +213,14 @@ pub(crate) struct Values<'c> {
     /// The chunk `rows` and `values` belong to (`usize::MAX` before the first).
     chunk: usize,
     rows: &'c [u32],
-    values: &'c [RowValue],
+    values: &'c [DataValue],
     /// Entries before `at` hold rows below every row asked for since entering the chunk.
     at: usize,
 }
 
 impl<'c> Values<'c> {
     /// The value of row `rid`, if it has the field; `rid` must not be below the last asked.
-    pub(crate) fn get(&mut self, rid: u32) -> Option<&'c RowValue> {
+    pub(crate) fn get(&mut self, rid: u32) -> Option<&'c DataValue> {
         let chunk = (rid >> CHUNK_BITS) as usize;
         if chunk != self.chunk {
             debug_assert!(self.chunk == usize::MAX || chunk > self.chunk, "rows must ascend");
@@ -252,15 +252,15 @@ impl<'c> Values<'c> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::RowData;
+    use crate::model::CustomData;
 
     fn row(last: Option<i64>, progress: Option<i64>) -> Row {
         Row {
             updated_at: 7,
             last_message_date_sent: last,
-            data: progress.map(|p| RowData {
+            data: progress.map(|p| CustomData {
                 class_name: "T".into(),
-                fields: vec![("progress".into(), RowValue::Int(p))],
+                fields: [("progress".into(), DataValue::Integer(p))].into(),
             }),
             ..Row::sample()
         }
@@ -297,10 +297,19 @@ mod tests {
         };
         assert_eq!(
             values(&c),
-            [None, None, None, None, Some(RowValue::Int(20)), None, Some(RowValue::Int(31)), None]
+            [
+                None,
+                None,
+                None,
+                None,
+                Some(DataValue::Integer(20)),
+                None,
+                Some(DataValue::Integer(31)),
+                None
+            ]
         );
         // The copy a reader holds is untouched.
-        assert_eq!(values(&old)[2..5], [Some(RowValue::Int(10)), None, None]);
+        assert_eq!(values(&old)[2..5], [Some(DataValue::Integer(10)), None, None]);
     }
 
     /// `Values::get` against a plain lookup: rows asked in ascending order with gaps of every
@@ -313,7 +322,7 @@ mod tests {
         for r in (0..last).filter(|&r| has(r)) {
             c.push_row(r, &row(None, Some(i64::from(r))));
         }
-        let expect = |r: u32| (r < last && has(r)).then_some(RowValue::Int(i64::from(r)));
+        let expect = |r: u32| (r < last && has(r)).then_some(DataValue::Integer(i64::from(r)));
         for step in [1, 2, 5, 9, 17, 100, 4_099, 20_000] {
             for start in [0, 1, 7] {
                 let mut values = c.values();

@@ -33,7 +33,7 @@ pub(crate) use staging::DEFAULT_WINDOW as DEFAULT_STAGED_ROWS;
 use crate::error::Error;
 
 pub(crate) use crate::index::TimeIndex;
-pub(crate) use crate::model::{Row, RowValue};
+pub(crate) use crate::model::{DataValue, Row};
 pub(crate) use codec::StoredRow;
 pub(crate) use columns::{Column, ColumnKey};
 pub use integrity::IntegrityReport;
