@@ -21,14 +21,14 @@ use crate::model::{Row, RowId, MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
 use crate::storage::Writer;
 
 /// What an operation needs to know besides its arguments.
-pub(crate) struct Ctx<'a> {
+pub(crate) struct OpContext<'a> {
     /// The clock's reading for this operation.
     pub now: i64,
     pub app_id: u64,
     pub muc_domain: &'a str,
 }
 
-impl Ctx<'_> {
+impl OpContext<'_> {
     fn room_jid(&self, id: &DialogId) -> String {
         format!("{}_{}@{}", self.app_id, id, self.muc_domain)
     }
@@ -149,7 +149,7 @@ fn check_data(w: &Writer<'_>, data: CustomData) -> Result<CustomData, Error> {
 /// Creates a dialog, or returns the existing private dialog between the same two users.
 pub(crate) fn create(
     w: &mut Writer<'_>,
-    ctx: &Ctx<'_>,
+    ctx: &OpContext<'_>,
     creator: UserId,
     new: NewDialog,
 ) -> Result<Dialog, Error> {
@@ -213,7 +213,7 @@ pub(crate) fn create(
 /// The existing private dialog between two users, with whichever of them had left back in it.
 fn restore_private(
     w: &mut Writer<'_>,
-    ctx: &Ctx<'_>,
+    ctx: &OpContext<'_>,
     rid: RowId,
     row: Arc<Row>,
 ) -> Result<Dialog, Error> {
@@ -241,7 +241,7 @@ fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Ar
 /// Applies an update under the permission rules (the crate docs' "Visibility and rights").
 pub(crate) fn update(
     w: &mut Writer<'_>,
-    ctx: &Ctx<'_>,
+    ctx: &OpContext<'_>,
     user: UserId,
     id: DialogId,
     upd: DialogUpdate,
@@ -358,7 +358,7 @@ pub(crate) fn update(
 /// All ids are checked before anything is written.
 pub(crate) fn delete(
     w: &mut Writer<'_>,
-    ctx: &Ctx<'_>,
+    ctx: &OpContext<'_>,
     user: UserId,
     ids: &[DialogId],
     force: bool,
@@ -404,7 +404,7 @@ pub(crate) fn delete(
 /// unread message. The last-message fields follow the message with the latest `date_sent`.
 pub(crate) fn record_message(
     w: &mut Writer<'_>,
-    ctx: &Ctx<'_>,
+    ctx: &OpContext<'_>,
     id: DialogId,
     sender: UserId,
     msg: MessageMeta,
@@ -417,7 +417,7 @@ pub(crate) fn record_message(
 /// Records a message in a dialog the caller may write to; returns the dialog's new row.
 fn write_message(
     w: &mut Writer<'_>,
-    ctx: &Ctx<'_>,
+    ctx: &OpContext<'_>,
     rid: RowId,
     old: Arc<Row>,
     sender: UserId,
@@ -447,7 +447,7 @@ fn write_message(
 /// there is none yet (and bringing back either of them who had left it).
 pub(crate) fn record_private_message(
     w: &mut Writer<'_>,
-    ctx: &Ctx<'_>,
+    ctx: &OpContext<'_>,
     sender: UserId,
     recipient: UserId,
     msg: MessageMeta,
@@ -466,7 +466,11 @@ pub(crate) fn mark_read(w: &mut Writer<'_>, id: DialogId, user: UserId) -> Resul
 }
 
 /// Writes a complete dialog as given, keeping its id and timestamps.
-pub(crate) fn import(w: &mut Writer<'_>, ctx: &Ctx<'_>, dialog: Dialog) -> Result<Dialog, Error> {
+pub(crate) fn import(
+    w: &mut Writer<'_>,
+    ctx: &OpContext<'_>,
+    dialog: Dialog,
+) -> Result<Dialog, Error> {
     let id = dialog.id;
     if w.find(&id)?.is_some() {
         return Err(ValidationError::DuplicateId { id }.into());

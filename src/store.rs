@@ -18,7 +18,7 @@ use crate::model::{CustomClass, DialogId, UserId};
 use crate::dialog::{Dialog, DialogUpdate, MessageMeta, NewDialog};
 use crate::error::Error;
 use crate::lang::Query;
-use crate::ops::{self as rules, Ctx};
+use crate::ops::{self as rules, OpContext};
 use crate::query::eval::Pred;
 use crate::query::plan::Plan;
 use crate::query::{exec, Explain, Page, PathChoice};
@@ -317,8 +317,8 @@ impl DialogStore {
         })
     }
 
-    fn ctx(&self) -> Ctx<'_> {
-        Ctx { now: self.clock.now(), app_id: self.app_id, muc_domain: &self.muc_domain }
+    fn ctx(&self) -> OpContext<'_> {
+        OpContext { now: self.clock.now(), app_id: self.app_id, muc_domain: &self.muc_domain }
     }
 
     /// Rewrites the store file without the free pages that copy-on-write leaves behind, so a
@@ -630,7 +630,7 @@ impl WriteBatch<'_, '_> {
     /// Runs one operation on the writer, shielded, and remembers a storage failure.
     fn op<R>(
         &mut self,
-        op: impl FnOnce(&mut Writer<'_>, &Ctx<'_>) -> Result<R, Error>,
+        op: impl FnOnce(&mut Writer<'_>, &OpContext<'_>) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let ctx = self.store.ctx();
         let out = shield(|| op(self.w, &ctx));

@@ -27,7 +27,7 @@ use crate::storage::{Filter, Snapshot};
 const COLUMN_MIN_CANDIDATES: u64 = 1024;
 
 /// A kept filter standing for the conditions it answers.
-pub(crate) struct Answered<'f> {
+pub(crate) struct KeptFilter<'f> {
     pub(crate) conditions: &'f DataFilter,
     pub(crate) kept: Arc<Filter>,
     /// Built by this query (else found in the cache), for explain.
@@ -40,7 +40,7 @@ pub(crate) fn plan(
     query: &Query,
     choice: PathChoice,
     preds: &[Pred],
-    answered: Option<Answered<'_>>,
+    answered: Option<KeptFilter<'_>>,
 ) -> Result<Plan, Error> {
     let order = match &query.sort {
         None => Order { target: Target::LastMessageDateSent, dir: Direction::Desc, default: true },
@@ -56,7 +56,7 @@ pub(crate) fn plan(
     let mut all_exact = true;
     let mut types = ALL_TYPES;
     let mut occupied: Vec<Arc<RoaringBitmap>> = Vec::new();
-    if let Some(Answered { conditions: answered_conditions, kept, built }) = &answered {
+    if let Some(KeptFilter { conditions: answered_conditions, kept, built }) = &answered {
         conditions.push(ConditionPlan {
             key: answered_conditions.describe(),
             answer: ConditionAnswer::DataFilter { rows: kept.rows(), built: *built },

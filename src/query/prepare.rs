@@ -6,7 +6,7 @@ use super::compile::all_preds;
 use super::eval::Pred;
 use super::filter::DataFilter;
 use super::plan::{Access, PathChoice, Plan};
-use super::planner::{self, Answered};
+use super::planner::{self, KeptFilter};
 use crate::error::Error;
 use crate::lang::Query;
 use crate::model::UserId;
@@ -31,7 +31,7 @@ pub(crate) fn prepare(
         return with_preds(planner::plan(snap, viewer, query, choice, &preds, None), preds, choice);
     };
     if let Some(cached) = snap.filter(filter.key()) {
-        let answered = Answered { conditions: &filter, kept: cached, built: false };
+        let answered = KeptFilter { conditions: &filter, kept: cached, built: false };
         let plan = planner::plan(snap, viewer, query, choice, &preds, Some(answered));
         return with_preds(plan, preds, choice);
     }
@@ -41,7 +41,7 @@ pub(crate) fn prepare(
     }
     let Some(built) = filter.build(snap)? else { return with_preds(Ok(plan), preds, choice) };
     snap.install_filter(filter.key().into(), built.clone());
-    let answered = Answered { conditions: &filter, kept: built, built: true };
+    let answered = KeptFilter { conditions: &filter, kept: built, built: true };
     let plan = planner::plan(snap, viewer, query, choice, &preds, Some(answered));
     with_preds(plan, preds, choice)
 }

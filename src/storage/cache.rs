@@ -83,7 +83,7 @@ impl PublicStreams {
 
 /// Changes one commit made, for invalidation and for installing new values.
 #[derive(Debug, Default)]
-pub(crate) struct Touched {
+pub(crate) struct CommitChanges {
     /// New row values (`None`: deleted), the last write of each row.
     rows: HashMap<u32, Option<Arc<Row>>, FxBuildHasher>,
     /// Rows added to (`true`) or removed from bitmaps, by key, in order: each a change to the
@@ -99,7 +99,7 @@ pub(crate) struct Touched {
     pub meta: Option<Meta>,
 }
 
-impl Touched {
+impl CommitChanges {
     /// Notes a row's new value (`None`: deleted); a later write of the same row replaces it.
     pub(crate) fn row(&mut self, rid: u32, row: Option<Arc<Row>>) {
         self.rows.insert(rid, row);
@@ -360,7 +360,7 @@ const MAX_FILTER_ROWS: u64 = 4_000_000;
 
 /// What a reader knows of the cache: the version of its snapshot, if it could tell.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct View {
+pub(crate) struct CacheVersion {
     version: u64,
 }
 
@@ -387,71 +387,77 @@ impl Cache {
 
     /// Call after beginning the read transaction: the reader's version, if no commit started or
     /// ended since [`Cache::before_read`].
-    pub(crate) fn view(&self, before: u64) -> Option<View> {
+    pub(crate) fn view(&self, before: u64) -> Option<CacheVersion> {
         let after = self.epoch.load(Ordering::Acquire);
-        (before == after && before.is_multiple_of(2)).then_some(View { version: before / 2 })
+        (before == after && before.is_multiple_of(2))
+            .then_some(CacheVersion { version: before / 2 })
     }
 
-    fn installable(&self, view: View) -> Option<std::sync::MutexGuard<'_, ()>> {
+    fn installable(&self, view: CacheVersion) -> Option<std::sync::MutexGuard<'_, ()>> {
         let guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         (self.epoch.load(Ordering::Acquire) == view.version * 2).then_some(guard)
     }
 
-    pub(crate) fn row(&self, view: View, rid: u32) -> Option<Arc<Row>> {
+    pub(crate) fn row(&self, view: CacheVersion, rid: u32) -> Option<Arc<Row>> {
         self.rows.get(&rid, view.version)
     }
 
-    pub(crate) fn install_row(&self, view: View, rid: u32, row: Arc<Row>) {
+    pub(crate) fn install_row(&self, view: CacheVersion, rid: u32, row: Arc<Row>) {
         if let Some(_guard) = self.installable(view) {
             self.rows.insert(rid, view.version, row);
         }
     }
 
-    pub(crate) fn bitmap(&self, view: View, key: &BitmapKey) -> Option<Arc<RoaringBitmap>> {
+    pub(crate) fn bitmap(&self, view: CacheVersion, key: &BitmapKey) -> Option<Arc<RoaringBitmap>> {
         self.bitmaps.get(key, view.version)
     }
 
-    pub(crate) fn install_bitmap(&self, view: View, key: BitmapKey, bitmap: Arc<RoaringBitmap>) {
+    pub(crate) fn install_bitmap(
+        &self,
+        view: CacheVersion,
+        key: BitmapKey,
+        bitmap: Arc<RoaringBitmap>,
+    ) {
         if let Some(_guard) = self.installable(view) {
             self.bitmaps.insert(key, view.version, bitmap);
         }
     }
 
-    pub(crate) fn unread(&self, view: View, user: u64, rid: u32) -> Option<u32> {
+    pub(crate) fn unread(&self, view: CacheVersion, user: u64, rid: u32) -> Option<u32> {
         self.unread.get(&(user, rid), view.version)
     }
 
-    pub(crate) fn install_unread(&self, view: View, user: u64, rid: u32, n: u32) {
+    pub(crate) fn install_unread(&self, view: CacheVersion, user: u64, rid: u32, n: u32) {
         if let Some(_guard) = self.installable(view) {
             self.unread.insert((user, rid), view.version, n);
         }
     }
 
-    pub(crate) fn public(&self, view: View) -> Option<Arc<PublicStreams>> {
+    pub(crate) fn public(&self, view: CacheVersion) -> Option<Arc<PublicStreams>> {
         let public = self.public.read().unwrap_or_else(|e| e.into_inner());
         public.as_ref().filter(|p| p.version <= view.version).map(|p| p.value.clone())
     }
 
-    pub(crate) fn install_public(&self, view: View, streams: Arc<PublicStreams>) {
+    pub(crate) fn install_public(&self, view: CacheVersion, streams: Arc<PublicStreams>) {
         if let Some(_guard) = self.installable(view) {
             *self.public.write().unwrap_or_else(|e| e.into_inner()) =
                 Some(Versioned { version: view.version, value: streams });
         }
     }
 
-    pub(crate) fn meta(&self, view: View) -> Option<Meta> {
+    pub(crate) fn meta(&self, view: CacheVersion) -> Option<Meta> {
         let meta = self.meta.read().unwrap_or_else(|e| e.into_inner());
         meta.as_ref().filter(|m| m.version <= view.version).map(|m| m.value.clone())
     }
 
-    pub(crate) fn install_meta(&self, view: View, meta: Meta) {
+    pub(crate) fn install_meta(&self, view: CacheVersion, meta: Meta) {
         if let Some(_guard) = self.installable(view) {
             *self.meta.write().unwrap_or_else(|e| e.into_inner()) =
                 Some(Versioned { version: view.version, value: meta });
         }
     }
 
-    pub(crate) fn column(&self, view: View, key: &ColumnKey) -> Option<Arc<Column>> {
+    pub(crate) fn column(&self, view: CacheVersion, key: &ColumnKey) -> Option<Arc<Column>> {
         let columns = self.columns.read().unwrap_or_else(|e| e.into_inner());
         columns.get(key).filter(|c| c.version <= view.version).map(|c| c.value.clone())
     }
@@ -461,7 +467,7 @@ impl Cache {
         MAX_COLUMNS.saturating_sub(self.columns.read().unwrap_or_else(|e| e.into_inner()).len())
     }
 
-    pub(crate) fn install_column(&self, view: View, column: Arc<Column>) {
+    pub(crate) fn install_column(&self, view: CacheVersion, column: Arc<Column>) {
         if let Some(_guard) = self.installable(view) {
             let mut columns = self.columns.write().unwrap_or_else(|e| e.into_inner());
             if columns.len() >= MAX_COLUMNS && !columns.contains_key(column.key()) {
@@ -472,12 +478,12 @@ impl Cache {
         }
     }
 
-    pub(crate) fn filter(&self, view: View, key: &str) -> Option<Arc<Filter>> {
+    pub(crate) fn filter(&self, view: CacheVersion, key: &str) -> Option<Arc<Filter>> {
         let filters = self.filters.read().unwrap_or_else(|e| e.into_inner());
         filters.get(key).filter(|f| f.version <= view.version).map(|f| f.value.clone())
     }
 
-    pub(crate) fn install_filter(&self, view: View, key: Box<str>, filter: Arc<Filter>) {
+    pub(crate) fn install_filter(&self, view: CacheVersion, key: Box<str>, filter: Arc<Filter>) {
         if filter.rows() > MAX_FILTER_ROWS {
             return;
         }
@@ -494,7 +500,7 @@ impl Cache {
 
     /// Step 1 of a commit: marks it in flight and removes what it touches. Returns what was
     /// cached of it, for [`Cache::end_commit`] to update.
-    pub(crate) fn begin_commit(&self, touched: &Touched) -> Removed {
+    pub(crate) fn begin_commit(&self, touched: &CommitChanges) -> Removed {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         self.epoch.fetch_add(1, Ordering::AcqRel);
         let mut removed = Removed {
@@ -523,7 +529,7 @@ impl Cache {
 
     /// Step 3 of a commit: installs the new values of what was cached, if the commit succeeded,
     /// and ends the commit.
-    pub(crate) fn end_commit(&self, touched: Touched, removed: Removed, committed: bool) {
+    pub(crate) fn end_commit(&self, touched: CommitChanges, removed: Removed, committed: bool) {
         let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         let version = self.epoch.load(Ordering::Acquire).div_ceil(2);
         if committed {
@@ -625,7 +631,7 @@ mod tests {
 
         // A commit changes row 7: during the commit nobody sees a cached row 7, and a reader
         // that began before the commit never sees the new value.
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.row(7, Some(row("b")));
         let removed = cache.begin_commit(&touched);
         assert!(cache.row(old, 7).is_none());
@@ -651,12 +657,12 @@ mod tests {
             v,
             Arc::new(PublicStreams { by_last_message: vec![(5, 1)], by_updated: vec![] }),
         );
-        let mut touched = Touched {
+        let mut touched = CommitChanges {
             public_times: vec![
                 (TimeIndex::PublicLastMessage, (5, 1), false),
                 (TimeIndex::PublicLastMessage, (9, 1), true),
             ],
-            ..Touched::default()
+            ..CommitChanges::default()
         };
         touched.bits(BitmapKey::Type(1), [(1, false), (3, true)]);
         let removed = cache.begin_commit(&touched);
@@ -677,7 +683,7 @@ mod tests {
         cache.install_unread(v, 6, 1, 1);
         // A commit: user 5 read dialog 1, got a message in dialog 2; user 7's counter was never
         // cached and stays out.
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.unread(5, 1, 0);
         touched.unread(5, 2, 1);
         touched.unread(7, 1, 4);
@@ -700,7 +706,7 @@ mod tests {
         let cache = Cache::new(10, 10, 10);
         let v = cache.view(cache.before_read()).unwrap();
         cache.install_row(v, 1, row("a"));
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.row(1, Some(row("b")));
         let removed = cache.begin_commit(&touched);
         cache.end_commit(touched, removed, false);
@@ -721,7 +727,7 @@ mod tests {
     }
 
     /// A filter's halves, own and public.
-    fn filter_rows(cache: &Cache, view: View) -> Option<(Vec<u32>, Vec<u32>)> {
+    fn filter_rows(cache: &Cache, view: CacheVersion) -> Option<(Vec<u32>, Vec<u32>)> {
         cache.filter(view, "f").map(|f| (f.own.iter().collect(), f.public.iter().collect()))
     }
 
@@ -737,7 +743,7 @@ mod tests {
         assert_eq!(filter_rows(&cache, v), Some((vec![1, 2, 3], vec![7])));
         // Row 2 stops passing, row 3 is deleted, row 4 is new and passes, row 5 does not, the
         // public row 7 stops passing and the public row 8 passes.
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.row(2, Some(row("other")));
         touched.row(3, None);
         touched.row(4, Some(row("keep")));
@@ -756,7 +762,7 @@ mod tests {
         // A commit that changes no row's membership keeps the same bitmaps; one that changes
         // only the public half keeps the own half.
         let before = cache.filter(w, "f").unwrap();
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.row(1, Some(row("keep")));
         touched.row(6, Some(row("other")));
         let removed = cache.begin_commit(&touched);
@@ -764,7 +770,7 @@ mod tests {
         let x = cache.view(cache.before_read()).unwrap();
         let after = cache.filter(x, "f").unwrap();
         assert!(Arc::ptr_eq(&before.own, &after.own) && Arc::ptr_eq(&before.public, &after.public));
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.row(9, Some(public_row("keep")));
         let removed = cache.begin_commit(&touched);
         cache.end_commit(touched, removed, true);
@@ -772,7 +778,7 @@ mod tests {
         assert!(Arc::ptr_eq(&before.own, &cache.filter(y, "f").unwrap().own));
         assert_eq!(filter_rows(&cache, y), Some((vec![1, 4], vec![8, 9])));
         // A failed commit drops it: the next query builds it again.
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.row(1, Some(row("other")));
         let removed = cache.begin_commit(&touched);
         cache.end_commit(touched, removed, false);
@@ -795,7 +801,7 @@ mod tests {
         // Row 1 gets a later message, row 2 stops passing, row 3 gets its first message, row 4
         // is new with the same date as row 2 had, row 5 is new without a message, row 1's
         // old date goes with it.
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.row(1, Some(dated("keep", Some(30))));
         touched.row(2, Some(dated("other", Some(20))));
         touched.row(3, Some(dated("keep", Some(5))));
@@ -810,7 +816,7 @@ mod tests {
         assert_eq!(f.own.iter().collect::<Vec<_>>(), [1, 3, 4, 5]);
         assert_eq!(f.range(6, 30), 1..3);
         // A delete takes its entry out.
-        let mut touched = Touched::default();
+        let mut touched = CommitChanges::default();
         touched.row(4, None);
         let removed = cache.begin_commit(&touched);
         cache.end_commit(touched, removed, true);

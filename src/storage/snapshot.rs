@@ -10,7 +10,7 @@ use std::sync::Arc;
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
 use roaring::RoaringBitmap;
 
-use super::cache::{stream_entries, Cache, Filter, PublicStreams, View};
+use super::cache::{stream_entries, Cache, CacheVersion, Filter, PublicStreams};
 use super::codec::{decode_bitmap, decode_row, StoredRow};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
@@ -38,7 +38,7 @@ pub(crate) struct Snapshot {
     pub(super) txn: ReadTransaction,
     cache: Arc<Cache>,
     staging: Arc<Staging>,
-    view: Option<View>,
+    view: Option<CacheVersion>,
     meta: OnceCell<Meta>,
     rows: OnceCell<ReadOnlyTable<u32, &'static [u8]>>,
     ids: OnceCell<ReadOnlyTable<&'static [u8; 12], u32>>,
@@ -67,7 +67,7 @@ impl Snapshot {
         txn: ReadTransaction,
         cache: Arc<Cache>,
         staging: Arc<Staging>,
-        view: Option<View>,
+        view: Option<CacheVersion>,
     ) -> Snapshot {
         Snapshot {
             txn,
@@ -478,7 +478,7 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::cache::Touched;
+    use crate::storage::cache::CommitChanges;
     use crate::storage::Storage;
 
     /// Inserts a group row with these occupants; returns its row id.
@@ -627,10 +627,10 @@ mod tests {
     #[test]
     fn warm_up_during_a_commit_builds_nothing() {
         let storage = Storage::in_memory(1 << 20, super::super::DEFAULT_STAGED_ROWS).unwrap();
-        let removed = storage.cache.begin_commit(&Touched::default());
+        let removed = storage.cache.begin_commit(&CommitChanges::default());
         let snap = storage.snapshot().unwrap();
         assert!(!snap.warm_up().unwrap());
-        storage.cache.end_commit(Touched::default(), removed, true);
+        storage.cache.end_commit(CommitChanges::default(), removed, true);
         let view = storage.snapshot().unwrap().view.unwrap();
         assert!(storage.cache.column(view, &ColumnKey::LastMessage).is_none());
     }

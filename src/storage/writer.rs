@@ -19,7 +19,7 @@ use redb::{ReadableTable, ReadableTableMetadata, Table, WriteTransaction};
 use roaring::RoaringBitmap;
 use smallvec::SmallVec;
 
-use super::cache::Touched;
+use super::cache::CommitChanges;
 use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, StoredRow};
 use super::meta::{Meta, FORMAT, FORMAT_V1};
 use super::read;
@@ -70,7 +70,7 @@ pub(crate) struct Writer<'t> {
     /// second lookup is this map, and the inserts go to the table in key order.
     pairs_now: HashMap<(u64, u64), PairSlot, FxBuildHasher>,
     /// What this transaction changed, for the read cache.
-    touched: Touched,
+    touched: CommitChanges,
     /// Whether `ids` is empty, once asked.
     ids_empty: std::cell::Cell<Option<bool>>,
     /// The user-bitmap entries and pairs of rows from `meta.staged_from` on.
@@ -154,7 +154,7 @@ impl<'t> Writer<'t> {
             live: std::cell::RefCell::new(HashMap::default()),
             counters: HashMap::default(),
             pairs_now: HashMap::default(),
-            touched: Touched::default(),
+            touched: CommitChanges::default(),
             ids_empty: std::cell::Cell::new(None),
             staging,
             staged: Changes::default(),
@@ -219,7 +219,7 @@ impl<'t> Writer<'t> {
     /// counters (each in key order) and the meta counters; seals the staged entries if the
     /// staged rows fill the window. Called once, before commit; returns what the transaction
     /// changed, for the read cache and for the staging.
-    pub(crate) fn finish(mut self) -> Result<(Touched, Changes), Error> {
+    pub(crate) fn finish(mut self) -> Result<(CommitChanges, Changes), Error> {
         let mut table_pairs = self.place_pairs();
         let staged_rows = self.meta.next_row - self.meta.staged_from;
         let sealed = if staged_rows > 0 && staged_rows >= self.staging.window() {
