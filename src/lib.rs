@@ -150,6 +150,9 @@
 //! `DIALOG_ID_EMPTY`.
 #![warn(missing_docs)]
 
+mod batch;
+mod builder;
+mod calling;
 mod dialog;
 mod error;
 mod index;
@@ -160,12 +163,15 @@ mod query;
 mod storage;
 mod store;
 
+pub use batch::WriteBatch;
+pub use builder::{Builder, DEFAULT_CACHE_BYTES};
 pub use dialog::{Dialog, DialogUpdate, Members, MessageMeta, NewDialog, UserIdList};
 pub use error::{Action, Error, ValidationError};
 pub use lang::{
     Condition, Direction, Field, IntoValue, Op, Query, QueryBuilder, QueryError, QueryErrorKind,
     Scalar, Sort, Span, Value, ValueKind,
 };
+pub use model::{Clock, ManualClock, SystemClock};
 pub use model::{
     CustomClass, CustomData, DataValue, DialogId, DialogType, FieldType, UserId, MAX_DATA_FIELDS,
     MAX_DATA_NAME_CHARS, MAX_DATA_VALUE_CHARS, MAX_DELETE_IDS, MAX_LAST_MESSAGE_CHARS, MAX_LIMIT,
@@ -176,6 +182,4 @@ pub use query::{
     PathChoice,
 };
 pub use storage::{Durability, IntegrityReport, StoreStats, TableStats};
-pub use store::{
-    Builder, Clock, DialogStore, ManualClock, SystemClock, WriteBatch, DEFAULT_CACHE_BYTES,
-};
+pub use store::DialogStore;

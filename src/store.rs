@@ -1,4 +1,5 @@
-//! The store: open it, then act on dialogs as a user.
+//! The store facade: [`DialogStore`] and its reads (one dialog, a list page, explain, integrity,
+//! stats, exports), each on one snapshot. Writes are in `batch.rs`, opening in `builder.rs`.
 //!
 //! [`DialogStore`] is `Send + Sync`: share it (in an `Arc`) between threads. Reads run on
 //! snapshots and never wait for the writer; writes take turns, each in one redb transaction.
@@ -8,219 +9,32 @@
 //! (which trusts the pages it reads, so a file damaged outside it can make it panic) becomes
 //! [`Error::Corrupted`], and no damaged file panics a caller.
 
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::model::{CustomClass, DialogId, UserId};
+use crate::calling::{shield_calling, Caller};
+use crate::model::{Clock, DialogId, UserId};
 
-use crate::dialog::{Dialog, DialogUpdate, MessageMeta, NewDialog};
+use crate::dialog::Dialog;
 use crate::error::Error;
 use crate::lang::Query;
-use crate::ops::{self as rules, OpContext};
+use crate::ops;
 use crate::query::eval::Pred;
 use crate::query::plan::Plan;
 use crate::query::{exec, Explain, Page, PathChoice};
-use crate::storage::{
-    shield, Durability, IntegrityReport, Snapshot, Storage, StoreStats, StoredRow, Writer,
-};
-
-/// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
-pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
-
-/// Where the store reads the time for `created_at` and `updated_at`.
-pub trait Clock: Send + Sync + 'static {
-    /// Unix seconds now.
-    fn now(&self) -> i64;
-}
-
-/// The system clock.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64)
-    }
-}
-
-/// A clock that says what it is told, for tests and data generators.
-///
-/// ```
-/// use std::sync::Arc;
-/// use dialogstore::{DialogStore, ManualClock, NewDialog, UserId};
-/// let clock = Arc::new(ManualClock::new(1_567_963_451));
-/// let store = DialogStore::builder().clock(clock.clone()).in_memory()?;
-/// let d = store.create_dialog(UserId(1), NewDialog::public("News"))?;
-/// assert_eq!(d.created_at, 1_567_963_451);
-/// clock.advance(60);
-/// # Ok::<(), dialogstore::Error>(())
-/// ```
-#[derive(Debug, Default)]
-pub struct ManualClock(AtomicI64);
-
-impl ManualClock {
-    /// A clock standing at `secs`.
-    pub fn new(secs: i64) -> ManualClock {
-        ManualClock(AtomicI64::new(secs))
-    }
-
-    /// Moves the clock to `secs`.
-    pub fn set(&self, secs: i64) {
-        self.0.store(secs, Ordering::SeqCst);
-    }
-
-    /// Moves the clock forward by `secs`.
-    pub fn advance(&self, secs: i64) {
-        self.0.fetch_add(secs, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> i64 {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-/// Options for opening a store.
-pub struct Builder {
-    app_id: u64,
-    muc_domain: String,
-    cache_bytes: usize,
-    durability: Durability,
-    verify: bool,
-    staged_rows: u32,
-    clock: Arc<dyn Clock>,
-    paths: PathChoice,
-}
-
-impl Default for Builder {
-    fn default() -> Builder {
-        Builder {
-            app_id: 0,
-            muc_domain: "muc.chat.quickblox.com".to_owned(),
-            cache_bytes: DEFAULT_CACHE_BYTES,
-            durability: Durability::Immediate,
-            verify: false,
-            staged_rows: crate::storage::DEFAULT_STAGED_ROWS,
-            clock: Arc::new(SystemClock),
-            paths: PathChoice::Auto,
-        }
-    }
-}
-
-impl Builder {
-    /// The application id in `xmpp_room_jid` (`{app_id}_{_id}@{muc_domain}`). Default 0.
-    pub fn app_id(mut self, app_id: u64) -> Builder {
-        self.app_id = app_id;
-        self
-    }
-
-    /// The MUC domain in `xmpp_room_jid`. Default `muc.chat.quickblox.com`.
-    pub fn muc_domain(mut self, domain: impl Into<String>) -> Builder {
-        self.muc_domain = domain.into();
-        self
-    }
-
-    /// The page cache in bytes. Default [`DEFAULT_CACHE_BYTES`] (64 MiB).
-    pub fn cache_size(mut self, bytes: usize) -> Builder {
-        self.cache_bytes = bytes;
-        self
-    }
-
-    /// How commits reach the disk. Default [`Durability::Immediate`].
-    pub fn durability(mut self, durability: Durability) -> Builder {
-        self.durability = durability;
-        self
-    }
-
-    /// Whether opening a store file verifies the checksum of every page in it. Default `false`.
-    ///
-    /// Rows, bitmaps and classes carry their own checksum, checked on every read, and redb verifies
-    /// every page when it opens a file that was not closed cleanly (after a crash). A file closed
-    /// cleanly and damaged afterwards (a bad disk, a bad copy) is otherwise trusted: damage to a
-    /// key or a counter can give wrong answers, which [`DialogStore::check_integrity`] catches only
-    /// where an index disagrees with the rows. With this set, such a file fails to open with
-    /// `CORRUPTED` instead. It reads the whole file, which takes far longer than a plain open on
-    /// a large store.
-    pub fn verify_on_open(mut self, verify: bool) -> Builder {
-        self.verify = verify;
-        self
-    }
-
-    /// How many of the newest rows keep their user-bitmap entries and private pairs in memory
-    /// before one commit writes them all to the file in key order. Default 32,768; at least 1.
-    ///
-    /// A create adds its row to the bitmap of every occupant and, for a private dialog, its
-    /// pair to the pair index. Written one commit at a time, those entries fall at random places
-    /// in large B-trees, and each commit rewrites most of the pages they touch; staged, they are
-    /// written once per window, thousands to a page. Nothing is lost if the process dies: the
-    /// staged rows are in the file, and opening a store reads them again to rebuild what was
-    /// staged. A larger window makes batched creates faster and opening
-    /// slower; 1 writes every row's entries with its own commit, as an index without staging
-    /// would.
-    pub fn staged_rows(mut self, rows: u32) -> Builder {
-        self.staged_rows = rows.max(1);
-        self
-    }
-
-    /// The clock for `created_at` and `updated_at`. Default the system clock.
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Builder {
-        self.clock = clock;
-        self
-    }
-
-    /// Which access paths the planner takes. Default [`PathChoice::Auto`], its own choice by
-    /// cost; the others force one kind of path, for tests that compare them.
-    pub fn path_choice(mut self, paths: PathChoice) -> Builder {
-        self.paths = paths;
-        self
-    }
-
-    /// Opens the store file at `path`, creating it if it does not exist.
-    pub fn open(self, path: impl AsRef<Path>) -> Result<DialogStore, Error> {
-        let path = path.as_ref();
-        let storage = shield(|| {
-            Storage::open(path, self.cache_bytes, self.durability, self.verify, self.staged_rows)
-        })
-        .map_err(|e| e.in_file(Some(path)))?;
-        let mut store = self.finish(storage);
-        store.path = Some(path.to_path_buf());
-        Ok(store)
-    }
-
-    /// Opens a store that lives in memory and is gone when dropped.
-    pub fn in_memory(self) -> Result<DialogStore, Error> {
-        let storage = shield(|| Storage::in_memory(self.cache_bytes, self.staged_rows))?;
-        Ok(self.finish(storage))
-    }
-
-    fn finish(self, storage: Storage) -> DialogStore {
-        DialogStore {
-            storage: Arc::new(storage),
-            app_id: self.app_id,
-            muc_domain: self.muc_domain.into(),
-            clock: self.clock,
-            path: None,
-            paths: self.paths,
-        }
-    }
-}
+use crate::storage::{shield, IntegrityReport, Snapshot, Storage, StoreStats, StoredRow};
 
 /// An embedded dialog store.
 pub struct DialogStore {
     /// Shared with the handles [`with_path_choice`](DialogStore::with_path_choice) makes.
     pub(crate) storage: Arc<Storage>,
-    app_id: u64,
-    muc_domain: Arc<str>,
-    clock: Arc<dyn Clock>,
+    pub(crate) app_id: u64,
+    pub(crate) muc_domain: Arc<str>,
+    pub(crate) clock: Arc<dyn Clock>,
     /// The store file; `None` in memory.
-    path: Option<PathBuf>,
+    pub(crate) path: Option<PathBuf>,
     /// The planner's configuration: the one place a forced access path is read.
-    paths: PathChoice,
+    pub(crate) paths: PathChoice,
 }
 
 impl std::fmt::Debug for DialogStore {
@@ -234,31 +48,16 @@ impl std::fmt::Debug for DialogStore {
 
 impl DialogStore {
     /// Runs `f` inside [`shield`], naming this store's file in a storage error.
-    fn guard<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
+    pub(crate) fn guard<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
         shield(f).map_err(|e| e.in_file(self.path.as_deref()))
     }
 
     /// [`shield_calling`], naming this store's file in a storage error.
-    fn guard_calling<R>(
+    pub(crate) fn guard_calling<R>(
         &self,
         f: impl FnOnce(&mut Caller) -> Result<R, Error>,
     ) -> Result<R, Error> {
         shield_calling(f).map_err(|e| e.in_file(self.path.as_deref()))
-    }
-
-    /// Options for opening a store.
-    pub fn builder() -> Builder {
-        Builder::default()
-    }
-
-    /// Opens the store file at `path` with default options, creating it if needed.
-    pub fn open(path: impl AsRef<Path>) -> Result<DialogStore, Error> {
-        Builder::default().open(path)
-    }
-
-    /// A store in memory, for tests.
-    pub fn in_memory() -> Result<DialogStore, Error> {
-        Builder::default().in_memory()
     }
 
     /// Another handle on the same store (the same file, cache and writer) whose planner takes
@@ -284,43 +83,6 @@ impl DialogStore {
         }
     }
 
-    /// Runs `f` in one write transaction: everything it writes commits together, or, if it
-    /// returns an error, nothing does. An operation inside that fails writes nothing, so `f` may
-    /// catch its error and go on; except that an operation failing in storage (`CORRUPTED` or
-    /// `STORAGE`, which can stop it half way) fails the whole batch, whatever `f` returns.
-    ///
-    /// ```
-    /// use dialogstore::{DialogStore, NewDialog, UserId};
-    /// let store = DialogStore::in_memory()?;
-    /// let ids = store.write(|batch| {
-    ///     (1..=3).map(|u| batch.create_dialog(UserId(0), NewDialog::private(UserId(u))).map(|d| d.id))
-    ///         .collect::<Result<Vec<_>, _>>()
-    /// })?;
-    /// assert_eq!(ids.len(), 3);
-    /// # Ok::<(), dialogstore::Error>(())
-    /// ```
-    pub fn write<R>(
-        &self,
-        f: impl FnOnce(&mut WriteBatch<'_, '_>) -> Result<R, Error>,
-    ) -> Result<R, Error> {
-        // A panic in `f` is the caller's: it aborts the transaction and is resumed past the
-        // shield. The batch's own calls into the engine are shielded one by one.
-        self.guard_calling(|caller| {
-            self.storage.write(|w| {
-                let mut batch = WriteBatch { store: self, w, broken: None };
-                let out = caller.call(|| f(&mut batch));
-                match batch.broken {
-                    Some(failure) => Err(failure),
-                    None => out,
-                }
-            })
-        })
-    }
-
-    fn ctx(&self) -> OpContext<'_> {
-        OpContext { now: self.clock.now(), app_id: self.app_id, muc_domain: &self.muc_domain }
-    }
-
     /// Rewrites the store file without the free pages that copy-on-write leaves behind, so a
     /// store that was bulk-loaded or churned shrinks to what it holds. Takes a while on a large
     /// store and needs the store to itself (`&mut`): run it after a bulk load, not while
@@ -341,12 +103,6 @@ impl DialogStore {
         self.guard(|| self.storage.sync())
     }
 
-    /// Creates a dialog as `user`; for a private dialog that already exists between the two
-    /// users, returns that one.
-    pub fn create_dialog(&self, user: UserId, new: NewDialog) -> Result<Dialog, Error> {
-        self.write(|b| b.create_dialog(user, new))
-    }
-
     /// Reads a dialog as `user`, with their unread count: `DIALOG_ID_EMPTY` for an empty id,
     /// `DIALOG_ID_INVALID`, `NOT_FOUND`, or `ACCESS_ERROR` when `user` may not see it.
     pub fn get_dialog(&self, user: UserId, id: &str) -> Result<Dialog, Error> {
@@ -357,63 +113,11 @@ impl DialogStore {
     fn read_dialog(&self, user: UserId, id: DialogId) -> Result<Dialog, Error> {
         let snap = self.storage.snapshot()?;
         let (rid, row) = snap.find(&id)?.ok_or(Error::NotFound { id })?;
-        if !rules::is_visible(&row, user) {
+        if !ops::is_visible(&row, user) {
             return Err(Error::AccessDenied { id, user });
         }
         let unread = snap.unread(user.0, rid)?;
         crate::dialog::to_dialog(&row, Some(unread))
-    }
-
-    /// Changes a dialog as `user`, under the permission rules of the crate docs.
-    pub fn update_dialog(
-        &self,
-        user: UserId,
-        id: DialogId,
-        update: DialogUpdate,
-    ) -> Result<Dialog, Error> {
-        self.write(|b| b.update_dialog(user, id, update))
-    }
-
-    /// Deletes dialogs as `user`: without `force` the user leaves them; with `force` the owner
-    /// deletes them for everyone. All or nothing.
-    pub fn delete_dialogs(&self, user: UserId, ids: &[DialogId], force: bool) -> Result<(), Error> {
-        self.write(|b| b.delete_dialogs(user, ids, force))
-    }
-
-    /// Records a message sent by `sender` in a dialog.
-    pub fn record_message(
-        &self,
-        dialog: DialogId,
-        sender: UserId,
-        message: MessageMeta,
-    ) -> Result<(), Error> {
-        self.write(|b| b.record_message(dialog, sender, message))
-    }
-
-    /// Records a private message, creating the private dialog between the two users if needed.
-    pub fn record_private_message(
-        &self,
-        sender: UserId,
-        recipient: UserId,
-        message: MessageMeta,
-    ) -> Result<Dialog, Error> {
-        self.write(|b| b.record_private_message(sender, recipient, message))
-    }
-
-    /// Sets `user`'s unread count in a dialog to zero.
-    pub fn mark_read(&self, dialog: DialogId, user: UserId) -> Result<(), Error> {
-        self.write(|b| b.mark_read(dialog, user))
-    }
-
-    /// Writes a complete dialog (QuickBlox's JSON shape, see [`Dialog::from_json`]) as it is,
-    /// keeping its `_id`, timestamps and last message.
-    pub fn import(&self, dialog: Dialog) -> Result<Dialog, Error> {
-        self.write(|b| b.import(dialog))
-    }
-
-    /// Declares a custom-object class, so `data` of that class is checked and typed.
-    pub fn declare_class(&self, class: &CustomClass) -> Result<(), Error> {
-        self.write(|b| b.declare_class(class))
     }
 
     /// Lists the dialogs `user` sees that match `query`, in the query's order: the page asked
@@ -614,125 +318,5 @@ impl DialogStore {
             }
         }
         Ok(out)
-    }
-}
-
-/// Writes inside one transaction; see [`DialogStore::write`].
-pub struct WriteBatch<'s, 't> {
-    store: &'s DialogStore,
-    w: &'s mut Writer<'t>,
-    /// The first storage failure of an operation, which may have stopped it half way: the batch
-    /// fails with it.
-    broken: Option<Error>,
-}
-
-impl WriteBatch<'_, '_> {
-    /// Runs one operation on the writer, shielded, and remembers a storage failure.
-    fn op<R>(
-        &mut self,
-        op: impl FnOnce(&mut Writer<'_>, &OpContext<'_>) -> Result<R, Error>,
-    ) -> Result<R, Error> {
-        let ctx = self.store.ctx();
-        let out = shield(|| op(self.w, &ctx));
-        if let Err(e) = &out {
-            if self.broken.is_none() {
-                self.broken = match e {
-                    Error::Corrupted { what } => Some(Error::corrupted(what.clone())),
-                    Error::Storage { source, file } => Some(Error::Storage {
-                        source: Box::new(std::io::Error::other(source.to_string())),
-                        file: file.clone(),
-                    }),
-                    _ => None,
-                };
-            }
-        }
-        out
-    }
-
-    /// See [`DialogStore::create_dialog`].
-    pub fn create_dialog(&mut self, user: UserId, new: NewDialog) -> Result<Dialog, Error> {
-        self.op(|w, ctx| rules::create(w, ctx, user, new))
-    }
-
-    /// See [`DialogStore::update_dialog`].
-    pub fn update_dialog(
-        &mut self,
-        user: UserId,
-        id: DialogId,
-        update: DialogUpdate,
-    ) -> Result<Dialog, Error> {
-        self.op(|w, ctx| rules::update(w, ctx, user, id, update))
-    }
-
-    /// See [`DialogStore::delete_dialogs`].
-    pub fn delete_dialogs(
-        &mut self,
-        user: UserId,
-        ids: &[DialogId],
-        force: bool,
-    ) -> Result<(), Error> {
-        self.op(|w, ctx| rules::delete(w, ctx, user, ids, force))
-    }
-
-    /// See [`DialogStore::record_message`].
-    pub fn record_message(
-        &mut self,
-        dialog: DialogId,
-        sender: UserId,
-        message: MessageMeta,
-    ) -> Result<(), Error> {
-        self.op(|w, ctx| rules::record_message(w, ctx, dialog, sender, message))
-    }
-
-    /// See [`DialogStore::record_private_message`].
-    pub fn record_private_message(
-        &mut self,
-        sender: UserId,
-        recipient: UserId,
-        message: MessageMeta,
-    ) -> Result<Dialog, Error> {
-        self.op(|w, ctx| rules::record_private_message(w, ctx, sender, recipient, message))
-    }
-
-    /// See [`DialogStore::mark_read`].
-    pub fn mark_read(&mut self, dialog: DialogId, user: UserId) -> Result<(), Error> {
-        self.op(|w, _| rules::mark_read(w, dialog, user))
-    }
-
-    /// See [`DialogStore::import`].
-    pub fn import(&mut self, dialog: Dialog) -> Result<Dialog, Error> {
-        self.op(|w, ctx| rules::import(w, ctx, dialog))
-    }
-
-    /// See [`DialogStore::declare_class`].
-    pub fn declare_class(&mut self, class: &CustomClass) -> Result<(), Error> {
-        self.op(|w, _| rules::declare_class(w, class))
-    }
-}
-
-/// Runs `f` inside [`shield`] where `f` calls back into the caller's code (the closure given to
-/// [`DialogStore::write`] or `for_each_*`) through [`Caller::call`]: a panic there is the
-/// caller's, so it ends what `f` was doing (a write transaction aborts) and is resumed past the
-/// shield instead of becoming `CORRUPTED`.
-fn shield_calling<R>(f: impl FnOnce(&mut Caller) -> Result<R, Error>) -> Result<R, Error> {
-    let mut caller = Caller { panic: None };
-    let out = shield(|| f(&mut caller));
-    if let Some(payload) = caller.panic {
-        resume_unwind(payload);
-    }
-    out
-}
-
-/// The caller's code as [`shield_calling`] runs it.
-struct Caller {
-    panic: Option<Box<dyn std::any::Any + Send>>,
-}
-
-impl Caller {
-    fn call<T>(&mut self, g: impl FnOnce() -> Result<T, Error>) -> Result<T, Error> {
-        catch_unwind(AssertUnwindSafe(g)).unwrap_or_else(|payload| {
-            self.panic = Some(payload);
-            Err(Error::corrupted("the caller's closure panicked"))
-        })
     }
 }

@@ -1,6 +1,7 @@
 //! The model layer, at the bottom: ids, limits, custom data, the stored row, sort direction
 //! and text helpers. It imports nothing of the crate's other layers.
 
+mod clock;
 mod custom;
 mod ids;
 mod limits;
@@ -8,6 +9,7 @@ mod order;
 mod row;
 mod text;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use custom::{CustomClass, CustomData, DataValue, FieldType};
 pub(crate) use ids::RowId;
 pub use ids::{DialogId, DialogType, UserId};

@@ -7,6 +7,7 @@
 //! [`IndexEntries`](crate::index::IndexEntries). [`Snapshot`] reads one committed state.
 
 mod cache;
+mod cached;
 pub(crate) mod codec;
 mod columns;
 pub(crate) mod integrity;
@@ -16,6 +17,7 @@ mod snapshot;
 mod staging;
 mod stats;
 pub(crate) mod tables;
+mod versioned;
 mod writer;
 
 use std::any::Any;
@@ -26,7 +28,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase};
 
 use cache::Cache;
-pub(crate) use cache::Filter;
+pub(crate) use cached::{Entries, Filter};
 use staging::Staging;
 pub(crate) use staging::DEFAULT_WINDOW as DEFAULT_STAGED_ROWS;
 
@@ -39,7 +41,7 @@ pub(crate) use columns::{Column, ColumnKey};
 pub use integrity::IntegrityReport;
 pub(crate) use meta::Meta;
 pub(crate) use read::{describe_key, embedded_row};
-pub(crate) use snapshot::{Entries, Snapshot};
+pub(crate) use snapshot::Snapshot;
 pub use stats::{StoreStats, TableStats};
 pub(crate) use writer::Writer;
 

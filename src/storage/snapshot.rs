@@ -10,7 +10,8 @@ use std::sync::Arc;
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
 use roaring::RoaringBitmap;
 
-use super::cache::{stream_entries, Cache, CacheVersion, Filter, PublicStreams};
+use super::cache::{Cache, CacheVersion};
+use super::cached::{stream_entries, Filter, PublicStreams};
 use super::codec::{decode_bitmap, decode_row, StoredRow};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
@@ -25,7 +26,7 @@ use crate::model::Direction;
 use crate::model::Row;
 use crate::model::{CustomClass, DialogId};
 
-pub(crate) use super::cache::Entries;
+use super::cached::Entries;
 
 type TimeEntry<'a> =
     Result<(redb::AccessGuard<'a, (i64, u32)>, redb::AccessGuard<'a, ()>), redb::StorageError>;

@@ -1,0 +1,155 @@
+//! Opening a store: [`Builder`] and its options, and the constructors of [`DialogStore`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::model::{Clock, SystemClock};
+use crate::query::PathChoice;
+use crate::storage::{shield, Durability, Storage};
+use crate::store::DialogStore;
+
+/// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
+/// Options for opening a store.
+pub struct Builder {
+    app_id: u64,
+    muc_domain: String,
+    cache_bytes: usize,
+    durability: Durability,
+    verify: bool,
+    staged_rows: u32,
+    clock: Arc<dyn Clock>,
+    paths: PathChoice,
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder {
+            app_id: 0,
+            muc_domain: "muc.chat.quickblox.com".to_owned(),
+            cache_bytes: DEFAULT_CACHE_BYTES,
+            durability: Durability::Immediate,
+            verify: false,
+            staged_rows: crate::storage::DEFAULT_STAGED_ROWS,
+            clock: Arc::new(SystemClock),
+            paths: PathChoice::Auto,
+        }
+    }
+}
+
+impl Builder {
+    /// The application id in `xmpp_room_jid` (`{app_id}_{_id}@{muc_domain}`). Default 0.
+    pub fn app_id(mut self, app_id: u64) -> Builder {
+        self.app_id = app_id;
+        self
+    }
+
+    /// The MUC domain in `xmpp_room_jid`. Default `muc.chat.quickblox.com`.
+    pub fn muc_domain(mut self, domain: impl Into<String>) -> Builder {
+        self.muc_domain = domain.into();
+        self
+    }
+
+    /// The page cache in bytes. Default [`DEFAULT_CACHE_BYTES`] (64 MiB).
+    pub fn cache_size(mut self, bytes: usize) -> Builder {
+        self.cache_bytes = bytes;
+        self
+    }
+
+    /// How commits reach the disk. Default [`Durability::Immediate`].
+    pub fn durability(mut self, durability: Durability) -> Builder {
+        self.durability = durability;
+        self
+    }
+
+    /// Whether opening a store file verifies the checksum of every page in it. Default `false`.
+    ///
+    /// Rows, bitmaps and classes carry their own checksum, checked on every read, and redb verifies
+    /// every page when it opens a file that was not closed cleanly (after a crash). A file closed
+    /// cleanly and damaged afterwards (a bad disk, a bad copy) is otherwise trusted: damage to a
+    /// key or a counter can give wrong answers, which [`DialogStore::check_integrity`] catches only
+    /// where an index disagrees with the rows. With this set, such a file fails to open with
+    /// `CORRUPTED` instead. It reads the whole file, which takes far longer than a plain open on
+    /// a large store.
+    pub fn verify_on_open(mut self, verify: bool) -> Builder {
+        self.verify = verify;
+        self
+    }
+
+    /// How many of the newest rows keep their user-bitmap entries and private pairs in memory
+    /// before one commit writes them all to the file in key order. Default 32,768; at least 1.
+    ///
+    /// A create adds its row to the bitmap of every occupant and, for a private dialog, its
+    /// pair to the pair index. Written one commit at a time, those entries fall at random places
+    /// in large B-trees, and each commit rewrites most of the pages they touch; staged, they are
+    /// written once per window, thousands to a page. Nothing is lost if the process dies: the
+    /// staged rows are in the file, and opening a store reads them again to rebuild what was
+    /// staged. A larger window makes batched creates faster and opening
+    /// slower; 1 writes every row's entries with its own commit, as an index without staging
+    /// would.
+    pub fn staged_rows(mut self, rows: u32) -> Builder {
+        self.staged_rows = rows.max(1);
+        self
+    }
+
+    /// The clock for `created_at` and `updated_at`. Default the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Builder {
+        self.clock = clock;
+        self
+    }
+
+    /// Which access paths the planner takes. Default [`PathChoice::Auto`], its own choice by
+    /// cost; the others force one kind of path, for tests that compare them.
+    pub fn path_choice(mut self, paths: PathChoice) -> Builder {
+        self.paths = paths;
+        self
+    }
+
+    /// Opens the store file at `path`, creating it if it does not exist.
+    pub fn open(self, path: impl AsRef<Path>) -> Result<DialogStore, Error> {
+        let path = path.as_ref();
+        let storage = shield(|| {
+            Storage::open(path, self.cache_bytes, self.durability, self.verify, self.staged_rows)
+        })
+        .map_err(|e| e.in_file(Some(path)))?;
+        let mut store = self.finish(storage);
+        store.path = Some(path.to_path_buf());
+        Ok(store)
+    }
+
+    /// Opens a store that lives in memory and is gone when dropped.
+    pub fn in_memory(self) -> Result<DialogStore, Error> {
+        let storage = shield(|| Storage::in_memory(self.cache_bytes, self.staged_rows))?;
+        Ok(self.finish(storage))
+    }
+
+    fn finish(self, storage: Storage) -> DialogStore {
+        DialogStore {
+            storage: Arc::new(storage),
+            app_id: self.app_id,
+            muc_domain: self.muc_domain.into(),
+            clock: self.clock,
+            path: None,
+            paths: self.paths,
+        }
+    }
+}
+
+impl DialogStore {
+    /// Options for opening a store.
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Opens the store file at `path` with default options, creating it if needed.
+    pub fn open(path: impl AsRef<Path>) -> Result<DialogStore, Error> {
+        Builder::default().open(path)
+    }
+
+    /// A store in memory, for tests.
+    pub fn in_memory() -> Result<DialogStore, Error> {
+        Builder::default().in_memory()
+    }
+}
