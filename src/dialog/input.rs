@@ -1,6 +1,9 @@
 //! The inputs that create and change dialogs ([`NewDialog`], [`DialogUpdate`], [`MessageMeta`])
 //! and the lenient JSON they arrive in: user id lists as `"1,2"` or `[1,2]`, loosely typed
 //! scalars, custom data checked for its class name.
+//!
+//! About 500 lines: each input type with its lenient JSON reader, which share the loose scalar
+//! type and its error messages.
 
 use std::collections::BTreeMap;
 use std::fmt;

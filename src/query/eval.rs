@@ -10,6 +10,9 @@
 //! A dialog without messages sorts below every message date, and such dialogs order among
 //! themselves by `created_at` (then `_id`), so the default inbox order (`last_message_date_sent`
 //! descending) puts them last, newest first.
+//!
+//! Past 500 lines with its unit tests (about 125 of them): the MongoDB-style semantics and the
+//! unsigned user-id order are tested here, next to the code.
 
 use std::cmp::Ordering;
 

@@ -25,6 +25,8 @@
 //! version and reads redb directly for this query. A reader that read a value from redb installs
 //! it only if `epoch` still equals its own, under the lock, so it can never install a value an
 //! in-flight or later commit has made stale.
+//!
+//! Past 500 lines with its unit tests (about 235 of them), which run readers against commits.
 
 use std::collections::HashMap;
 

@@ -8,6 +8,9 @@
 //! are written as they change. The user-bitmap entries and private pairs of staged rows go to
 //! the staging instead ([`Staging`]), and the commit that fills the staging window writes them
 //! all (the seal).
+//!
+//! Its length is deliberate: every table a commit touches is changed here and only here, so the
+//! invariants between rows, indexes, counters and the staging are kept in one reviewable place.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasher, Hasher};

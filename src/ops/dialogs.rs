@@ -1,150 +1,19 @@
-//! The operations and the rules of the data model: who may do what, what each operation
-//! changes, and what input is refused.
-//!
-//! Every operation first checks everything it needs (input, permissions, existence) and only
-//! then writes, through the [`Writer`]. So an operation that fails has written nothing, even
-//! inside a batch whose other operations go on.
+//! Operations on dialogs: create, update, delete (leave), import, and class declarations.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::checks::*;
+use super::context::*;
+use crate::dialog::{kind_of, to_dialog};
+use crate::dialog::{Dialog, DialogUpdate, NewDialog};
+use crate::error::{Action, Error, ValidationError};
 use crate::model::{
-    CustomClass, CustomData, DataValue, DialogId, DialogType, UserId, MAX_DATA_FIELDS,
-    MAX_DATA_VALUE_CHARS, MAX_LAST_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_OCCUPANTS,
+    CustomClass, DialogId, DialogType, UserId, MAX_DATA_FIELDS, MAX_LAST_MESSAGE_CHARS,
     MAX_SHORT_TEXT_CHARS,
 };
-
-use crate::dialog::{convert, kind_of, to_dialog};
-use crate::dialog::{Dialog, DialogUpdate, MessageMeta, NewDialog};
-use crate::error::{Action, Error, ValidationError};
-use crate::model::{Row, RowId, MAX_DATA_NAME_CHARS, MAX_DELETE_IDS};
+use crate::model::{Row, RowId, MAX_DELETE_IDS};
 use crate::storage::Writer;
-
-/// What an operation needs to know besides its arguments.
-pub(crate) struct OpContext<'a> {
-    /// The clock's reading for this operation.
-    pub now: i64,
-    pub app_id: u64,
-    pub muc_domain: &'a str,
-}
-
-impl OpContext<'_> {
-    fn room_jid(&self, id: &DialogId) -> String {
-        format!("{}_{}@{}", self.app_id, id, self.muc_domain)
-    }
-}
-
-pub(crate) fn is_visible(row: &Row, user: UserId) -> bool {
-    row.is_public() || row.occupants.binary_search(&user).is_ok()
-}
-
-fn is_owner_or_admin(row: &Row, user: UserId) -> bool {
-    row.user_id == user.0 || row.admins.binary_search(&user).is_ok()
-}
-
-// ---- input checks ----
-
-fn check_text(field: &'static str, value: Option<&str>, max: usize) -> Result<(), Error> {
-    if let Some(v) = value {
-        let chars = v.chars().count();
-        if chars > max {
-            return Err(if field == "name" {
-                ValidationError::NameTooLong { chars }
-            } else {
-                ValidationError::TextTooLong { field, chars, max }
-            }
-            .into());
-        }
-    }
-    Ok(())
-}
-
-fn check_name_and_photo(name: Option<&str>, photo: Option<&str>) -> Result<(), Error> {
-    check_text("name", name, MAX_NAME_CHARS)?;
-    check_text("photo", photo, MAX_SHORT_TEXT_CHARS)
-}
-
-fn sorted_users(users: impl IntoIterator<Item = UserId>) -> Vec<u64> {
-    let mut out: Vec<u64> = users.into_iter().map(|u| u.0).collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// A sorted list of user ids as a row holds it.
-fn user_list(users: impl IntoIterator<Item = u64>) -> Arc<[UserId]> {
-    users.into_iter().map(UserId).collect()
-}
-
-fn check_occupant_count(count: usize) -> Result<(), Error> {
-    if count > MAX_OCCUPANTS {
-        return Err(ValidationError::TooManyOccupants { count, max: MAX_OCCUPANTS }.into());
-    }
-    Ok(())
-}
-
-fn check_data_name(name: &str) -> Result<(), Error> {
-    let reason = if name.is_empty() {
-        "is empty"
-    } else if name.chars().count() > MAX_DATA_NAME_CHARS {
-        "is longer than 64 characters"
-    } else if name.contains(['[', ']']) {
-        "contains a bracket, which queries cannot address"
-    } else if name.chars().any(char::is_control) {
-        "contains a control character"
-    } else {
-        return Ok(());
-    };
-    Err(ValidationError::DataFieldName { field: name.to_owned(), reason }.into())
-}
-
-/// Checks `data` against its class, if declared, and converts it to the stored form. Values of
-/// a declared class take their field's type; values of an undeclared class are kept as text.
-fn check_data(w: &Writer<'_>, data: CustomData) -> Result<CustomData, Error> {
-    if data.class_name.trim().is_empty() {
-        return Err(ValidationError::DataWithoutClassName.into());
-    }
-    check_data_name(&data.class_name)?;
-    if data.fields.len() > MAX_DATA_FIELDS {
-        return Err(ValidationError::TooManyDataFields { count: data.fields.len() }.into());
-    }
-    let class = w.class(&data.class_name)?;
-    let mut fields = BTreeMap::new();
-    for (name, value) in data.fields {
-        check_data_name(&name)?;
-        let value = match &class {
-            Some(class) => match class.fields.get(&name) {
-                Some(ty) => convert(&class.name, &name, *ty, value)?,
-                None => {
-                    return Err(ValidationError::DataFieldUnknown {
-                        class: class.name.clone(),
-                        field: name,
-                    }
-                    .into())
-                }
-            },
-            None => match value {
-                DataValue::String(s) => DataValue::String(s),
-                other => DataValue::String(other.to_string()),
-            },
-        };
-        if let DataValue::String(s) = &value {
-            let chars = s.chars().count();
-            if chars > MAX_DATA_VALUE_CHARS {
-                return Err(ValidationError::TextTooLong {
-                    field: "data",
-                    chars,
-                    max: MAX_DATA_VALUE_CHARS,
-                }
-                .into());
-            }
-        }
-        fields.insert(name, value);
-    }
-    Ok(CustomData { class_name: data.class_name, fields })
-}
-
-// ---- operations ----
 
 /// Creates a dialog, or returns the existing private dialog between the same two users.
 pub(crate) fn create(
@@ -211,7 +80,7 @@ pub(crate) fn create(
 }
 
 /// The existing private dialog between two users, with whichever of them had left back in it.
-fn restore_private(
+pub(super) fn restore_private(
     w: &mut Writer<'_>,
     ctx: &OpContext<'_>,
     rid: RowId,
@@ -230,7 +99,11 @@ fn restore_private(
 }
 
 /// Finds a live dialog the user may see.
-fn find_visible(w: &Writer<'_>, user: UserId, id: DialogId) -> Result<(RowId, Arc<Row>), Error> {
+pub(super) fn find_visible(
+    w: &Writer<'_>,
+    user: UserId,
+    id: DialogId,
+) -> Result<(RowId, Arc<Row>), Error> {
     let (rid, row) = w.find(&id)?.ok_or(Error::NotFound { id })?;
     if !is_visible(&row, user) {
         return Err(Error::AccessDenied { id, user });
@@ -398,71 +271,6 @@ pub(crate) fn delete(
         }
     }
     Ok(())
-}
-
-/// Records a message: the sender must be allowed to post; every other occupant gets one more
-/// unread message. The last-message fields follow the message with the latest `date_sent`.
-pub(crate) fn record_message(
-    w: &mut Writer<'_>,
-    ctx: &OpContext<'_>,
-    id: DialogId,
-    sender: UserId,
-    msg: MessageMeta,
-) -> Result<(), Error> {
-    check_text("last_message_id", Some(&msg.id), MAX_SHORT_TEXT_CHARS)?;
-    let (rid, old) = find_visible(w, sender, id)?;
-    write_message(w, ctx, rid, old, sender, msg).map(drop)
-}
-
-/// Records a message in a dialog the caller may write to; returns the dialog's new row.
-fn write_message(
-    w: &mut Writer<'_>,
-    ctx: &OpContext<'_>,
-    rid: RowId,
-    old: Arc<Row>,
-    sender: UserId,
-    msg: MessageMeta,
-) -> Result<Arc<Row>, Error> {
-    let mut new = Row::clone(&old);
-    if old.last_message_date_sent.is_none_or(|t| msg.date_sent >= t) {
-        let text = if msg.text.chars().count() > MAX_LAST_MESSAGE_CHARS {
-            msg.text.chars().take(MAX_LAST_MESSAGE_CHARS).collect()
-        } else {
-            msg.text
-        };
-        new.last_message = Some(text.into());
-        new.last_message_id = Some(msg.id.into());
-        new.last_message_date_sent = Some(msg.date_sent);
-        new.last_message_user_id = Some(sender.0);
-    }
-    new.updated_at = ctx.now;
-    let new = w.replace(rid, &old, new)?;
-    for user in old.occupants.iter().filter(|u| **u != sender) {
-        w.add_unread(user.0, rid, 1)?;
-    }
-    Ok(new)
-}
-
-/// Records a private message from `sender` to `recipient`, creating their private dialog if
-/// there is none yet (and bringing back either of them who had left it).
-pub(crate) fn record_private_message(
-    w: &mut Writer<'_>,
-    ctx: &OpContext<'_>,
-    sender: UserId,
-    recipient: UserId,
-    msg: MessageMeta,
-) -> Result<Dialog, Error> {
-    check_text("last_message_id", Some(&msg.id), MAX_SHORT_TEXT_CHARS)?;
-    let dialog = create(w, ctx, sender, NewDialog::private(recipient))?;
-    let (rid, row) = w.find(&dialog.id)?.ok_or(Error::NotFound { id: dialog.id })?;
-    let row = write_message(w, ctx, rid, row, sender, msg)?;
-    to_dialog(&row, None)
-}
-
-/// Sets a user's unread count in a dialog to zero.
-pub(crate) fn mark_read(w: &mut Writer<'_>, id: DialogId, user: UserId) -> Result<(), Error> {
-    let (rid, _) = find_visible(w, user, id)?;
-    w.clear_unread(user.0, rid)
 }
 
 /// Writes a complete dialog as given, keeping its id and timestamps.

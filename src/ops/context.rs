@@ -1,0 +1,26 @@
+//! What an operation needs besides its arguments, and who may see and change a dialog.
+
+use crate::model::Row;
+use crate::model::{DialogId, UserId};
+
+/// What an operation needs to know besides its arguments.
+pub(crate) struct OpContext<'a> {
+    /// The clock's reading for this operation.
+    pub now: i64,
+    pub app_id: u64,
+    pub muc_domain: &'a str,
+}
+
+impl OpContext<'_> {
+    pub(super) fn room_jid(&self, id: &DialogId) -> String {
+        format!("{}_{}@{}", self.app_id, id, self.muc_domain)
+    }
+}
+
+pub(crate) fn is_visible(row: &Row, user: UserId) -> bool {
+    row.is_public() || row.occupants.binary_search(&user).is_ok()
+}
+
+pub(super) fn is_owner_or_admin(row: &Row, user: UserId) -> bool {
+    row.user_id == user.0 || row.admins.binary_search(&user).is_ok()
+}
