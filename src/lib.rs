@@ -65,7 +65,7 @@
 //! **Messages.** `record_message` sets `updated_at` to the store's clock and gives every other
 //! occupant one unread message; the `last_message*` fields follow the message with the latest
 //! `date_sent`, so a late, older message counts as unread without replacing them. The kept text
-//! is cut to [`dialog::MAX_LAST_MESSAGE_CHARS`] characters. Public dialogs have no occupants,
+//! is cut to [`MAX_LAST_MESSAGE_CHARS`] characters. Public dialogs have no occupants,
 //! hence no unread counts: they report 0.
 //!
 //! **Query semantics.** MongoDB's, which QuickBlox runs on: a missing value (no name, no last
@@ -132,7 +132,7 @@
 //! **Limits.** Name 200 characters; 10,000 occupants; 32 data fields of at most 1,024
 //! characters each, named in at most 64 characters without brackets; photo and message id 1,024
 //! characters; a query string 8 KiB as given (a built query, which has no string, by its printed
-//! form: see [`query::MAX_QUERY_BYTES`]); 100 ids per delete call. Each breach is a `VALIDATION` or
+//! form: see [`MAX_QUERY_BYTES`]); 100 ids per delete call. Each breach is a `VALIDATION` or
 //! `QUERY` error that names the field.
 //!
 //! **Damaged files.** No file makes the store panic: a damaged one gives `CORRUPTED` (or

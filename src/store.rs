@@ -97,7 +97,7 @@ impl DialogStore {
         shield(|| storage.compact()).map_err(|e| e.in_file(self.path.as_deref()))
     }
 
-    /// Makes every write so far durable. Only needed with [`Durability::None`] (bulk loads):
+    /// Makes every write so far durable. Only needed with [`Durability::None`](crate::Durability::None) (bulk loads):
     /// its commits reach the disk with the next durable commit, which this is.
     pub fn sync(&self) -> Result<(), Error> {
         self.guard(|| self.storage.sync())
