@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::access::{path_of, Hit, Probe};
+use super::access::{self, Hit, Probe};
 use super::collect::{merge, top};
 use super::eval::Pred;
 use super::explain::{Explain, PartPlan};
@@ -37,7 +37,7 @@ pub(crate) fn execute(snap: &Snapshot, plan: &Plan, all_preds: &[Pred]) -> Resul
         let preds = if part.access == Access::FullScan { all_preds } else { &plan.residual[..] };
         let mut probe = Probe { snap, preds, plan, stats: PartStats::default() };
         let mut part_hits = Vec::with_capacity(need.min(part.candidates.len() as usize) + 8);
-        total += path_of(&part.access).run(&mut probe, part, need, &mut part_hits)?;
+        total += access::run(&part.access, &mut probe, part, need, &mut part_hits)?;
         top(&mut part_hits, need, plan.order.dir);
         // Each part is in order: merge them, keeping the first `need`.
         hits = merge(hits, part_hits, need, plan.order.dir);

@@ -12,6 +12,10 @@ impl AccessPath for CountOnly {
         (shape.plan.count_only && shape.exact).then_some((Access::CountOnly, 0))
     }
 
+    fn counts_by_testing(&self) -> bool {
+        false
+    }
+
     fn run(
         &self,
         _: &mut Probe<'_>,

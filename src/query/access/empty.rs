@@ -12,6 +12,10 @@ impl AccessPath for Empty {
         (shape.n() == 0).then_some((Access::Empty, 0))
     }
 
+    fn counts_by_testing(&self) -> bool {
+        false
+    }
+
     fn run(&self, _: &mut Probe<'_>, _: &Part, _: usize, _: &mut Vec<Hit>) -> Result<u64, Error> {
         Ok(0)
     }

@@ -17,6 +17,10 @@ impl AccessPath for FullScan {
         Some((Access::FullScan, shape.meta.live_total()))
     }
 
+    fn counts_by_testing(&self) -> bool {
+        false
+    }
+
     fn run(
         &self,
         probe: &mut Probe<'_>,

@@ -57,6 +57,13 @@ pub(crate) trait AccessPath: Sync {
     /// where it cannot produce the part's page.
     fn cost(&self, shape: &Shape<'_>) -> Option<(Access, u64)>;
 
+    /// Whether a count the bitmaps cannot give (`count=1`, inexact candidates) is answered by
+    /// testing every candidate rather than by this path: true for every path that reads rows
+    /// in some order, since the order is of no use to a count.
+    fn counts_by_testing(&self) -> bool {
+        true
+    }
+
     /// Produces the part's matches into `hits` (at least its first `need` in order) and
     /// returns the part's total.
     fn run(
@@ -66,6 +73,22 @@ pub(crate) trait AccessPath: Sync {
         need: usize,
         hits: &mut Vec<Hit>,
     ) -> Result<u64, Error>;
+}
+
+/// Runs `access` for a part: a count the bitmaps cannot give tests every candidate, whatever
+/// the path (see [`AccessPath::counts_by_testing`]).
+pub(crate) fn run(
+    access: &Access,
+    probe: &mut Probe<'_>,
+    part: &Part,
+    need: usize,
+    hits: &mut Vec<Hit>,
+) -> Result<u64, Error> {
+    let path = path_of(access);
+    if need == 0 && !part.exact && path.counts_by_testing() {
+        return probe.count(&part.candidates);
+    }
+    path.run(probe, part, need, hits)
 }
 
 /// The paths the cost comparison considers, in order of preference at equal cost. The full

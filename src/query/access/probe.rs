@@ -85,15 +85,6 @@ impl Probe<'_> {
         Ok(total)
     }
 
-    /// A count that the bitmaps cannot give (`count=1` with inexact candidates) tests every
-    /// candidate, whatever the path: the total, or `None` when a page is asked for.
-    pub(crate) fn count_instead(&mut self, part: &Part, need: usize) -> Result<Option<u64>, Error> {
-        if need == 0 && !part.exact {
-            return self.count(&part.candidates).map(Some);
-        }
-        Ok(None)
-    }
-
     /// The candidates without a message: they sort below every message date.
     pub(crate) fn without_message(&self, part: &Part) -> Result<RoaringBitmap, Error> {
         Ok(&*part.candidates - &*self.snap.bitmap(&BitmapKey::HasMessage)?)

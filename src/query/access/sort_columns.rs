@@ -29,6 +29,10 @@ impl AccessPath for SortColumns {
         columns.then_some((Access::SortColumns, shape.n() / COLUMN_SPEEDUP))
     }
 
+    fn counts_by_testing(&self) -> bool {
+        false
+    }
+
     fn run(
         &self,
         probe: &mut Probe<'_>,
@@ -39,7 +43,10 @@ impl AccessPath for SortColumns {
         if let Some(total) = sort_columns(probe, part, need, hits)? {
             return Ok(total);
         }
-        // Without columns, the same work on rows.
+        // Without columns, the same work on rows (a count included).
+        if need == 0 && !part.exact {
+            return probe.count(&part.candidates);
+        }
         SortCandidates.run(probe, part, need, hits)
     }
 }

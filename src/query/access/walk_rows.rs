@@ -28,9 +28,6 @@ impl AccessPath for WalkRows {
         need: usize,
         hits: &mut Vec<Hit>,
     ) -> Result<u64, Error> {
-        if let Some(total) = probe.count_instead(part, need)? {
-            return Ok(total);
-        }
         let rows: Box<dyn Iterator<Item = u32>> = match probe.plan.order.dir {
             Direction::Asc => Box::new(part.candidates.iter()),
             Direction::Desc => Box::new(part.candidates.iter().rev()),
