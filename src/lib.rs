@@ -99,6 +99,14 @@
 //! unless the query says `include_unread_message_count=0`. With `count=1`, a [`Page`] holds only
 //! `total_entries` and serializes as QuickBlox answers a count, `{"items":{"count":N}}`.
 //! `is_join_required` is `0`/`1` in JSON (QuickBlox's model), set for group dialogs only.
+//! A [`Dialog`]'s texts (`Arc<str>`) and user lists (`Arc<[UserId]>`) are shared with the
+//! store's cached row, so a page of dialogs costs reference counts, not copies: compare them as
+//! `dialog.name.as_deref() == Some("Party")` and `*dialog.occupants_ids == [UserId(1)]`.
+//!
+//! **Access paths.** The planner picks the cheapest way to read each query (sort the candidates,
+//! sort them on in-memory columns, walk a time index or a data filter in order, walk row ids);
+//! [`DialogStore::explain`] says which and what it read. [`PathChoice`] forces one kind, for
+//! tests that check every path gives the same answer; services leave it at `Auto`.
 //!
 //! **Custom data.** `data` needs a `class_name` and holds at most 32 scalar fields. Values of an
 //! undeclared class are kept as text (`3` becomes `"3"`); a class declared with
