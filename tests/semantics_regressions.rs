@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use dialogstore::{CustomData, DataValue, Dialog, Error, NewDialog, Query};
-use dialogstore::{DialogId, UserId};
+use dialogstore::{DialogId, DialogStore, UserId};
 use dialogstore::{Field, Op, PathChoice, QueryErrorKind, MAX_QUERY_BYTES};
 
 const CHOICES: [PathChoice; 5] = [
@@ -391,4 +391,28 @@ fn an_undeclared_class_left_alone_names_none() {
     // A declared class named alone still refuses a field it does not declare.
     let err = answer(&env, &["data[nope]=1", "data[class_name][in]=ScoreTable"]).unwrap_err();
     assert_eq!(err.code(), "QUERY");
+}
+
+/// A dialog owned by (and holding, and last written to by) users at or above 2^63 exports to
+/// JSON that imports back: user ids are unsigned in JSON input too.
+#[test]
+fn big_user_ids_round_trip_through_json_import() {
+    let store = DialogStore::in_memory().unwrap();
+    let big = UserId(u64::MAX);
+    let d =
+        store.create_dialog(big, NewDialog::group("Big", [UserId(1), UserId(1 << 63)])).unwrap();
+    let json = d.to_json();
+    assert!(json.contains("18446744073709551615"), "{json}");
+    let back = Dialog::from_json(&json).unwrap();
+    assert_eq!(back.user_id, big);
+    assert_eq!(*back.occupants_ids, [UserId(1), UserId(1 << 63), big]);
+    let other = DialogStore::in_memory().unwrap();
+    let imported = other.import(back).unwrap();
+    assert_eq!(imported.user_id, big);
+    assert_eq!(other.get_dialog(big, &d.id.to_string()).unwrap().occupants_ids, d.occupants_ids);
+    // occupants_ids as numbers in a create body, too.
+    let body =
+        r#"{"type":2,"name":"x","occupants_ids":[18446744073709551615, 9223372036854775808]}"#;
+    let new: NewDialog = serde_json::from_str(body).unwrap();
+    assert_eq!(new.occupants_ids, [big, UserId(1 << 63)]);
 }

@@ -43,6 +43,10 @@ impl RawData {
                 Loose::Float(f) => DataValue::Float(f),
                 Loose::Bool(b) => DataValue::Bool(b),
                 Loose::Null => continue,
+                Loose::UInt(_) => {
+                    let found = "a number out of range";
+                    return Err(ValidationError::DataValueNotScalar { field: k, found }.into());
+                }
                 Loose::Other(what) => {
                     return Err(ValidationError::DataValueNotScalar { field: k, found: what }.into())
                 }
@@ -85,6 +89,8 @@ pub(crate) enum Loose {
     Null,
     Bool(bool),
     Int(i64),
+    /// A whole number above `i64::MAX`: only a user id can be one.
+    UInt(u64),
     Float(f64),
     Str(String),
     /// An array, object or number out of range, named for the error message.
@@ -107,6 +113,7 @@ impl fmt::Display for Loose {
             Loose::Null => f.write_str("null"),
             Loose::Bool(b) => b.fmt(f),
             Loose::Int(i) => i.fmt(f),
+            Loose::UInt(u) => u.fmt(f),
             Loose::Float(x) => x.fmt(f),
             Loose::Str(s) => write!(f, "{s:?}"),
             Loose::Other(what) => f.write_str(what),
@@ -138,9 +145,7 @@ impl<'de> Deserialize<'de> for Loose {
                 Ok(Loose::Int(v))
             }
             fn visit_u64<E>(self, v: u64) -> Result<Loose, E> {
-                Ok(i64::try_from(v)
-                    .map(Loose::Int)
-                    .unwrap_or(Loose::Other("a number out of range")))
+                Ok(i64::try_from(v).map(Loose::Int).unwrap_or(Loose::UInt(v)))
             }
             fn visit_f64<E>(self, v: f64) -> Result<Loose, E> {
                 Ok(if v.is_finite() {
@@ -219,6 +224,7 @@ impl<'de> Deserialize<'de> for UserIdList {
                 while let Some(item) = seq.next_element::<Loose>()? {
                     let id = match &item {
                         Loose::Int(i) => u64::try_from(*i).ok().map(UserId),
+                        Loose::UInt(u) => Some(UserId(*u)),
                         Loose::Str(s) => UserId::from_str(s).ok(),
                         _ => None,
                     };
@@ -479,6 +485,7 @@ pub(super) fn loose_user(field: &'static str, v: Option<Loose>) -> Result<Option
     match v {
         None | Some(Loose::Null) => Ok(None),
         Some(Loose::Int(i)) if i >= 0 => Ok(Some(UserId(i as u64))),
+        Some(Loose::UInt(u)) => Ok(Some(UserId(u))),
         Some(Loose::Str(s)) => UserId::from_str(&s).map(Some),
         Some(other) => {
             Err(ValidationError::BadField { field, found: clip(&other.to_string()) }.into())
