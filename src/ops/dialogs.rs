@@ -3,8 +3,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::checks::*;
-use super::context::*;
+use super::checks::{
+    check_data, check_data_name, check_name_and_photo, check_occupant_count, check_text,
+    sorted_users, user_list,
+};
+use super::context::{is_owner_or_admin, is_visible, OpContext};
 use crate::dialog::{kind_of, to_dialog};
 use crate::dialog::{Dialog, DialogUpdate, NewDialog};
 use crate::error::{Action, Error, ValidationError};

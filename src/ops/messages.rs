@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use super::checks::*;
-use super::context::*;
-use super::dialogs::*;
+use super::checks::check_text;
+use super::context::OpContext;
+use super::dialogs::{create, find_visible};
 use crate::dialog::to_dialog;
 use crate::dialog::{Dialog, MessageMeta, NewDialog};
 use crate::error::Error;
