@@ -117,7 +117,6 @@ fn paths(code: &str) -> (Vec<String>, Vec<String>) {
                 .chars()
                 .filter(|c| !c.is_whitespace() || *c == ' ')
                 .collect();
-            let tree = tree.replace('\n', " ");
             expand(&tree, "", &mut uses);
         }
         rest = &rest[at + 4..];

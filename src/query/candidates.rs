@@ -7,7 +7,7 @@ use roaring::RoaringBitmap;
 
 use super::eval::{Pred, RowKeys, Target, Val};
 use super::explain::CandidateStep;
-use super::plan::Scope;
+use super::explain::PartScope;
 use crate::error::Error;
 use crate::index::{ngram, BitmapKey, TimeIndex};
 use crate::lang::{Direction, Op};
@@ -152,12 +152,12 @@ pub(crate) fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<BitmapUse, Erro
 }
 
 /// The time index of a target in a part, if it has one.
-pub(crate) fn time_index(target: &Target, scope: Scope) -> Option<TimeIndex> {
+pub(crate) fn time_index(target: &Target, scope: PartScope) -> Option<TimeIndex> {
     match (target, scope) {
-        (Target::LastMessageDateSent, Scope::Public) => Some(TimeIndex::PublicLastMessage),
-        (Target::LastMessageDateSent, Scope::Own) => Some(TimeIndex::LastMessage),
-        (Target::UpdatedAt, Scope::Public) => Some(TimeIndex::PublicUpdated),
-        (Target::UpdatedAt, Scope::Own) => Some(TimeIndex::Updated),
+        (Target::LastMessageDateSent, PartScope::Public) => Some(TimeIndex::PublicLastMessage),
+        (Target::LastMessageDateSent, PartScope::Own) => Some(TimeIndex::LastMessage),
+        (Target::UpdatedAt, PartScope::Public) => Some(TimeIndex::PublicUpdated),
+        (Target::UpdatedAt, PartScope::Own) => Some(TimeIndex::Updated),
         _ => None,
     }
 }

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::access::{self, Hit, Probe};
+use super::access::{self, Hit, PartStats, Probe};
 use super::collect::{merge, top};
 use super::eval::Pred;
 use super::explain::{Explain, PartPlan};
@@ -17,8 +17,6 @@ use crate::error::Error;
 use crate::lang::Query;
 use crate::model::{Row, RowId};
 use crate::storage::Snapshot;
-
-pub(crate) use super::access::PartStats;
 
 /// The result of executing a plan: the total and the page's rows in order.
 pub(crate) struct Outcome {
@@ -56,7 +54,7 @@ pub(crate) fn explain(query: &Query, plan: Plan, outcome: Outcome) -> Explain {
         .into_iter()
         .zip(outcome.stats)
         .map(|(part, stats)| PartPlan {
-            scope: part.scope.into(),
+            scope: part.scope,
             steps: part.steps,
             candidates: part.candidates.len(),
             exact: part.exact,

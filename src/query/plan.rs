@@ -57,15 +57,6 @@ pub enum PathChoice {
     Columns,
 }
 
-/// One of the two disjoint sets a viewer sees.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Scope {
-    /// Dialogs the viewer occupies.
-    Own,
-    /// Public dialogs.
-    Public,
-}
-
 /// How a part produces its matches in order.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Access {
@@ -95,7 +86,7 @@ pub(crate) enum Access {
 /// A part of the plan: one scope, its candidates and how to read them.
 #[derive(Clone, Debug)]
 pub(crate) struct Part {
-    pub scope: Scope,
+    pub scope: PartScope,
     /// How the candidates were found, for explain.
     pub steps: Vec<CandidateStep>,
     pub candidates: Arc<RoaringBitmap>,
@@ -135,15 +126,6 @@ impl Plan {
             0
         } else {
             self.skip as usize + self.limit as usize
-        }
-    }
-}
-
-impl From<Scope> for PartScope {
-    fn from(scope: Scope) -> PartScope {
-        match scope {
-            Scope::Own => PartScope::Own,
-            Scope::Public => PartScope::Public,
         }
     }
 }

@@ -14,9 +14,9 @@ use super::candidates::{
 };
 use super::compile::cond_key;
 use super::eval::{Order, Pred, Target};
-use super::explain::{CandidateStep, ConditionAnswer, ConditionPlan};
+use super::explain::{CandidateStep, ConditionAnswer, ConditionPlan, PartScope};
 use super::filter::{self, DataFilter};
-use super::plan::{Access, Part, PathChoice, Plan, Scope};
+use super::plan::{Access, Part, PathChoice, Plan};
 use crate::error::Error;
 use crate::index::BitmapKey;
 use crate::lang::{Direction, Query};
@@ -120,10 +120,10 @@ pub(crate) fn plan(
     } else {
         None
     };
-    for scope in [Scope::Own, Scope::Public] {
+    for scope in [PartScope::Own, PartScope::Public] {
         let base = match scope {
-            Scope::Own => snap.bitmap(&BitmapKey::User(viewer.0))?,
-            Scope::Public => snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?,
+            PartScope::Own => snap.bitmap(&BitmapKey::User(viewer.0))?,
+            PartScope::Public => snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?,
         };
         // Bitmaps are shared with the read cache: combining makes new ones, and a part with no
         // bitmap condition reads its base bitmap as it is.
@@ -131,18 +131,18 @@ pub(crate) fn plan(
         let mut steps = vec![CandidateStep::Base];
         match scope {
             // Public dialogs are type 1 and have no occupants.
-            Scope::Public if types & 1 == 0 || !occupied.is_empty() => {
+            PartScope::Public if types & 1 == 0 || !occupied.is_empty() => {
                 candidates = Arc::default();
                 steps.push(CandidateStep::NoneCanMatch);
             }
             // The filter's public half is the public dialogs that pass it: no intersection.
-            Scope::Public => {
+            PartScope::Public => {
                 if let Some(answered) = &answered {
                     candidates = answered.kept.public.clone();
                     steps.push(CandidateStep::DataFilter);
                 }
             }
-            Scope::Own => {
+            PartScope::Own => {
                 // Subtract the excluded types: cheaper than intersecting with the union of the
                 // allowed ones, which holds most dialogs. Never type 1: a user's bitmap holds no
                 // public dialog (they have no occupants), so there is nothing to take out.
@@ -172,8 +172,9 @@ pub(crate) fn plan(
         // instructions an entry: when it holds far fewer entries than there are public dialogs,
         // narrowing by it first leaves the bitmaps little (often nothing) to intersect.
         let part_size = candidates.len();
-        let first =
-            |span: &&TimeSpan| scope == Scope::Public && span.entries.saturating_mul(8) < part_size;
+        let first = |span: &&TimeSpan| {
+            scope == PartScope::Public && span.entries.saturating_mul(8) < part_size
+        };
         candidates = narrow_by_time(snap, narrowing.iter().filter(first), candidates, &mut steps)?;
         for b in &within {
             candidates = Arc::new(&*candidates & &**b);
@@ -201,7 +202,7 @@ pub(crate) fn plan(
             columns_from: columns_from(choice),
         };
         let (access, estimate) = choose(&shape, choice);
-        let all_public = scope == Scope::Public && Arc::ptr_eq(&candidates, &base);
+        let all_public = scope == PartScope::Public && Arc::ptr_eq(&candidates, &base);
         plan.parts.push(Part {
             scope,
             steps,
@@ -228,7 +229,7 @@ fn plan_of(key: String, answer: ConditionAnswer) -> ConditionPlan {
 
 /// The bounded time ranges of a part's conditions, each estimated once: for narrowing the
 /// candidates and for costing a walk of the sort field's index.
-fn time_spans(snap: &Snapshot, plan: &Plan, scope: Scope) -> Result<Vec<TimeSpan>, Error> {
+fn time_spans(snap: &Snapshot, plan: &Plan, scope: PartScope) -> Result<Vec<TimeSpan>, Error> {
     let mut spans = Vec::new();
     for target in [Target::LastMessageDateSent, Target::UpdatedAt] {
         let (lo, hi) = time_range(&plan.residual, &target);
@@ -249,23 +250,24 @@ fn choose(shape: &Shape<'_>, choice: PathChoice) -> (Access, u64) {
     if choice == PathChoice::FullScan {
         return FULL_SCAN.cost(shape).unwrap_or((Access::FullScan, 0));
     }
-    let options: Vec<(Access, u64)> = PATHS.iter().filter_map(|p| p.cost(shape)).collect();
-    let first = |f: &dyn Fn(&Access) -> bool| options.iter().find(|(a, _)| f(a)).cloned();
+    let options = PATHS.map(|p| p.cost(shape));
+    let first =
+        |want: fn(&Access) -> bool| options.iter().flatten().find(|(a, _)| want(a)).cloned();
     // Nothing to read beats every path, forced or not.
-    if let Some(free) = first(&|a| matches!(a, Access::Empty | Access::CountOnly)) {
+    if let Some(free) = first(|a| matches!(a, Access::Empty | Access::CountOnly)) {
         return free;
     }
-    let sort = first(&|a| matches!(a, Access::SortColumns | Access::SortCandidates))
+    let sort = first(|a| matches!(a, Access::SortColumns | Access::SortCandidates))
         .unwrap_or((Access::SortCandidates, shape.n()));
     match choice {
         // Reading every candidate is no more than a page: nothing beats it.
         PathChoice::Auto if shape.n() <= shape.plan.needed() as u64 => sort,
         PathChoice::Auto => {
-            options.into_iter().fold(sort, |best, o| if o.1 < best.1 { o } else { best })
+            options.into_iter().flatten().fold(sort, |best, o| if o.1 < best.1 { o } else { best })
         }
-        PathChoice::Walk => first(&|a| matches!(a, Access::WalkFilter { .. }))
-            .or_else(|| first(&|a| matches!(a, Access::WalkTime { .. })))
-            .or_else(|| first(&|a| matches!(a, Access::WalkRows)))
+        PathChoice::Walk => first(|a| matches!(a, Access::WalkFilter { .. }))
+            .or_else(|| first(|a| matches!(a, Access::WalkTime { .. })))
+            .or_else(|| first(|a| matches!(a, Access::WalkRows)))
             .unwrap_or(sort),
         _ => sort,
     }

@@ -25,32 +25,34 @@ pub(crate) fn prepare(
     choice: PathChoice,
 ) -> Result<(Plan, Vec<Pred>), Error> {
     let preds = all_preds(snap, query)?;
-    // The full scan, the oracle, reads no index.
-    let filter = if choice == PathChoice::FullScan { None } else { DataFilter::of(&preds) };
+    let plan = plan_with_filter(snap, viewer, query, choice, &preds)?;
+    // The full scan, the oracle, reads no index: it tests every predicate itself.
+    let preds = if choice == PathChoice::FullScan { preds } else { Vec::new() };
+    Ok((plan, preds))
+}
+
+/// Plans with the data filter that answers the custom-data conditions, found or built.
+fn plan_with_filter(
+    snap: &Snapshot,
+    viewer: UserId,
+    query: &Query,
+    choice: PathChoice,
+    preds: &[Pred],
+) -> Result<Plan, Error> {
+    let filter = if choice == PathChoice::FullScan { None } else { DataFilter::of(preds) };
     let Some(filter) = filter else {
-        return with_preds(planner::plan(snap, viewer, query, choice, &preds, None), preds, choice);
+        return planner::plan(snap, viewer, query, choice, preds, None);
     };
     if let Some(cached) = snap.filter(filter.key()) {
         let answered = KeptFilter { conditions: &filter, kept: cached, built: false };
-        let plan = planner::plan(snap, viewer, query, choice, &preds, Some(answered));
-        return with_preds(plan, preds, choice);
+        return planner::plan(snap, viewer, query, choice, preds, Some(answered));
     }
-    let plan = planner::plan(snap, viewer, query, choice, &preds, None)?;
+    let plan = planner::plan(snap, viewer, query, choice, preds, None)?;
     if !plan.parts.iter().any(|p| p.access == Access::SortColumns) {
-        return with_preds(Ok(plan), preds, choice);
+        return Ok(plan);
     }
-    let Some(built) = filter.build(snap)? else { return with_preds(Ok(plan), preds, choice) };
+    let Some(built) = filter.build(snap)? else { return Ok(plan) };
     snap.install_filter(filter.key().into(), built.clone());
     let answered = KeptFilter { conditions: &filter, kept: built, built: true };
-    let plan = planner::plan(snap, viewer, query, choice, &preds, Some(answered));
-    with_preds(plan, preds, choice)
-}
-
-/// The plan with the predicates a forced full scan tests (none for any other path).
-fn with_preds(
-    plan: Result<Plan, Error>,
-    preds: Vec<Pred>,
-    choice: PathChoice,
-) -> Result<(Plan, Vec<Pred>), Error> {
-    Ok((plan?, if choice == PathChoice::FullScan { preds } else { Vec::new() }))
+    planner::plan(snap, viewer, query, choice, preds, Some(answered))
 }

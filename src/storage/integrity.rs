@@ -3,12 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
 use crate::error::Error;
 use crate::index::{chunk_of, BitmapKey, IndexEntries};
-use crate::model::DialogId;
+use crate::model::{DialogId, UserId};
 use crate::storage::{Snapshot, StoredRow, TimeIndex};
 
 /// The result of [`DialogStore::check_integrity`](crate::DialogStore::check_integrity).
@@ -52,7 +53,7 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
     let mut pairs: BTreeMap<(u64, u64), u32> = BTreeMap::new();
     let mut staged_pairs: BTreeMap<(u64, u64), u32> = BTreeMap::new();
     let mut staged_users: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
-    let mut occupants: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    let mut occupants: BTreeMap<u32, Arc<[UserId]>> = BTreeMap::new();
     let mut imported: BTreeMap<[u8; 12], u32> = BTreeMap::new();
     let mut live = [0u64; 3];
     let mut last_created = i64::MIN;
@@ -120,7 +121,7 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
                 );
             }
         }
-        occupants.insert(rid.0, row.occupants.iter().map(|u| u.0).collect());
+        occupants.insert(rid.0, row.occupants.clone());
     }
 
     if meta.next_row != expected_rid {
@@ -218,7 +219,8 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
 
     for entry in snap.all_unread()? {
         let ((user, rid), count) = entry?;
-        let occupant = occupants.get(&rid.0).is_some_and(|o| o.binary_search(&user).is_ok());
+        let occupant =
+            occupants.get(&rid.0).is_some_and(|o| o.binary_search(&UserId(user)).is_ok());
         if !occupant {
             problem(
                 &mut report,

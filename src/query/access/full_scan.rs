@@ -6,7 +6,8 @@ use std::sync::Arc;
 use super::{AccessPath, Hit, Probe, Shape};
 use crate::error::Error;
 use crate::model::UserId;
-use crate::query::plan::{Access, Part, Scope};
+use crate::query::explain::PartScope;
+use crate::query::plan::{Access, Part};
 use crate::storage::StoredRow;
 
 /// Reads every row and tests every condition (the probe holds them all).
@@ -32,7 +33,7 @@ impl AccessPath for FullScan {
     }
 }
 
-fn full_scan(probe: &mut Probe<'_>, scope: Scope, hits: &mut Vec<Hit>) -> Result<u64, Error> {
+fn full_scan(probe: &mut Probe<'_>, scope: PartScope, hits: &mut Vec<Hit>) -> Result<u64, Error> {
     let viewer = probe.plan.viewer.0;
     let mut total = 0;
     let rows: Vec<_> = probe.snap.all_rows()?.collect::<Result<_, _>>()?;
@@ -42,8 +43,8 @@ fn full_scan(probe: &mut Probe<'_>, scope: Scope, hits: &mut Vec<Hit>) -> Result
         };
         probe.stats.entries_walked += 1;
         let in_scope = match scope {
-            Scope::Own => row.occupants.binary_search(&UserId(viewer)).is_ok(),
-            Scope::Public => row.is_public(),
+            PartScope::Own => row.occupants.binary_search(&UserId(viewer)).is_ok(),
+            PartScope::Public => row.is_public(),
         };
         if in_scope {
             if let Some(hit) = probe.test_row(rid, Arc::new(row)) {

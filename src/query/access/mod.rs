@@ -22,7 +22,8 @@ use roaring::RoaringBitmap;
 
 pub(crate) use probe::{Hit, PartStats, Probe};
 
-use super::plan::{Access, Part, Plan, Scope};
+use super::explain::PartScope;
+use super::plan::{Access, Part, Plan};
 use crate::error::Error;
 use crate::storage::Meta;
 
@@ -30,7 +31,7 @@ use crate::storage::Meta;
 #[derive(Clone, Copy)]
 pub(crate) struct Shape<'a> {
     pub plan: &'a Plan,
-    pub scope: Scope,
+    pub scope: PartScope,
     pub candidates: &'a RoaringBitmap,
     /// Every candidate matches: no residual test is needed.
     pub exact: bool,
