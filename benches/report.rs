@@ -47,31 +47,37 @@ fn main() {
         return;
     };
     println!("Machine: {}; {} dialogs.\n", q["machine"].as_str().unwrap_or("?"), q["dialogs"]);
-    println!("| query class | query | dialogstore p50 | SQLite p50 | ratio | target |");
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| query class | viewers | query | dialogstore p50 / p99 | SQLite p50 / p99 | ratio (p50) | target |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     let rows = q["queries"].as_array().cloned().unwrap_or_default();
-    let p50 = |class: &str, backend: &str| {
-        rows.iter()
-            .find(|r| r["class"] == class && r["backend"] == backend)
-            .and_then(|r| r["p50_us"].as_f64())
+    let at = |class: &str, viewers: &str, backend: &str| {
+        let row = rows
+            .iter()
+            .find(|r| r["class"] == class && r["viewers"] == viewers && r["backend"] == backend)?;
+        Some((row["p50_us"].as_f64()?, row["p99_us"].as_f64()?))
     };
-    let mut classes: Vec<&str> = rows.iter().filter_map(|r| r["class"].as_str()).collect();
-    classes.dedup();
-    for class in classes {
+    let mut keys: Vec<(&str, &str)> = rows
+        .iter()
+        .filter_map(|r| Some((r["class"].as_str()?, r["viewers"].as_str().unwrap_or("typical"))))
+        .collect();
+    keys.dedup();
+    for (class, viewers) in keys {
         let query = rows.iter().find(|r| r["class"] == class).map(|r| &r["query"]);
-        let figures = [p50(class, "dialogstore"), p50(class, "sqlite")];
-        let best = figures.iter().flatten().copied().fold(f64::INFINITY, f64::min);
-        let cell = |v: Option<f64>| match v {
-            Some(v) if v == best => format!("**{}**", us(v)),
-            Some(v) => us(v),
+        let figures = [at(class, viewers, "dialogstore"), at(class, viewers, "sqlite")];
+        let best = figures.iter().flatten().map(|f| f.0).fold(f64::INFINITY, f64::min);
+        let cell = |v: Option<(f64, f64)>| match v {
+            Some((p50, p99)) if p50 == best => format!("**{}** / {}", us(p50), us(p99)),
+            Some((p50, p99)) => format!("{} / {}", us(p50), us(p99)),
             None => "-".to_owned(),
         };
         let ratio = match figures {
-            [Some(store), Some(sqlite)] => format!("{:.1}x", sqlite / store),
+            [Some(store), Some(sqlite)] => format!("{:.1}x", sqlite.0 / store.0),
             _ => "-".to_owned(),
         };
         println!(
-            "| {class} | `{}` | {} | {} | {ratio} | {} |",
+            "| {class} | {viewers} | `{}` | {} | {} | {ratio} | {} |",
             query.and_then(|q| q.as_str()).unwrap_or(""),
             cell(figures[0]),
             cell(figures[1]),

@@ -82,6 +82,38 @@ impl Dataset {
         vec![1, 2, 3]
     }
 
+    /// `n` users drawn in proportion to the dialogs they are in, as SPEC section 6 draws who
+    /// asks: the user of `n` memberships spread evenly over SQLite's `members` table (in key
+    /// order, so by user), each membership as likely as any other.
+    pub fn weighted_users(&self, n: usize) -> Vec<u64> {
+        let conn = Connection::open(self.sqlite_path()).expect("open sqlite");
+        let count: i64 = conn.query_row("SELECT count(*) FROM members", [], |r| r.get(0)).unwrap();
+        let mut stmt = conn.prepare("SELECT user_id FROM members LIMIT 1 OFFSET ?1").unwrap();
+        (0..n as i64)
+            .map(|i| {
+                // An odd multiplier modulo the count visits memberships in a scattered order.
+                let at = (i * 2_654_435_761 + 12_345) % count.max(1);
+                stmt.query_row([at], |r| r.get::<_, i64>(0)).unwrap() as u64
+            })
+            .collect()
+    }
+
+    /// The `n` users in the most dialogs, busiest first.
+    pub fn busiest_users(&self, n: usize) -> Vec<u64> {
+        let conn = Connection::open(self.sqlite_path()).expect("open sqlite");
+        let mut stmt = conn
+            .prepare("SELECT user_id FROM members GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT ?1")
+            .unwrap();
+        let rows = stmt.query_map([n as i64], |r| r.get::<_, i64>(0)).unwrap();
+        rows.map(|r| r.unwrap() as u64).collect()
+    }
+
+    /// The viewer sets every class is measured for: 64 activity-weighted users and the 10
+    /// busiest.
+    pub fn viewer_sets(&self) -> Vec<(&'static str, Vec<u64>)> {
+        vec![("weighted", self.weighted_users(64)), ("busiest10", self.busiest_users(10))]
+    }
+
     /// Who asks `class`: the busiest users where the class says so, else `typical` typical
     /// users.
     pub fn viewers(&self, class: &Class, typical: usize) -> Vec<u64> {
