@@ -242,7 +242,9 @@ fn a_narrow_time_range_narrows_the_public_dialogs_first() {
         );
         let scan = env.with_path_choice(PathChoice::FullScan).list_dialogs(ME, &q).unwrap();
         assert!(scan.total_entries > 0, "{text}: the range holds dialogs");
-        for choice in [PathChoice::Auto, PathChoice::SortCandidates, PathChoice::Walk] {
+        for choice in
+            [PathChoice::Auto, PathChoice::SortCandidates, PathChoice::Walk, PathChoice::UserOrder]
+        {
             assert_eq!(
                 env.with_path_choice(choice).list_dialogs(ME, &q).unwrap(),
                 scan,
@@ -294,7 +296,12 @@ fn a_data_filter_is_built_once_and_patched_by_every_commit() {
                 let q: Query = text.parse().unwrap();
                 let scan =
                     store.with_path_choice(PathChoice::FullScan).list_dialogs(user, &q).unwrap();
-                for choice in [PathChoice::Auto, PathChoice::SortCandidates, PathChoice::Walk] {
+                for choice in [
+                    PathChoice::Auto,
+                    PathChoice::SortCandidates,
+                    PathChoice::Walk,
+                    PathChoice::UserOrder,
+                ] {
                     let page = store.with_path_choice(choice).list_dialogs(user, &q).unwrap();
                     assert_eq!(page, scan, "{stage}: {text} as {user}, {choice:?}");
                 }

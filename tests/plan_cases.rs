@@ -12,12 +12,13 @@ use dialogstore::{
     CustomClass, Dialog, DialogId, DialogStore, ManualClock, MessageMeta, NewDialog, Query, UserId,
 };
 
-const PATHS: [PathChoice; 5] = [
+const PATHS: [PathChoice; 6] = [
     PathChoice::Auto,
     PathChoice::SortCandidates,
     PathChoice::Walk,
     PathChoice::FullScan,
     PathChoice::Columns,
+    PathChoice::UserOrder,
 ];
 
 struct Case {

@@ -12,12 +12,13 @@ use dialogstore::{CustomData, DataValue, Dialog, Error, NewDialog, Query};
 use dialogstore::{DialogId, DialogStore, UserId};
 use dialogstore::{Field, Op, PathChoice, QueryErrorKind, MAX_QUERY_BYTES};
 
-const CHOICES: [PathChoice; 5] = [
+const CHOICES: [PathChoice; 6] = [
     PathChoice::Auto,
     PathChoice::SortCandidates,
     PathChoice::Walk,
     PathChoice::FullScan,
     PathChoice::Columns,
+    PathChoice::UserOrder,
 ];
 
 /// Lists `query` for `viewer` through every access path, asserts they agree, and returns the

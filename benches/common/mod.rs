@@ -73,8 +73,7 @@ impl Dataset {
     /// Typical users: spread over the users past the busiest tenth, as most users are.
     pub fn typical_users(&self, n: usize) -> Vec<u64> {
         let users = self.spec.users;
-        let lo = users / 10;
-        (0..n as u64).map(|i| lo + 1 + (i * 7919) % (users - lo)).collect()
+        (0..n as u64).map(|i| 1 + (i * 7919) % users).collect()
     }
 
     /// The busiest users, in tens of thousands of dialogs.
@@ -82,20 +81,10 @@ impl Dataset {
         vec![1, 2, 3]
     }
 
-    /// `n` users drawn in proportion to the dialogs they are in, as SPEC section 6 draws who
-    /// asks: the user of `n` memberships spread evenly over SQLite's `members` table (in key
-    /// order, so by user), each membership as likely as any other.
+    /// `n` users drawn with the same Zipf weights that place users in dialogs (SPEC section 6:
+    /// users query in proportion to their activity), from the generator.
     pub fn weighted_users(&self, n: usize) -> Vec<u64> {
-        let conn = Connection::open(self.sqlite_path()).expect("open sqlite");
-        let count: i64 = conn.query_row("SELECT count(*) FROM members", [], |r| r.get(0)).unwrap();
-        let mut stmt = conn.prepare("SELECT user_id FROM members LIMIT 1 OFFSET ?1").unwrap();
-        (0..n as i64)
-            .map(|i| {
-                // An odd multiplier modulo the count visits memberships in a scattered order.
-                let at = (i * 2_654_435_761 + 12_345) % count.max(1);
-                stmt.query_row([at], |r| r.get::<_, i64>(0)).unwrap() as u64
-            })
-            .collect()
+        dialogstore_testkit::query_users(&self.spec, n)
     }
 
     /// The `n` users in the most dialogs, busiest first.
@@ -108,10 +97,14 @@ impl Dataset {
         rows.map(|r| r.unwrap() as u64).collect()
     }
 
-    /// The viewer sets every class is measured for: 64 activity-weighted users and the 10
-    /// busiest.
+    /// The viewer sets every class is measured for: 256 activity-weighted users, the 10
+    /// busiest, and (an extra column, never instead) 64 users drawn uniformly.
     pub fn viewer_sets(&self) -> Vec<(&'static str, Vec<u64>)> {
-        vec![("weighted", self.weighted_users(64)), ("busiest10", self.busiest_users(10))]
+        vec![
+            ("weighted", self.weighted_users(256)),
+            ("busiest10", self.busiest_users(10)),
+            ("uniform", self.typical_users(64)),
+        ]
     }
 
     /// Who asks `class`: the busiest users where the class says so, else `typical` typical
@@ -126,8 +119,9 @@ impl Dataset {
 }
 
 /// The data set's layout version, in its directory name: a build whose store or SQLite layout
-/// changed builds its data set again (v3: staged rows, pairs keyed by chunk).
-const FORMAT: &str = "bench-data-v3";
+/// changed builds its data set again (v3: staged rows, pairs keyed by chunk; v4: SPEC section
+/// 6's shape, Zipf 1.1, 9% groups of 3 to 50, a year of creates and a year of messages).
+const FORMAT: &str = "bench-data-v4";
 
 /// The data set for [`size`], built if it is not on disk yet.
 pub fn dataset() -> Dataset {
@@ -360,17 +354,24 @@ pub struct Class {
 
 macro_rules! page_sql {
     ($own:expr, $public:expr) => {
+        page_sql_by!("d.ord", $own, $public)
+    };
+}
+
+/// [`page_sql!`] sorted by another column (descending, ties by id).
+macro_rules! page_sql_by {
+    ($key:expr, $own:expr, $public:expr) => {
         concat!(
             "SELECT d.id, d.user_id, d.created_at, d.updated_at, d.type, d.name, d.photo, d.xmpp_room_jid, d.occupants,
     d.admins, d.last_message, d.last_message_id, d.lmds, d.last_message_user_id, d.is_join_required, d.data,
     COALESCE(u.count, 0) FROM (
-  SELECT * FROM (SELECT d.rid, d.ord, d.id FROM dialogs d WHERE ",
+  SELECT * FROM (SELECT d.rid, ", $key, " AS ord, d.id FROM dialogs d WHERE ",
             $own,
-            " ORDER BY d.ord DESC, d.id DESC LIMIT ?2)
+            " ORDER BY ", $key, " DESC, d.id DESC LIMIT ?2)
   UNION ALL
-  SELECT * FROM (SELECT d.rid, d.ord, d.id FROM dialogs d WHERE d.type = 1 AND ",
+  SELECT * FROM (SELECT d.rid, ", $key, " AS ord, d.id FROM dialogs d WHERE d.type = 1 AND ",
             $public,
-            " ORDER BY d.ord DESC, d.id DESC LIMIT ?2)
+            " ORDER BY ", $key, " DESC, d.id DESC LIMIT ?2)
 ) t JOIN dialogs d ON d.rid = t.rid LEFT JOIN unread u ON u.user_id = ?1 AND u.rid = d.rid
 ORDER BY t.ord DESC, t.id DESC LIMIT ?3 OFFSET ?4"
         )
@@ -405,8 +406,10 @@ impl Class {
 
 /// The benchmark's query classes.
 pub fn classes() -> Vec<Class> {
-    // A one-day window of last messages, in the middle of the message period.
-    let day = dialogstore_testkit::T0 + 30 * 86_400 + 15 * 86_400;
+    // A 30-day window of `updated_at` in the middle of the message period.
+    let month = dialogstore_testkit::T0
+        + dialogstore_testkit::CREATE_SPAN
+        + dialogstore_testkit::MESSAGE_SPAN / 2;
     let mut classes = vec![
         Class {
             name: "inbox",
@@ -453,16 +456,17 @@ pub fn classes() -> Vec<Class> {
         },
         Class {
             name: "filter_time_range",
-            query: "last_message_date_sent[gte]={n6}&last_message_date_sent[lt]={n7}&limit=100",
-            page_sql: page_sql!(
-                "d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND d.lmds >= ?6 AND d.lmds < ?7 AND 0 * ?5 = 0",
-                "d.lmds >= ?6 AND d.lmds < ?7"
+            query: "updated_at[gte]={n6}&updated_at[lt]={n7}&sort_desc=updated_at&limit=100",
+            page_sql: page_sql_by!(
+                "d.updated_at",
+                "d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND d.updated_at >= ?6 AND d.updated_at < ?7 AND 0 * ?5 = 0",
+                "d.updated_at >= ?6 AND d.updated_at < ?7"
             ),
             count_sql: count_sql!(
-                "d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND d.lmds >= ?6 AND d.lmds < ?7",
-                "d.lmds >= ?6 AND d.lmds < ?7"
+                "d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND d.updated_at >= ?6 AND d.updated_at < ?7",
+                "d.updated_at >= ?6 AND d.updated_at < ?7"
             ),
-            numbers: (day, day + 86_400),
+            numbers: (month, month + 30 * 86_400),
             page: true,
             heavy_viewers: false,
             skip_limit: (0, 0),
@@ -500,13 +504,16 @@ pub fn classes() -> Vec<Class> {
             skip_limit: (0, 0),
         },
         Class {
-            name: "name_ctn_2",
-            query: "name[ctn]=ne&limit=100",
+            name: "name_ctn_3",
+            query: "name[ctn]=par&limit=100",
             page_sql: page_sql!(
-                "d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND d.name LIKE '%ne%' AND 0 * ?5 + 0 * ?6 + 0 * ?7 = 0",
-                "d.name LIKE '%ne%'"
+                "d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND d.rid IN (SELECT rowid FROM names WHERE name LIKE '%par%') AND 0 * ?5 + 0 * ?6 + 0 * ?7 = 0",
+                "d.rid IN (SELECT rowid FROM names WHERE name LIKE '%par%')"
             ),
-            count_sql: count_sql!("d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND d.name LIKE '%ne%'", "d.name LIKE '%ne%'"),
+            count_sql: count_sql!(
+                "d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND d.rid IN (SELECT rowid FROM names WHERE name LIKE '%par%')",
+                "d.rid IN (SELECT rowid FROM names WHERE name LIKE '%par%')"
+            ),
             numbers: (0, 0),
             page: true,
             heavy_viewers: false,

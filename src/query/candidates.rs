@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::index::{ngram, BitmapKey, TimeIndex};
 use crate::lang::{Direction, Op};
 use crate::model::{DialogId, DialogType, RowId};
-use crate::storage::Snapshot;
+use crate::storage::{Snapshot, TimeOrder, UserOrder};
 
 /// A condition turned into bitmap work.
 pub(crate) enum BitmapUse {
@@ -175,30 +175,54 @@ pub(crate) struct TimeSpan {
 /// Narrows a part's candidates by the time ranges the conditions set, reading the time index
 /// over each range when the range holds fewer entries than there are candidates: cheaper than
 /// testing every candidate, and it makes the candidate count (and a count-only answer) small.
-/// The conditions stay in the residual tests, which the narrowed candidates pass.
+/// With the viewer's ordering (own part), the range is read from it: only the viewer's own
+/// entries. The conditions stay in the residual tests, which the narrowed candidates pass.
+/// Adds the entries it read to `read`.
 pub(crate) fn narrow_by_time<'s>(
     snap: &Snapshot,
     spans: impl IntoIterator<Item = &'s TimeSpan>,
+    order: Option<&UserOrder>,
     mut candidates: Arc<RoaringBitmap>,
-    steps: &mut Vec<CandidateStep>,
+    (steps, read): (&mut Vec<CandidateStep>, &mut u64),
 ) -> Result<Arc<RoaringBitmap>, Error> {
-    for &TimeSpan { index, lo, hi, entries, .. } in spans {
+    for span in spans {
+        let &TimeSpan { index, lo, hi, entries, .. } = span;
+        let own = order.and_then(|o| user_order_of(o, &span.target));
+        let entries = own.map_or(entries, |(o, _)| o.count(lo, hi));
         if candidates.is_empty() || entries >= candidates.len() {
             continue;
         }
         let mut range = RoaringBitmap::new();
-        for entry in snap.walk(index, lo, hi, Direction::Asc)? {
-            range.insert(entry?.1 .0);
+        match own {
+            Some((o, _)) => range.extend(o.clone().range(lo, hi, Direction::Asc).map(|e| e.1)),
+            None => {
+                for entry in snap.walk(index, lo, hi, Direction::Asc)? {
+                    range.insert(entry?.1 .0);
+                }
+            }
         }
+        *read += entries;
         candidates = Arc::new(&*candidates & &range);
         steps.push(CandidateStep::TimeRange {
-            index: index.name(),
+            index: if own.is_some() { "the viewer's own ordering" } else { index.name() },
             from: lo,
             to: hi,
             rows: range.len(),
         });
     }
     Ok(candidates)
+}
+
+/// The viewer's ordering by `target`, and whether it is by last message date.
+pub(crate) fn user_order_of<'o>(
+    order: &'o UserOrder,
+    target: &Target,
+) -> Option<(&'o Arc<TimeOrder>, bool)> {
+    match target {
+        Target::LastMessageDateSent => Some((&order.by_last_message, true)),
+        Target::UpdatedAt => Some((&order.by_updated, false)),
+        _ => None,
+    }
 }
 
 /// The time range `[lo, hi]` the predicates allow on a target (inclusive bounds).

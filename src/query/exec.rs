@@ -33,7 +33,9 @@ pub(crate) fn execute(snap: &Snapshot, plan: &Plan, all_preds: &[Pred]) -> Resul
     let mut stats = Vec::with_capacity(plan.parts.len());
     for part in &plan.parts {
         let preds = if part.access == Access::FullScan { all_preds } else { &plan.residual[..] };
-        let mut probe = Probe { snap, preds, plan, stats: PartStats::default() };
+        let stats_before =
+            PartStats { entries_walked: part.planning_entries, ..Default::default() };
+        let mut probe = Probe { snap, preds, plan, stats: stats_before };
         let mut part_hits = Vec::with_capacity(need.min(part.candidates.len() as usize) + 8);
         total += access::run(&part.access, &mut probe, part, need, &mut part_hits)?;
         top(&mut part_hits, need, plan.order.dir);

@@ -172,6 +172,16 @@ pub enum AccessPath {
         /// The range's last second.
         to: i64,
     },
+    /// The viewer's own ordering of their dialogs by a time field walked in sort order,
+    /// stopped after the page: the page's entries and nothing else.
+    WalkUserOrder {
+        /// The field (`last_message_date_sent` or `updated_at`).
+        field: &'static str,
+        /// The range's first second.
+        from: i64,
+        /// The range's last second.
+        to: i64,
+    },
     /// The candidates walked in row-id (= `created_at`) order, stopped after the page.
     WalkRows,
     /// Every row read, every condition tested (forced only).
@@ -289,6 +299,13 @@ impl fmt::Display for AccessPath {
                 f,
                 "walk the data filter's rows by last_message_date_sent over [{}, {}] in sort \
                  order, probe candidates, stop after the page",
+                bound(*from),
+                bound(*to)
+            ),
+            AccessPath::WalkUserOrder { field, from, to } => write!(
+                f,
+                "walk the viewer's dialogs by {field} over [{}, {}] in sort order, stop after \
+                 the page",
                 bound(*from),
                 bound(*to)
             ),

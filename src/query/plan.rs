@@ -32,7 +32,7 @@ use super::eval::{Order, Pred};
 use super::explain::{AccessPath, CandidateStep, ConditionPlan, PartScope};
 use crate::index::TimeIndex;
 use crate::model::UserId;
-use crate::storage::Filter;
+use crate::storage::{Filter, UserOrder};
 
 /// Which access paths the planner may take: its own choice (the default), or one kind forced,
 /// for tests that check every path gives the same answer (set with
@@ -55,6 +55,10 @@ pub enum PathChoice {
     /// Sort (and test) the candidates on in-memory columns, whatever their number, where the
     /// query allows it; otherwise as [`PathChoice::SortCandidates`].
     Columns,
+    /// Walk the viewer's own ordering of their dialogs by the sort field (whatever their
+    /// number) where the sort field has one (`last_message_date_sent`, `updated_at`);
+    /// otherwise as [`PathChoice::Walk`].
+    UserOrder,
 }
 
 /// How a part produces its matches in order.
@@ -79,6 +83,13 @@ pub(crate) enum Access {
         lo: i64,
         hi: i64,
     },
+    /// Walks the viewer's own ordering by the sort field (`storage/orders.rs`) over
+    /// `[lo, hi]`: the own part of a user in many dialogs.
+    WalkUserOrder {
+        by_last_message: bool,
+        lo: i64,
+        hi: i64,
+    },
     WalkRows,
     FullScan,
 }
@@ -98,6 +109,13 @@ pub(crate) struct Part {
     pub access: Access,
     /// The planner's estimate of entries it will read, for explain.
     pub estimate: u64,
+    /// The viewer's ordering of their own dialogs (own part), when loaded.
+    pub order: Option<Arc<UserOrder>>,
+    /// The candidates are the part's whole base bitmap (own part: every dialog of the viewer),
+    /// so an entry of the viewer's ordering needs no probe.
+    pub whole: bool,
+    /// Index entries read to find the candidates (time ranges), for explain.
+    pub planning_entries: u64,
 }
 
 /// A query planned against one snapshot.
@@ -142,6 +160,11 @@ impl Access {
                 AccessPath::WalkTime { index: index.name(), from: lo, to: hi }
             }
             Access::WalkFilter { lo, hi } => AccessPath::WalkFilter { from: lo, to: hi },
+            Access::WalkUserOrder { by_last_message, lo, hi } => AccessPath::WalkUserOrder {
+                field: if by_last_message { "last_message_date_sent" } else { "updated_at" },
+                from: lo,
+                to: hi,
+            },
             Access::WalkRows => AccessPath::WalkRows,
             Access::FullScan => AccessPath::FullScan,
         }

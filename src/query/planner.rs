@@ -26,6 +26,10 @@ use crate::storage::{Filter, Snapshot};
 /// Candidates from which [`Access::SortColumns`] pays for its one-off build.
 const COLUMN_MIN_CANDIDATES: u64 = 1024;
 
+/// Dialogs from which a viewer's own ordering by the sort field (`storage/orders.rs`) is built
+/// and walked: below it, sorting the candidates on columns costs a few microseconds.
+const ORDER_MIN_DIALOGS: u64 = 256;
+
 /// A kept filter standing for the conditions it answers.
 pub(crate) struct KeptFilter<'f> {
     pub(crate) conditions: &'f DataFilter,
@@ -165,17 +169,33 @@ pub(crate) fn plan(
                 }
             }
         }
+        let order = match scope {
+            PartScope::Own if wants_order(&plan, choice, base.len()) => {
+                snap.user_order(viewer.0)?
+            }
+            _ => None,
+        };
         let spans = time_spans(snap, &plan, scope)?;
-        // The full scan, the oracle, reads no index.
-        let narrowing = if choice == PathChoice::FullScan { &[][..] } else { &spans[..] };
+        // The full scan, the oracle, reads no index. With the viewer's ordering, the range on
+        // the sort field is the walk's to apply: the ordering counts what lies in it.
+        let narrowing: Vec<&TimeSpan> = match choice {
+            PathChoice::FullScan => Vec::new(),
+            _ => spans
+                .iter()
+                .filter(|span| order.is_none() || span.target != plan.order.target)
+                .collect(),
+        };
+        let mut planning_entries = 0;
         // A time range over the public dialogs is read from the cached public stream, a few
         // instructions an entry: when it holds far fewer entries than there are public dialogs,
         // narrowing by it first leaves the bitmaps little (often nothing) to intersect.
         let part_size = candidates.len();
-        let first = |span: &&TimeSpan| {
+        let first = |span: &&&TimeSpan| {
             scope == PartScope::Public && span.entries.saturating_mul(8) < part_size
         };
-        candidates = narrow_by_time(snap, narrowing.iter().filter(first), candidates, &mut steps)?;
+        let record = (&mut steps, &mut planning_entries);
+        let spans_first = narrowing.iter().filter(first).copied();
+        candidates = narrow_by_time(snap, spans_first, order.as_deref(), candidates, record)?;
         for b in &within {
             candidates = Arc::new(&*candidates & &**b);
         }
@@ -188,8 +208,10 @@ pub(crate) fn plan(
         if !without.is_empty() {
             steps.push(CandidateStep::MinusBitmaps(without.len()));
         }
-        let last = narrowing.iter().filter(|span| !first(span));
-        candidates = narrow_by_time(snap, last, candidates, &mut steps)?;
+        let last = narrowing.iter().filter(|span| !first(span)).copied();
+        let record = (&mut steps, &mut planning_entries);
+        candidates = narrow_by_time(snap, last, order.as_deref(), candidates, record)?;
+        let whole = Arc::ptr_eq(&candidates, &base);
         let sort_range = spans.iter().find(|s| s.target == plan.order.target).map(|s| s.entries);
         let shape = Shape {
             plan: &plan,
@@ -200,9 +222,11 @@ pub(crate) fn plan(
             meta,
             sort_range,
             columns_from: columns_from(choice),
+            order: order.as_deref(),
+            whole,
         };
         let (access, estimate) = choose(&shape, choice);
-        let all_public = scope == PartScope::Public && Arc::ptr_eq(&candidates, &base);
+        let all_public = scope == PartScope::Public && whole;
         plan.parts.push(Part {
             scope,
             steps,
@@ -211,9 +235,25 @@ pub(crate) fn plan(
             all_public,
             access,
             estimate,
+            order,
+            whole,
+            planning_entries,
         });
     }
     Ok(plan)
+}
+
+/// Whether the own part should load the viewer's ordering: the sort field has one, and the
+/// viewer is in enough dialogs (or the configuration forces it).
+fn wants_order(plan: &Plan, choice: PathChoice, dialogs: u64) -> bool {
+    let sorted_by_time =
+        matches!(plan.order.target, Target::LastMessageDateSent | Target::UpdatedAt);
+    sorted_by_time
+        && match choice {
+            PathChoice::Auto => dialogs >= ORDER_MIN_DIALOGS,
+            PathChoice::UserOrder => true,
+            _ => false,
+        }
 }
 
 /// Every dialog type, as a mask (bit `t - 1` for type `t`).
@@ -265,6 +305,11 @@ fn choose(shape: &Shape<'_>, choice: PathChoice) -> (Access, u64) {
         PathChoice::Auto => {
             options.into_iter().flatten().fold(sort, |best, o| if o.1 < best.1 { o } else { best })
         }
+        PathChoice::UserOrder => first(|a| matches!(a, Access::WalkUserOrder { .. }))
+            .or_else(|| first(|a| matches!(a, Access::WalkFilter { .. })))
+            .or_else(|| first(|a| matches!(a, Access::WalkTime { .. })))
+            .or_else(|| first(|a| matches!(a, Access::WalkRows)))
+            .unwrap_or(sort),
         PathChoice::Walk => first(|a| matches!(a, Access::WalkFilter { .. }))
             .or_else(|| first(|a| matches!(a, Access::WalkTime { .. })))
             .or_else(|| first(|a| matches!(a, Access::WalkRows)))

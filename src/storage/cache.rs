@@ -40,6 +40,7 @@ use smallvec::SmallVec;
 use super::cached::{Filter, PublicStreams};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
+use super::orders::{OrderMove, UserOrder};
 use super::versioned::{Map, Versioned};
 use crate::index::BitmapKey;
 use crate::index::TimeIndex;
@@ -61,6 +62,8 @@ pub(crate) struct CommitChanges {
     pub public_times: Vec<(TimeIndex, (i64, u32), bool)>,
     /// The meta counters after the commit.
     pub meta: Option<Meta>,
+    /// Rows moved in their occupants' orderings (`orders.rs`), in write order.
+    pub orders: Vec<OrderMove>,
 }
 
 impl CommitChanges {
@@ -85,6 +88,7 @@ impl CommitChanges {
             && self.unread.is_empty()
             && self.public_times.is_empty()
             && self.meta.is_none()
+            && self.orders.is_empty()
     }
 }
 
@@ -103,6 +107,10 @@ pub(crate) struct Cache {
     columns: RwLock<HashMap<ColumnKey, Versioned<Arc<Column>>, FxBuildHasher>>,
     /// Filters by the canonical text of their conditions.
     filters: RwLock<HashMap<Box<str>, Versioned<Arc<Filter>>, FxBuildHasher>>,
+    /// Users' orderings of their own dialogs (`orders.rs`), for users in many dialogs.
+    orders: RwLock<HashMap<u64, Versioned<Arc<UserOrder>>, FxBuildHasher>>,
+    /// Entries all kept orderings may hold; installing one past it drops them all.
+    order_entries: usize,
 }
 
 /// Columns kept at most; installing one more drops them all (each is rebuilt when next needed).
@@ -123,8 +131,9 @@ pub(crate) struct CacheVersion {
 }
 
 impl Cache {
-    /// A cache for about `rows` rows, `bitmaps` bitmaps and `unread` unread counters.
-    pub(crate) fn new(rows: usize, bitmaps: usize, unread: usize) -> Cache {
+    /// A cache for about `rows` rows, `bitmaps` bitmaps, `unread` unread counters and
+    /// `order_entries` entries of users' orderings.
+    pub(crate) fn new(rows: usize, bitmaps: usize, unread: usize, order_entries: usize) -> Cache {
         Cache {
             epoch: AtomicU64::new(0),
             lock: Mutex::new(()),
@@ -135,6 +144,8 @@ impl Cache {
             meta: RwLock::new(None),
             columns: RwLock::new(HashMap::default()),
             filters: RwLock::new(HashMap::default()),
+            orders: RwLock::new(HashMap::default()),
+            order_entries,
         }
     }
 
@@ -256,6 +267,26 @@ impl Cache {
         }
     }
 
+    pub(crate) fn order(&self, view: CacheVersion, user: u64) -> Option<Arc<UserOrder>> {
+        let orders = self.orders.read().unwrap_or_else(|e| e.into_inner());
+        orders.get(&user).filter(|o| o.version <= view.version).map(|o| o.value.clone())
+    }
+
+    pub(crate) fn install_order(&self, view: CacheVersion, user: u64, order: Arc<UserOrder>) {
+        if order.entries() > self.order_entries {
+            return;
+        }
+        if let Some(_guard) = self.installable(view) {
+            let mut orders = self.orders.write().unwrap_or_else(|e| e.into_inner());
+            orders.remove(&user);
+            let held: usize = orders.values().map(|o| o.value.entries()).sum();
+            if held + order.entries() > self.order_entries {
+                orders.clear();
+            }
+            orders.insert(user, Versioned { version: view.version, value: order });
+        }
+    }
+
     /// Step 1 of a commit: marks it in flight and removes what it touches. Returns what was
     /// cached of it, for [`Cache::end_commit`] to update.
     pub(crate) fn begin_commit(&self, touched: &CommitChanges) -> Removed {
@@ -281,6 +312,16 @@ impl Cache {
             removed.columns = columns.drain().map(|(_, c)| c.value).collect();
             let mut filters = self.filters.write().unwrap_or_else(|e| e.into_inner());
             removed.filters = filters.drain().map(|(key, f)| (key, f.value)).collect();
+        }
+        if !touched.orders.is_empty() {
+            let mut orders = self.orders.write().unwrap_or_else(|e| e.into_inner());
+            if !orders.is_empty() {
+                for user in touched.orders.iter().flat_map(OrderMove::users) {
+                    if let Some(old) = orders.remove(&user) {
+                        removed.orders.push((user, old.value));
+                    }
+                }
+            }
         }
         removed
     }
@@ -344,6 +385,24 @@ impl Cache {
                 *self.public.write().unwrap_or_else(|e| e.into_inner()) =
                     Some(Versioned { version, value: Arc::new(new) });
             }
+            if !removed.orders.is_empty() {
+                let mut patched: HashMap<u64, UserOrder, FxBuildHasher> = removed
+                    .orders
+                    .into_iter()
+                    .map(|(user, old)| (user, Arc::unwrap_or_clone(old)))
+                    .collect();
+                for change in &touched.orders {
+                    for user in change.distinct_users() {
+                        if let Some(order) = patched.get_mut(&user) {
+                            change.apply(user, order);
+                        }
+                    }
+                }
+                let mut orders = self.orders.write().unwrap_or_else(|e| e.into_inner());
+                for (user, order) in patched {
+                    orders.insert(user, Versioned { version, value: Arc::new(order) });
+                }
+            }
             if let Some(meta) = touched.meta {
                 *self.meta.write().unwrap_or_else(|e| e.into_inner()) =
                     Some(Versioned { version, value: meta });
@@ -368,6 +427,7 @@ pub(crate) struct Removed {
     public: Option<Arc<PublicStreams>>,
     columns: Vec<Arc<Column>>,
     filters: Vec<(Box<str>, Arc<Filter>)>,
+    orders: Vec<(u64, Arc<UserOrder>)>,
 }
 
 #[cfg(test)]
@@ -381,7 +441,7 @@ mod tests {
 
     #[test]
     fn readers_see_only_their_snapshot() {
-        let cache = Cache::new(1000, 1000, 1000);
+        let cache = Cache::new(1000, 1000, 1000, 1000);
         let e = cache.before_read();
         let old = cache.view(e).unwrap();
         cache.install_row(old, 7, row("a"));
@@ -408,7 +468,7 @@ mod tests {
 
     #[test]
     fn bitmaps_and_streams_follow_commits() {
-        let cache = Cache::new(10, 10, 10);
+        let cache = Cache::new(10, 10, 10, 1000);
         let v = cache.view(cache.before_read()).unwrap();
         cache.install_bitmap(v, BitmapKey::Type(1), Arc::new([1u32, 2].into_iter().collect()));
         cache.install_public(
@@ -434,7 +494,7 @@ mod tests {
 
     #[test]
     fn unread_counters_follow_commits() {
-        let cache = Cache::new(10, 10, 10);
+        let cache = Cache::new(10, 10, 10, 1000);
         let v = cache.view(cache.before_read()).unwrap();
         cache.install_unread(v, 5, 1, 3);
         cache.install_unread(v, 5, 2, 0);
@@ -461,7 +521,7 @@ mod tests {
 
     #[test]
     fn a_failed_commit_leaves_nothing_stale() {
-        let cache = Cache::new(10, 10, 10);
+        let cache = Cache::new(10, 10, 10, 1000);
         let v = cache.view(cache.before_read()).unwrap();
         cache.install_row(v, 1, row("a"));
         let mut touched = CommitChanges::default();
@@ -495,7 +555,7 @@ mod tests {
 
     #[test]
     fn filters_follow_commits() {
-        let cache = Cache::new(10, 10, 10);
+        let cache = Cache::new(10, 10, 10, 1000);
         let v = cache.view(cache.before_read()).unwrap();
         cache.install_filter(v, "f".into(), keep_filter(&[1, 2, 3], &[7]));
         assert_eq!(filter_rows(&cache, v), Some((vec![1, 2, 3], vec![7])));
@@ -548,7 +608,7 @@ mod tests {
         let dated = |name: &str, t: Option<i64>| {
             Arc::new(Row { last_message_date_sent: t, ..(*row(name)).clone() })
         };
-        let cache = Cache::new(10, 10, 10);
+        let cache = Cache::new(10, 10, 10, 1000);
         let v = cache.view(cache.before_read()).unwrap();
         let filter = Filter {
             by_last_message: Arc::new(vec![(10, 1), (20, 2)]),
@@ -585,7 +645,7 @@ mod tests {
 
     #[test]
     fn filters_are_bounded() {
-        let cache = Cache::new(10, 10, 10);
+        let cache = Cache::new(10, 10, 10, 1000);
         let v = cache.view(cache.before_read()).unwrap();
         for i in 0..MAX_FILTERS {
             cache.install_filter(v, format!("f{i}").into(), keep_filter(&[1], &[]));

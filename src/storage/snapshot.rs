@@ -17,6 +17,7 @@ use super::cached::{stream_entries, Filter, PublicStreams};
 use super::codec::{decode_bitmap, decode_row, StoredRow};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
+use super::orders::{TimeOrder, UserOrder};
 use super::read;
 use super::staging::Staging;
 use super::tables;
@@ -261,6 +262,41 @@ impl Snapshot {
         let column = Arc::new(column);
         self.cache.install_column(view, column.clone());
         Ok(Some(column))
+    }
+
+    /// `user`'s ordering of their own dialogs, from the cache or built from the time columns
+    /// (and cached); `None` when the snapshot does not know its version, as for columns.
+    pub(crate) fn user_order(&self, user: u64) -> Result<Option<Arc<UserOrder>>, Error> {
+        let Some(view) = self.view else { return Ok(None) };
+        if let Some(order) = self.cache.order(view, user) {
+            return Ok(Some(order));
+        }
+        let (Some(last), Some(updated)) =
+            (self.column(&ColumnKey::LastMessage)?, self.column(&ColumnKey::Updated)?)
+        else {
+            return Ok(None);
+        };
+        let rows = self.bitmap(&BitmapKey::User(user))?;
+        if let Some(max) = rows.max().filter(|max| !last.covers(*max) || !updated.covers(*max)) {
+            return Err(Error::corrupted(format!("user {user}'s row {max} is past the last row")));
+        }
+        let mut by_last = Vec::with_capacity(rows.len() as usize);
+        let mut by_updated = Vec::with_capacity(rows.len() as usize);
+        for rid in rows.iter() {
+            let t = last.time(rid);
+            if t != i64::MIN {
+                by_last.push((t, rid));
+            }
+            by_updated.push((updated.time(rid), rid));
+        }
+        by_last.sort_unstable();
+        by_updated.sort_unstable();
+        let order = Arc::new(UserOrder {
+            by_last_message: Arc::new(TimeOrder::from_sorted(by_last)),
+            by_updated: Arc::new(TimeOrder::from_sorted(by_updated)),
+        });
+        self.cache.install_order(view, user, order.clone());
+        Ok(Some(order))
     }
 
     /// A filter of this snapshot from the cache, by the canonical text of its conditions;

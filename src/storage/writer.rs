@@ -25,6 +25,7 @@ use smallvec::SmallVec;
 use super::cache::CommitChanges;
 use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, StoredRow};
 use super::meta::{Meta, FORMAT, FORMAT_V1};
+use super::orders::{OrderKeys, OrderMove};
 use super::read;
 use super::staging::{Changes, StagedRow, Staging};
 use super::tables;
@@ -471,6 +472,7 @@ impl<'t> Writer<'t> {
         }
         self.rows.insert(rid.0, encode_live(&row).as_slice())?;
         self.apply(rid, IndexEntries::of(&row), true)?;
+        self.moved(rid, None, Some(&row));
         let row = Arc::new(row);
         self.live.borrow_mut().insert(rid.0, row.clone());
         self.touched.row(rid.0, Some(row.clone()));
@@ -493,6 +495,7 @@ impl<'t> Writer<'t> {
         let (removed, added) = IndexEntries::change(old, &new);
         self.apply(rid, removed, false)?;
         self.apply(rid, added, true)?;
+        self.moved(rid, Some(old), Some(&new));
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
             self.counters.insert((user.0, rid.0), 0);
@@ -508,6 +511,7 @@ impl<'t> Writer<'t> {
     /// Turns a live dialog into a tombstone and removes its index entries and counters.
     pub(crate) fn delete(&mut self, rid: RowId, old: &Row) -> Result<(), Error> {
         self.apply(rid, IndexEntries::of(old), false)?;
+        self.moved(rid, Some(old), None);
         for user in old.occupants.iter() {
             self.counters.insert((user.0, rid.0), 0);
         }
@@ -589,6 +593,20 @@ impl<'t> Writer<'t> {
             }
         }
         Ok(())
+    }
+
+    /// Notes a row's move in its occupants' orderings (public dialogs have no occupants).
+    fn moved(&mut self, rid: RowId, old: Option<&Row>, new: Option<&Row>) {
+        let keys = |row: Option<&Row>| row.filter(|r| !r.occupants.is_empty()).map(OrderKeys::of);
+        let (old, new) = (keys(old), keys(new));
+        let unchanged = match (&old, &new) {
+            (Some(a), Some(b)) => a.same_place(b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !unchanged {
+            self.touched.orders.push(OrderMove { rid: rid.0, old, new });
+        }
     }
 
     fn set_bit(&mut self, key: BitmapKey, rid: RowId, add: bool) {

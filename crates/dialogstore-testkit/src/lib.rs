@@ -2,10 +2,11 @@
 //! benchmark workload's shape (shared by the benchmarks, the `dialogstore demo` command and
 //! tests), and in [`fuzzing`] the plain model and the steps of the fuzz targets.
 //!
-//! [`Spec::section6`] is the benchmark's data: 1,000,000 dialogs among 200,000 users, 94%
-//! private, 5% group and 1% public; each dialog's users drawn from a Zipf distribution
-//! (exponent 0.9), so the busiest users sit in tens of thousands of dialogs while the median
-//! user has a few; names in Latin, Cyrillic, Greek, accented and CJK scripts; custom data on a
+//! [`Spec::section6`] is the benchmark's data, as SPEC section 6 describes it: 1,000,000 dialogs
+//! among 200,000 users, 90% private, 9% group (3 to 50 occupants) and 1% public; each dialog's
+//! users drawn from a Zipf distribution (exponent 1.1), so the busiest user sits in about 30% of
+//! all dialogs and the 10th busiest in about 4.5%, while the median user has a few; a year of
+//! creates, then a year of messages; names in Latin, Cyrillic, Greek, accented and CJK scripts; custom data on a
 //! third of the groups; then messages, a few hundred per public dialog, dozens per busy group,
 //! a few per private dialog, interleaved in time, with some readers catching up. The same seed
 //! gives the same events, whatever the machine.
@@ -27,8 +28,13 @@ use dialogstore::{DialogStore, ManualClock};
 
 /// The first `created_at` of generated data (2020-09-13).
 pub const T0: i64 = 1_600_000_000;
-const CREATE_SPAN: i64 = 30 * 86_400;
-const MESSAGE_SPAN: i64 = 30 * 86_400;
+/// The seconds over which dialogs are created, from [`T0`].
+pub const CREATE_SPAN: i64 = 365 * 86_400;
+/// The seconds over which messages are sent, from `T0 + CREATE_SPAN`.
+pub const MESSAGE_SPAN: i64 = 365 * 86_400;
+/// The exponent of the Zipf distribution that places users in dialogs, and that
+/// [`query_users`] draws the querying users with.
+pub const ZIPF_EXPONENT: f64 = 1.1;
 
 /// What to generate.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +65,7 @@ impl Spec {
             dialogs,
             users: (dialogs / 5).max(20),
             seed: 0x5eed_d1a1_0957_0e01,
-            group_share: 0.05,
+            group_share: 0.09,
             public_share: 0.01,
             message_scale: 1.0,
         }
@@ -136,8 +142,7 @@ impl Generator {
     /// A generator for `spec`.
     pub fn new(spec: Spec) -> Generator {
         let rng = Pcg64Mcg::seed_from_u64(spec.seed);
-        // A Zipf over the users with exponent 0.9; `users` is at least 20 so this cannot fail.
-        let zipf = Zipf::new(spec.users.max(2) as f64, 0.9).unwrap_or_else(|_| unreachable_zipf());
+        let zipf = user_zipf(&spec);
         let n = spec.dialogs as usize;
         Generator {
             spec,
@@ -187,7 +192,8 @@ impl Generator {
             }
             (new, Vec::new(), self.rng.random_range(50..=300))
         } else if roll < self.spec.public_share + self.spec.group_share {
-            let size = self.rng.random_range(2..=20);
+            // 3 to 50 occupants with the creator, fewer when draws repeat.
+            let size = self.rng.random_range(2..=49);
             let mut occ: Vec<u32> = (0..size).map(|_| self.user()).collect();
             occ.push(creator);
             occ.sort_unstable();
@@ -280,13 +286,28 @@ impl Generator {
     }
 }
 
+/// The Zipf distribution over the users (exponent [`ZIPF_EXPONENT`]); `users` is at least 20
+/// for every spec, so this cannot fail.
+fn user_zipf(spec: &Spec) -> Zipf<f64> {
+    Zipf::new(spec.users.max(2) as f64, ZIPF_EXPONENT).unwrap_or_else(|_| unreachable_zipf())
+}
+
+/// `n` querying users drawn with the same Zipf weights that place users in dialogs, as SPEC
+/// section 6 draws who asks: users query in proportion to their activity. Deterministic for a
+/// spec and `n`.
+pub fn query_users(spec: &Spec, n: usize) -> Vec<u64> {
+    let zipf = user_zipf(spec);
+    let mut rng = Pcg64Mcg::seed_from_u64(spec.seed ^ 0x9e37_79b9_7f4a_7c15);
+    (0..n).map(|_| (zipf.sample(&mut rng) as u64).clamp(1, spec.users)).collect()
+}
+
 fn sorted_pair(a: u32, b: u32) -> (u32, u32) {
     (a.min(b), a.max(b))
 }
 
 fn unreachable_zipf() -> Zipf<f64> {
     // Zipf::new(n >= 1, s >= 0) cannot fail; a fixed valid distribution keeps this total.
-    Zipf::new(2.0, 0.9).unwrap_or_else(|_| unreachable_zipf())
+    Zipf::new(2.0, ZIPF_EXPONENT).unwrap_or_else(|_| unreachable_zipf())
 }
 
 impl Iterator for Generator {

@@ -17,6 +17,7 @@ mod walk;
 mod walk_filter;
 mod walk_rows;
 mod walk_time;
+mod walk_user_order;
 
 use roaring::RoaringBitmap;
 
@@ -25,7 +26,7 @@ pub(crate) use probe::{Hit, PartStats, Probe};
 use super::explain::PartScope;
 use super::plan::{Access, Part, Plan};
 use crate::error::Error;
-use crate::storage::Meta;
+use crate::storage::{Meta, UserOrder};
 
 /// What a path's cost estimate reads: one part and the statistics the planner gathered.
 #[derive(Clone, Copy)]
@@ -43,6 +44,10 @@ pub(crate) struct Shape<'a> {
     /// Candidates from which sorting on columns pays for its one-off build (set by the
     /// planner's configuration: `u64::MAX` turns columns off, 0 forces them).
     pub columns_from: u64,
+    /// The viewer's ordering of their own dialogs (own part), when the planner loaded it.
+    pub order: Option<&'a UserOrder>,
+    /// The candidates are the part's whole base bitmap.
+    pub whole: bool,
 }
 
 impl Shape<'_> {
@@ -94,9 +99,10 @@ pub(crate) fn run(
 
 /// The paths the cost comparison considers, in order of preference at equal cost. The full
 /// scan is not among them: it is the oracle, taken only when forced.
-pub(crate) const PATHS: [&dyn AccessPath; 7] = [
+pub(crate) const PATHS: [&dyn AccessPath; 8] = [
     &empty::Empty,
     &count_only::CountOnly,
+    &walk_user_order::WalkUserOrder,
     &sort_columns::SortColumns,
     &sort_candidates::SortCandidates,
     &walk_time::WalkTime,
@@ -116,6 +122,7 @@ pub(crate) fn path_of(access: &Access) -> &'static dyn AccessPath {
         Access::SortColumns => &sort_columns::SortColumns,
         Access::WalkTime { .. } => &walk_time::WalkTime,
         Access::WalkFilter { .. } => &walk_filter::WalkFilter,
+        Access::WalkUserOrder { .. } => &walk_user_order::WalkUserOrder,
         Access::WalkRows => &walk_rows::WalkRows,
         Access::FullScan => &full_scan::FullScan,
     }

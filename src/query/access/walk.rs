@@ -12,15 +12,35 @@ use crate::storage::Entries;
 /// [`Access::WalkTime`] and [`Access::WalkFilter`]: walks `entries` (time and row, in sort order
 /// over `[lo, hi]`) probing the candidates (unless `probe` is false: every entry is one), and
 /// stops after `need` matches once the time changes. `by_last_message` says the entries are
-/// last message dates: candidates without a message then sort below every entry.
+/// last message dates: candidates without a message then sort below every entry. Returns the
+/// part's total (see [`Walked::total`]).
 pub(crate) fn walk<'s>(
+    probe: &mut Probe<'s>,
+    part: &Part,
+    need: usize,
+    hits: &mut Vec<Hit>,
+    bounds: (i64, i64, bool, bool),
+    entries: impl FnOnce() -> Result<Entries<'s, (i64, RowId)>, Error>,
+) -> Result<u64, Error> {
+    let walked = walk_entries(probe, part, need, hits, bounds, entries)?;
+    probe.finish_total(part, walked.complete, walked.counted)
+}
+
+/// What a walk saw: the matches it counted, and whether it saw every candidate that can match.
+pub(crate) struct Walked {
+    pub(crate) counted: u64,
+    pub(crate) complete: bool,
+}
+
+/// [`walk`] without the total.
+pub(crate) fn walk_entries<'s>(
     probe: &mut Probe<'s>,
     part: &Part,
     need: usize,
     hits: &mut Vec<Hit>,
     (lo, hi, by_last_message, probing): (i64, i64, bool, bool),
     entries: impl FnOnce() -> Result<Entries<'s, (i64, RowId)>, Error>,
-) -> Result<u64, Error> {
+) -> Result<Walked, Error> {
     let dir = probe.plan.order.dir;
     // Candidates without a message sort below every message date: before the walk in
     // ascending order, after it in descending order. They can only match when no condition
@@ -57,5 +77,5 @@ pub(crate) fn walk<'s>(
     if dir == Direction::Desc && complete && nulls_possible {
         counted += probe.test_all(probe.without_message(part)?.iter(), hits)?;
     }
-    probe.finish_total(part, complete, counted)
+    Ok(Walked { counted, complete })
 }

@@ -732,6 +732,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                         PathChoice::Walk,
                         PathChoice::FullScan,
                         PathChoice::Columns,
+                        PathChoice::UserOrder,
                     ]
                 } else {
                     &[PathChoice::Auto]
