@@ -9,12 +9,13 @@
 use std::sync::Arc;
 
 use super::access::{self, Hit, PartStats, Probe};
+use super::candidates::user_order_of;
 use super::collect::{merge, top};
-use super::eval::Pred;
+use super::eval::{Pred, Val};
 use super::explain::{Explain, PartPlan};
 use super::plan::{Access, Plan};
 use crate::error::Error;
-use crate::lang::Query;
+use crate::lang::{Direction, Query};
 use crate::model::{Row, RowId};
 use crate::storage::Snapshot;
 
@@ -30,21 +31,60 @@ pub(crate) fn execute(snap: &Snapshot, plan: &Plan, all_preds: &[Pred]) -> Resul
     let need = plan.needed();
     let mut hits: Vec<Hit> = Vec::new();
     let mut total = 0;
-    let mut stats = Vec::with_capacity(plan.parts.len());
-    for part in &plan.parts {
+    let mut stats = vec![PartStats::default(); plan.parts.len()];
+    for at in run_order(snap, plan)? {
+        let part = &plan.parts[at];
         let preds = if part.access == Access::FullScan { all_preds } else { &plan.residual[..] };
         let stats_before =
             PartStats { entries_walked: part.planning_entries, ..Default::default() };
-        let mut probe = Probe { snap, preds, plan, stats: stats_before };
+        // The page the parts so far filled bounds this part's walk.
+        let beyond = hits.get(need.wrapping_sub(1)).and_then(|h| match h.key.primary {
+            Some(Val::Int(t)) => Some(t),
+            _ => None,
+        });
+        let mut probe = Probe { snap, preds, plan, stats: stats_before, beyond };
         let mut part_hits = Vec::with_capacity(need.min(part.candidates.len() as usize) + 8);
         total += access::run(&part.access, &mut probe, part, need, &mut part_hits)?;
         top(&mut part_hits, need, plan.order.dir);
         // Each part is in order: merge them, keeping the first `need`.
         hits = merge(hits, part_hits, need, plan.order.dir);
-        stats.push(probe.stats);
+        stats[at] = probe.stats;
     }
     let page = hits.into_iter().skip(plan.skip as usize).map(|h| (h.rid, h.row)).collect();
     Ok(Outcome { total, page, stats })
+}
+
+/// The order to run the parts in: first those whose page-th entry is known without reading
+/// a row (a walk of an in-memory stream every entry of which is a candidate), the one that
+/// reaches furthest in sort order first, so the page it fills bounds the others; then the
+/// rest, in plan order.
+fn run_order(snap: &Snapshot, plan: &Plan) -> Result<Vec<usize>, Error> {
+    let (need, dir) = (plan.needed(), plan.order.dir);
+    let mut leads = Vec::with_capacity(plan.parts.len());
+    for (at, part) in plan.parts.iter().enumerate() {
+        let lead = match (&part.access, need) {
+            (_, 0) => None,
+            (Access::WalkTime { index, lo, hi }, _) if part.all_public && index.is_public() => {
+                snap.public_nth(*index, (*lo, *hi), need - 1, dir)?
+            }
+            (Access::WalkUserOrder { lo, hi, .. }, _) if part.whole => part
+                .order
+                .as_ref()
+                .and_then(|o| user_order_of(o, &plan.order.target))
+                .and_then(|(o, _)| o.nth(*lo, *hi, need - 1, dir)),
+            _ => None,
+        };
+        leads.push((lead, at));
+    }
+    // Known leads first, furthest first; then plan order.
+    leads.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) if dir == Direction::Desc => y.cmp(&x),
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.1.cmp(&b.1),
+    });
+    Ok(leads.into_iter().map(|(_, at)| at).collect())
 }
 
 /// What explain shows of `plan` run on `query`, with what executing it read.

@@ -221,7 +221,7 @@ pub(crate) fn plan(
             has_message: has_message.as_deref(),
             meta,
             sort_range,
-            columns_from: columns_from(choice),
+            columns_from: columns_from(snap, &plan, choice),
             order: order.as_deref(),
             whole,
         };
@@ -318,9 +318,18 @@ fn choose(shape: &Shape<'_>, choice: PathChoice) -> (Access, u64) {
     }
 }
 
-/// Candidates from which the configuration lets the planner sort on columns.
-fn columns_from(choice: PathChoice) -> u64 {
+/// Candidates from which the configuration lets the planner sort on columns: any number when
+/// the columns the query needs are built already (a part that runs after another reads only
+/// the rows that can still make the page), else from [`COLUMN_MIN_CANDIDATES`], where sorting
+/// pays for the one-off build.
+fn columns_from(snap: &Snapshot, plan: &Plan, choice: PathChoice) -> u64 {
+    let built = || {
+        let tests = plan.residual.iter().map(|p| p.target.test_column());
+        let sort = std::iter::once(plan.order.target.sort_column());
+        sort.chain(tests).all(|key| key.is_some_and(|key| snap.has_column(&key)))
+    };
     match choice {
+        PathChoice::Auto if built() => 1,
         PathChoice::Auto => COLUMN_MIN_CANDIDATES,
         PathChoice::Columns => 0,
         _ => u64::MAX,

@@ -119,6 +119,30 @@ impl TimeOrder {
         Range { order: self, start, end, dir }
     }
 
+    /// The time of the `k`-th entry (from 0) over `[lo, hi]` in `dir` order, if there are that
+    /// many: found by the chunks' lengths, without walking the entries before it.
+    pub(crate) fn nth(&self, lo: i64, hi: i64, k: usize, dir: Direction) -> Option<i64> {
+        let (start, end) = self.bounds(lo, hi);
+        // Positions as global offsets: the entries before a chunk, plus the offset in it.
+        let before = |at: At| -> usize {
+            self.chunks[..at.chunk.min(self.chunks.len())].iter().map(|c| c.len()).sum::<usize>()
+                + at.offset
+        };
+        let (first, last) = (before(start), before(end));
+        let at = match dir {
+            Direction::Asc => first.checked_add(k).filter(|at| *at < last)?,
+            Direction::Desc => last.checked_sub(k + 1).filter(|at| *at >= first)?,
+        };
+        let mut rest = at;
+        for chunk in &self.chunks {
+            if rest < chunk.len() {
+                return Some(chunk[rest].0);
+            }
+            rest -= chunk.len();
+        }
+        None
+    }
+
     /// Every entry, ascending (for checks).
     #[cfg(test)]
     pub(crate) fn entries(&self) -> Vec<(i64, u32)> {
@@ -313,6 +337,9 @@ mod tests {
                 let got: Vec<_> = range(&order, dir).collect();
                 prop_assert_eq!(&got, &model_range(&model, lo, hi, dir));
                 prop_assert_eq!(order.count(lo, hi), got.len() as u64);
+                for k in [0, 1, 5, got.len().saturating_sub(1), got.len()] {
+                    prop_assert_eq!(order.nth(lo, hi, k, dir), got.get(k).map(|e| e.0));
+                }
             }
             prop_assert_eq!(before.entries(), before_model);
         }

@@ -242,6 +242,11 @@ impl Snapshot {
         Ok(users.into_iter().collect())
     }
 
+    /// Whether a column is cached for this snapshot (using it costs no build).
+    pub(crate) fn has_column(&self, key: &ColumnKey) -> bool {
+        self.view.is_some_and(|view| self.cache.column(view, key).is_some())
+    }
+
     /// A column of this snapshot, from the cache or built (and cached); `None` when the snapshot
     /// does not know its cache version (a commit was in flight as it began): building a column
     /// it could not keep would cost more than reading the rows.
@@ -404,6 +409,24 @@ impl Snapshot {
         }
         let span = (tmax - tmin).max(1) as f64;
         Ok(((to - from) as f64 / span * size as f64).ceil() as u64 + 1)
+    }
+
+    /// The time of the `k`-th entry (from 0) of a public stream over `[lo, hi]` in `dir` order,
+    /// if it has that many.
+    pub(crate) fn public_nth(
+        &self,
+        index: TimeIndex,
+        (lo, hi): (i64, i64),
+        k: usize,
+        dir: Direction,
+    ) -> Result<Option<i64>, Error> {
+        let streams = self.public_streams()?;
+        let range = streams.range(index, lo, hi);
+        let at = match dir {
+            Direction::Asc => range.start.checked_add(k).filter(|at| *at < range.end),
+            Direction::Desc => range.end.checked_sub(k + 1).filter(|at| *at >= range.start),
+        };
+        Ok(at.map(|at| streams.get(index)[at].0))
     }
 
     /// Entries `(time, row)` of a time index with `lo <= time <= hi`, ascending or descending.

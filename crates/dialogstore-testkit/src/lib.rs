@@ -183,7 +183,7 @@ impl Generator {
         self.created += 1;
         let at = T0 + (i as i128 * CREATE_SPAN as i128 / self.spec.dialogs.max(1) as i128) as i64;
         let roll: f64 = self.rng.random();
-        let creator = self.user();
+        let mut creator = self.user();
         let scale = self.spec.message_scale;
         let (new, members, messages) = if roll < self.spec.public_share {
             let mut new = NewDialog::public(self.name());
@@ -218,8 +218,8 @@ impl Generator {
         } else {
             // Creating a private dialog again returns the existing one, so a pair that has one
             // is drawn again (Zipf a few times, then uniformly), or the store would hold fewer
-            // than `dialogs` dialogs. Only a tiny spec can run out of pairs: then the repeat
-            // stands.
+            // than `dialogs` dialogs. A small spec can run out of the busiest users' pairs: then
+            // both users are drawn uniformly, and only a spec with no pair left repeats one.
             let mut other = self.user();
             let mut tries = 0;
             while tries < 64
@@ -231,6 +231,14 @@ impl Generator {
                     self.rng.random_range(1..=self.spec.users as u32)
                 };
                 tries += 1;
+            }
+            let mut spins = 0;
+            while spins < 100_000
+                && (other == creator || self.pairs.contains(&sorted_pair(creator, other)))
+            {
+                creator = self.rng.random_range(1..=self.spec.users as u32);
+                other = self.rng.random_range(1..=self.spec.users as u32);
+                spins += 1;
             }
             while other == creator {
                 other = self.rng.random_range(1..=self.spec.users as u32);

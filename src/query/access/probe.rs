@@ -33,6 +33,9 @@ pub(crate) struct Probe<'a> {
     pub(crate) preds: &'a [Pred],
     pub(crate) plan: &'a Plan,
     pub(crate) stats: PartStats,
+    /// The sort value of the last row of the page the parts before this one filled, if they
+    /// did: a walk stops at an entry past it, which cannot be on the page.
+    pub(crate) beyond: Option<i64>,
 }
 
 impl Probe<'_> {
