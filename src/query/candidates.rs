@@ -77,7 +77,11 @@ pub(crate) fn push_distinct(bitmaps: &mut Vec<Arc<RoaringBitmap>>, b: Arc<Roarin
 }
 
 /// How a predicate can use the bitmaps.
-pub(crate) fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<BitmapUse, Error> {
+pub(crate) fn bitmap_use(
+    snap: &Snapshot,
+    pred: &Pred,
+    viewer: Option<u64>,
+) -> Result<BitmapUse, Error> {
     Ok(match (&pred.target, pred.op) {
         (Target::Type, _) => {
             let mut mask = 0u8;
@@ -95,15 +99,28 @@ pub(crate) fn bitmap_use(snap: &Snapshot, pred: &Pred) -> Result<BitmapUse, Erro
             }
             BitmapUse::Types(mask)
         }
-        (Target::Occupants, Op::Eq | Op::In) => {
-            BitmapUse::Occupied(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
-        }
+        // Occupied dialogs lie within the viewer's own (the public part has none): a list
+        // that names the viewer asks nothing more of them (`in`), or only that the others be
+        // there too (`all`), so the viewer's own bitmap is not intersected with itself.
+        (Target::Occupants, Op::Eq | Op::In) => match viewer {
+            Some(me) if users(&pred.vals).any(|u| u == me) => {
+                BitmapUse::Occupied(snap.bitmap(&BitmapKey::User(me))?)
+            }
+            _ => BitmapUse::Occupied(union_of(snap, users(&pred.vals).map(BitmapKey::User))?),
+        },
         (Target::Occupants, Op::Ne | Op::Nin) => {
             BitmapUse::Without(union_of(snap, users(&pred.vals).map(BitmapKey::User))?)
         }
-        (Target::Occupants, Op::All) => BitmapUse::Occupied(
-            intersection_of(snap, users(&pred.vals).map(BitmapKey::User))?.unwrap_or_default(),
-        ),
+        (Target::Occupants, Op::All) => {
+            let others = users(&pred.vals).filter(|u| Some(*u) != viewer);
+            match intersection_of(snap, others.map(BitmapKey::User))? {
+                Some(b) => BitmapUse::Occupied(b),
+                None => match viewer {
+                    Some(me) => BitmapUse::Occupied(snap.bitmap(&BitmapKey::User(me))?),
+                    None => BitmapUse::Occupied(Arc::default()),
+                },
+            }
+        }
         (Target::Id, Op::Eq | Op::In | Op::Ne | Op::Nin) => {
             let mut rows = RoaringBitmap::new();
             for v in &pred.vals {

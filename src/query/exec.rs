@@ -97,8 +97,8 @@ pub(crate) fn explain(query: &Query, plan: Plan, outcome: Outcome) -> Explain {
         .zip(outcome.stats)
         .map(|(part, stats)| PartPlan {
             scope: part.scope,
+            candidates: part.len(),
             steps: part.steps,
-            candidates: part.candidates.len(),
             exact: part.exact,
             access: part.access.explained(),
             estimate: part.estimate,

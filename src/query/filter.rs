@@ -72,7 +72,7 @@ impl DataFilter {
         let mut bitmaps = Vec::with_capacity(self.preds.len());
         let mut tests = Vec::new();
         for pred in &self.preds {
-            match bitmap_use(snap, pred)? {
+            match bitmap_use(snap, pred, None)? {
                 BitmapUse::Exact(b) => bitmaps.push(b),
                 BitmapUse::Within(b) => {
                     let Some(key) = pred.target.test_column() else { return Ok(None) };

@@ -116,6 +116,16 @@ pub(crate) struct Part {
     pub whole: bool,
     /// Index entries read to find the candidates (time ranges), for explain.
     pub planning_entries: u64,
+    /// The candidates' count when the planner knew it without building them (a count-only part
+    /// of type conditions): `candidates` is then the base bitmap and only [`Part::len`] counts.
+    pub count: Option<u64>,
+}
+
+impl Part {
+    /// The number of candidates.
+    pub(crate) fn len(&self) -> u64 {
+        self.count.unwrap_or_else(|| self.candidates.len())
+    }
 }
 
 /// A query planned against one snapshot.

@@ -71,7 +71,7 @@ pub(crate) fn plan(
             continue;
         }
         let key = cond_key(&pred.field, pred.op);
-        match bitmap_use(snap, pred)? {
+        match bitmap_use(snap, pred, Some(viewer.0))? {
             BitmapUse::Exact(b) => {
                 conditions
                     .push(plan_of(key, ConditionAnswer::Bitmap { rows: b.len(), exact: true }));
@@ -133,6 +133,9 @@ pub(crate) fn plan(
         // bitmap condition reads its base bitmap as it is.
         let mut candidates = base.clone();
         let mut steps = vec![CandidateStep::Base];
+        // The candidates' count when it is known without building them (a count-only part:
+        // `candidates` then stays the base bitmap, and only the count is read).
+        let mut count = None;
         match scope {
             // Public dialogs are type 1 and have no occupants.
             PartScope::Public if types & 1 == 0 || !occupied.is_empty() => {
@@ -150,18 +153,28 @@ pub(crate) fn plan(
                 // Subtract the excluded types: cheaper than intersecting with the union of the
                 // allowed ones, which holds most dialogs. Never type 1: a user's bitmap holds no
                 // public dialog (they have no occupants), so there is nothing to take out.
-                for t in [DialogType::Group, DialogType::Private]
+                let excluded = [DialogType::Group, DialogType::Private]
                     .into_iter()
-                    .filter(|t| types & (1 << (t.code() - 1)) == 0)
-                {
-                    candidates =
-                        Arc::new(&*candidates - &*snap.bitmap(&BitmapKey::Type(t.code()))?);
+                    .filter(|t| types & (1 << (t.code() - 1)) == 0);
+                // A count of the viewer's dialogs of some types needs no bitmap built: the
+                // types are disjoint, so it is the viewer's count minus each excluded type's
+                // share of it.
+                let types_only = answered.is_none() && occupied.is_empty() && within.is_empty();
+                let count_types = plan.count_only && all_exact && types_only && without.is_empty();
+                for t in excluded {
+                    let other = snap.bitmap(&BitmapKey::Type(t.code()))?;
+                    if count_types {
+                        let rest = count.unwrap_or(base.len());
+                        count = Some(rest - base.intersection_len(&other));
+                    } else {
+                        candidates = Arc::new(&*candidates - &*other);
+                    }
                 }
                 if let Some(answered) = &answered {
                     candidates = Arc::new(&*candidates & &*answered.kept.own);
                     steps.push(CandidateStep::DataFilter);
                 }
-                for b in &occupied {
+                for b in occupied.iter().filter(|b| !Arc::ptr_eq(b, &base)) {
                     candidates = Arc::new(&*candidates & &**b);
                 }
                 if types != ALL_TYPES {
@@ -224,6 +237,7 @@ pub(crate) fn plan(
             columns_from: columns_from(snap, &plan, choice),
             order: order.as_deref(),
             whole,
+            count,
         };
         let (access, estimate) = choose(&shape, choice);
         let all_public = scope == PartScope::Public && whole;
@@ -238,6 +252,7 @@ pub(crate) fn plan(
             order,
             whole,
             planning_entries,
+            count,
         });
     }
     Ok(plan)

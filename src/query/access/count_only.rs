@@ -23,6 +23,6 @@ impl AccessPath for CountOnly {
         _: usize,
         _: &mut Vec<Hit>,
     ) -> Result<u64, Error> {
-        Ok(part.candidates.len())
+        Ok(part.len())
     }
 }

@@ -48,12 +48,14 @@ pub(crate) struct Shape<'a> {
     pub order: Option<&'a UserOrder>,
     /// The candidates are the part's whole base bitmap.
     pub whole: bool,
+    /// The candidates' count, when the planner knew it without building them.
+    pub count: Option<u64>,
 }
 
 impl Shape<'_> {
     /// The candidates' count.
     pub(crate) fn n(&self) -> u64 {
-        self.candidates.len()
+        self.count.unwrap_or_else(|| self.candidates.len())
     }
 }
 
