@@ -81,7 +81,7 @@ fn as_dialog(n: u64, user: UserId, at: i64, new: &NewDialog) -> Dialog {
         last_message_user_id: None,
         unread_messages_count: None,
         is_join_required: (new.dialog_type == DialogType::Group).then_some(false),
-        data: new.data.clone(),
+        data: new.data.clone().map(Arc::new),
     }
 }
 

@@ -114,8 +114,8 @@ fn fields(n: usize) -> CustomData {
 
 #[test]
 fn import_and_update_take_32_data_fields_and_refuse_33() {
-    assert!(import_with(|d| d.data = Some(fields(32))).is_ok());
-    let err = import_with(|d| d.data = Some(fields(33))).unwrap_err();
+    assert!(import_with(|d| d.data = Some(fields(32).into())).is_ok());
+    let err = import_with(|d| d.data = Some(fields(33).into())).unwrap_err();
     assert!(matches!(err, Error::Validation(ValidationError::TooManyDataFields { count: 33 })));
 
     let env = Env::new();

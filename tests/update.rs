@@ -76,9 +76,9 @@ fn group_occupant_changes_the_data() {
     let env = Env::new();
     let d = env.group(OWNER, &[A]);
     let d = apply(&env, A, d.id, DialogUpdate::default().data(score("56")));
-    assert_eq!(d.data, Some(score("56")));
+    assert_eq!(d.data.as_deref(), Some(&score("56")));
     let d = apply(&env, A, d.id, DialogUpdate::default().data(score("57")));
-    assert_eq!(d.data, Some(score("57")), "new data replaces the old");
+    assert_eq!(d.data.as_deref(), Some(&score("57")), "new data replaces the old");
 }
 
 #[test]
@@ -228,7 +228,7 @@ fn public_owner_and_admin_change_everything() {
     let d = apply(&env, A, d.id, DialogUpdate::default().photo("1"));
     assert_eq!(d.photo.as_deref(), Some("1"));
     let d = apply(&env, A, d.id, DialogUpdate::default().data(score("1")));
-    assert_eq!(d.data, Some(score("1")));
+    assert_eq!(d.data.as_deref(), Some(&score("1")));
     let d = apply(&env, A, d.id, DialogUpdate::default().push_admins([B]));
     assert_eq!(d.admin_ids, [OWNER, A, B].into());
     let d = apply(&env, OWNER, d.id, DialogUpdate::default().pull_admins([A, B]));
@@ -330,9 +330,9 @@ fn private_photo_and_data_are_changed_by_either_occupant() {
     let d = apply(&env, ME, d.id, DialogUpdate::default().photo("2"));
     assert_eq!(d.photo.as_deref(), Some("2"));
     let d = apply(&env, BOB, d.id, DialogUpdate::default().data(score("3")));
-    assert_eq!(d.data, Some(score("3")));
+    assert_eq!(d.data.as_deref(), Some(&score("3")));
     let d = apply(&env, ME, d.id, DialogUpdate::default().data(score("4")));
-    assert_eq!(d.data, Some(score("4")));
+    assert_eq!(d.data.as_deref(), Some(&score("4")));
     assert_eq!(d.name, None);
 }
 

@@ -636,7 +636,7 @@ pub fn dialog_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Dialog> {
         last_message_user_id: row.get::<_, Option<i64>>(13)?.map(|u| UserId(u as u64)),
         unread_messages_count: Some(row.get::<_, i64>(16)? as u32),
         is_join_required: row.get(14)?,
-        data,
+        data: data.map(Arc::new),
     })
 }
 

@@ -47,7 +47,7 @@ pub struct Dialog {
     /// Group dialogs only.
     pub is_join_required: Option<bool>,
     /// Custom parameters.
-    pub data: Option<CustomData>,
+    pub data: Option<Arc<CustomData>>,
 }
 
 impl Dialog {
@@ -217,7 +217,7 @@ impl RawDialog {
             last_message_user_id: loose_user("last_message_user_id", self.last_message_user_id)?,
             unread_messages_count,
             is_join_required: loose_bool("is_join_required", self.is_join_required)?,
-            data: self.data.map(RawData::into_data).transpose()?,
+            data: self.data.map(RawData::into_data).transpose()?.map(Arc::new),
         })
     }
 }

@@ -133,10 +133,10 @@ mod tests {
     fn change_equals_the_difference_of_the_full_entries() {
         let base = {
             let mut r = row(2);
-            r.data = Some(crate::model::CustomData {
+            r.data = Some(std::sync::Arc::new(crate::model::CustomData {
                 class_name: "C".into(),
                 fields: Default::default(),
-            });
+            }));
             r
         };
         let variants: [fn(&mut Row); 7] = [

@@ -28,7 +28,7 @@ pub(crate) struct Row {
     pub last_message_date_sent: Option<i64>,
     pub last_message_user_id: Option<u64>,
     pub is_join_required: Option<bool>,
-    pub data: Option<CustomData>,
+    pub data: Option<Arc<CustomData>>,
     /// Private dialogs: the user besides `user_id`, kept when either of them leaves, so the
     /// private-pair entry is known from the row alone.
     pub peer: Option<u64>,

@@ -34,7 +34,7 @@ pub(crate) fn create(
     }
     let others: Vec<u64> =
         sorted_users(new.occupants_ids).into_iter().filter(|u| *u != creator.0).collect();
-    let data = new.data.map(|d| check_data(w, d)).transpose()?;
+    let data = new.data.map(|d| check_data(w, d)).transpose()?.map(Arc::new);
     let (occupants, admins, peer) = match kind {
         DialogType::Private => {
             if others.len() != 1 {
@@ -191,7 +191,7 @@ pub(crate) fn update(
         new.photo = Some(photo.into());
     }
     if let Some(data) = data {
-        new.data = Some(data);
+        new.data = Some(Arc::new(data));
     }
     if kind == DialogType::Group {
         let mut occ: BTreeSet<u64> = old.occupants.iter().map(|u| u.0).collect();
@@ -294,7 +294,8 @@ pub(crate) fn import(
     let occupants = sorted_users(dialog.occupants_ids.iter().copied());
     let admins = sorted_users(dialog.admin_ids.iter().copied());
     check_occupant_count(occupants.len())?;
-    let data = dialog.data.map(|d| check_data(w, d)).transpose()?;
+    let data =
+        dialog.data.map(|d| check_data(w, Arc::unwrap_or_clone(d))).transpose()?.map(Arc::new);
     let mut peer = None;
     match kind {
         DialogType::Private => {

@@ -12,10 +12,12 @@
 //! row's new state with the same conditions, so a filter stays exact without being built again
 //! (`storage/cache.rs`).
 //!
-//! The conditions a filter answers: `data[class_name]` with `=` or `[in]`, and conditions on
+//! The conditions a filter answers: `data[class_name]` with `=` or `[in]`, conditions on
 //! custom fields whose operator needs the field (`=`, `lt`, `lte`, `gt`, `gte`, `in`, `ctn`:
-//! a dialog without the field fails them, so the presence bitmap bounds the rows to test), at
-//! least one of these. Negations (`ne`, `nin`) pass dialogs without the field and stay tests.
+//! a dialog without the field fails them, so the presence bitmap bounds the rows to test), and
+//! `name[ctn]` patterns of more than three characters (their trigrams' bitmaps bound the rows,
+//! whose names are verified once, when the filter is built), at least one of the last two.
+//! Negations (`ne`, `nin`) pass dialogs without the field and stay tests.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -27,9 +29,9 @@ use super::columns::column_matches;
 use super::compile::cond_key;
 use super::eval::{Pred, Target, Val};
 use crate::error::Error;
-use crate::index::BitmapKey;
+use crate::index::{ngram, BitmapKey};
 use crate::lang::Op;
-use crate::model::DialogType;
+use crate::model::{DialogType, RowId};
 use crate::storage::{ColumnKey, Filter, Snapshot};
 
 /// The conditions of a query that one cached filter answers.
@@ -46,7 +48,7 @@ impl DataFilter {
     pub(crate) fn of(preds: &[Pred]) -> Option<DataFilter> {
         let mut keyed: Vec<(String, &Pred)> =
             preds.iter().filter(|p| answers(p)).map(|p| (canonical(p), p)).collect();
-        if !keyed.iter().any(|(_, p)| matches!(p.target, Target::Data { .. })) {
+        if !keyed.iter().any(|(_, p)| matches!(p.target, Target::Data { .. } | Target::Name)) {
             return None;
         }
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
@@ -71,9 +73,15 @@ impl DataFilter {
     pub(crate) fn build(&self, snap: &Snapshot) -> Result<Option<Arc<Filter>>, Error> {
         let mut bitmaps = Vec::with_capacity(self.preds.len());
         let mut tests = Vec::new();
+        let mut row_tests = Vec::new();
         for pred in &self.preds {
             match bitmap_use(snap, pred, None)? {
                 BitmapUse::Exact(b) => bitmaps.push(b),
+                // A name pattern past three characters: its n-grams' rows, each name verified.
+                BitmapUse::Within(b) if pred.target == Target::Name => {
+                    bitmaps.push(b);
+                    row_tests.push(pred);
+                }
                 BitmapUse::Within(b) => {
                     let Some(key) = pred.target.test_column() else { return Ok(None) };
                     let Some(column) = snap.column(&key)? else { return Ok(None) };
@@ -89,7 +97,16 @@ impl DataFilter {
         let Some(first) = bitmaps.next() else { return Ok(None) };
         let rows = bitmaps.fold((*first).clone(), |rows, b| rows & &*b);
         let (passing, _) = column_matches(&rows, &tests, true)?;
-        let rows = RoaringBitmap::from_sorted_iter(passing)
+        let mut kept = Vec::with_capacity(passing.len());
+        for rid in passing {
+            if row_tests.is_empty() || {
+                let row = snap.live_row(RowId(rid))?;
+                row_tests.iter().all(|p| p.test_row(&row))
+            } {
+                kept.push(rid);
+            }
+        }
+        let rows = RoaringBitmap::from_sorted_iter(kept)
             .map_err(|_| Error::corrupted("a filter's rows came out of order"))?;
         let public = snap.bitmap(&BitmapKey::Type(DialogType::PublicGroup.code()))?;
         // The last message dates of the rows that have one (the has-message bitmap says which:
@@ -118,10 +135,20 @@ impl DataFilter {
 pub(super) fn answers(pred: &Pred) -> bool {
     match pred.target {
         Target::ClassName => matches!(pred.op, Op::Eq | Op::In),
+        // A pattern of up to three characters is an n-gram: its bitmap answers it exactly.
+        Target::Name => pred.op == Op::Ctn && !name_gram_exact(pred),
         Target::Data { .. } => {
             matches!(pred.op, Op::Eq | Op::Lt | Op::Lte | Op::Gt | Op::Gte | Op::In | Op::Ctn)
         }
         _ => false,
+    }
+}
+
+/// Whether a `ctn` pattern is answered exactly by its n-gram's bitmap.
+fn name_gram_exact(pred: &Pred) -> bool {
+    match pred.vals.first() {
+        Some(Val::Str(p)) => ngram::pattern_grams(p).1,
+        _ => true,
     }
 }
 

@@ -30,6 +30,10 @@ const COLUMN_MIN_CANDIDATES: u64 = 1024;
 /// and walked: below it, sorting the candidates on columns costs a few microseconds.
 const ORDER_MIN_DIALOGS: u64 = 256;
 
+/// A viewer's ordering is built for a query whose candidates are at least one in this many of
+/// the viewer's dialogs: a walk of it then reads at most this many entries a match.
+const ORDER_MIN_SHARE: u64 = 8;
+
 /// A kept filter standing for the conditions it answers.
 pub(crate) struct KeptFilter<'f> {
     pub(crate) conditions: &'f DataFilter,
@@ -184,7 +188,16 @@ pub(crate) fn plan(
         }
         let order = match scope {
             PartScope::Own if wants_order(&plan, choice, base.len()) => {
-                snap.user_order(viewer.0)?
+                // Built only where walking it can pay: the candidates are a good share of
+                // the viewer's dialogs (or the configuration forces it).
+                let dense = candidates.len().saturating_mul(ORDER_MIN_SHARE) >= base.len();
+                match snap.cached_user_order(viewer.0) {
+                    Some(order) => Some(order),
+                    None if dense || choice == PathChoice::UserOrder => {
+                        snap.user_order(viewer.0)?
+                    }
+                    None => None,
+                }
             }
             _ => None,
         };

@@ -5,12 +5,16 @@
 use super::compile::all_preds;
 use super::eval::Pred;
 use super::filter::DataFilter;
-use super::plan::{Access, PathChoice, Plan};
+use super::plan::{Access, Part, PathChoice, Plan};
 use super::planner::{self, KeptFilter};
 use crate::error::Error;
 use crate::lang::Query;
 use crate::model::UserId;
 use crate::storage::Snapshot;
+
+/// Candidates whose rows a part would read to test the conditions, from which building the
+/// filter pays.
+const FILTER_MIN_ROW_TESTS: u64 = 512;
 
 /// Compiles and plans `query` for `viewer` on `snap`; returns the plan and, for a forced
 /// full scan, every predicate (which it tests itself: it reads no index).
@@ -48,7 +52,15 @@ fn plan_with_filter(
         return planner::plan(snap, viewer, query, choice, preds, Some(answered));
     }
     let plan = planner::plan(snap, viewer, query, choice, preds, None)?;
-    if !plan.parts.iter().any(|p| p.access == Access::SortColumns) {
+    // Worth a filter: a part that tests the conditions on columns, or (the planner's own
+    // choice) on the rows of more candidates than a few pages.
+    let costly = |p: &Part| {
+        p.access == Access::SortColumns
+            || (choice == PathChoice::Auto
+                && p.access == Access::SortCandidates
+                && p.len() >= FILTER_MIN_ROW_TESTS)
+    };
+    if !plan.parts.iter().any(costly) {
         return Ok(plan);
     }
     let Some(built) = filter.build(snap)? else { return Ok(plan) };

@@ -279,9 +279,12 @@ impl Cache {
         if let Some(_guard) = self.installable(view) {
             let mut orders = self.orders.write().unwrap_or_else(|e| e.into_inner());
             orders.remove(&user);
-            let held: usize = orders.values().map(|o| o.value.entries()).sum();
-            if held + order.entries() > self.order_entries {
-                orders.clear();
+            // Past the budget, orderings go (in the map's order, which is as good as random)
+            // until the new one fits: the busy users' orderings come straight back.
+            let mut held: usize = orders.values().map(|o| o.value.entries()).sum();
+            while held + order.entries() > self.order_entries {
+                let Some((&other, _)) = orders.iter().next() else { break };
+                held -= orders.remove(&other).map_or(0, |o| o.value.entries());
             }
             orders.insert(user, Versioned { version: view.version, value: order });
         }

@@ -195,10 +195,10 @@ mod tests {
             xmpp_room_jid: Some("1_x@muc".into()),
             occupants: [UserId(7), UserId(8)].into(),
             is_join_required: Some(false),
-            data: Some(CustomData {
+            data: Some(std::sync::Arc::new(CustomData {
                 class_name: "C".into(),
                 fields: [("f".into(), DataValue::Float(1.5))].into(),
-            }),
+            })),
             ..Row::sample()
         }
     }

@@ -258,9 +258,11 @@ mod tests {
         Row {
             updated_at: 7,
             last_message_date_sent: last,
-            data: progress.map(|p| CustomData {
-                class_name: "T".into(),
-                fields: [("progress".into(), DataValue::Integer(p))].into(),
+            data: progress.map(|p| {
+                std::sync::Arc::new(CustomData {
+                    class_name: "T".into(),
+                    fields: [("progress".into(), DataValue::Integer(p))].into(),
+                })
             }),
             ..Row::sample()
         }

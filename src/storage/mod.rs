@@ -169,12 +169,12 @@ impl Storage {
         // cached bitmap a few hundred on average, an unread counter about 40 (its share is a
         // twentieth of the budget: a page of a hundred counters for every thousand viewers at
         // the default size).
-        // Users' orderings take about a quarter of the budget at 16 bytes an entry.
+        // Users' orderings take about a third of the budget at 16 bytes an entry.
         let cache = Arc::new(Cache::new(
             cache_bytes / 400,
             cache_bytes / 2048,
             cache_bytes / 800,
-            cache_bytes / 64,
+            cache_bytes / 48,
         ));
         let staging = Arc::new(Staging::new(staged_rows));
         let storage = Storage { db: Engine(Some(db)), durability, cache, staging };

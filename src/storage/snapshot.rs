@@ -269,6 +269,11 @@ impl Snapshot {
         Ok(Some(column))
     }
 
+    /// `user`'s ordering of their own dialogs from the cache, if it is there for this snapshot.
+    pub(crate) fn cached_user_order(&self, user: u64) -> Option<Arc<UserOrder>> {
+        self.view.and_then(|view| self.cache.order(view, user))
+    }
+
     /// `user`'s ordering of their own dialogs, from the cache or built from the time columns
     /// (and cached); `None` when the snapshot does not know its version, as for columns.
     pub(crate) fn user_order(&self, user: u64) -> Result<Option<Arc<UserOrder>>, Error> {

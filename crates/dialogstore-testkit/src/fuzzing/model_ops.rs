@@ -1,5 +1,7 @@
 //! The model's own reading of each write operation (the crate docs' rules).
 
+use std::sync::Arc;
+
 use std::collections::BTreeSet;
 
 use super::model::Model;
@@ -131,7 +133,7 @@ impl Model {
             unread_messages_count: None,
             is_join_required: (new.dialog_type == DialogType::Group)
                 .then(|| new.is_join_required.unwrap_or(false)),
-            data: new.data.as_ref().map(|x| model_data(self, x)),
+            data: new.data.as_ref().map(|x| Arc::new(model_data(self, x))),
         };
         if private {
             self.peers.insert(id, occupants);
@@ -193,7 +195,7 @@ impl Model {
             new.photo = Some(p.as_str().into());
         }
         if let Some(data) = &upd.data {
-            new.data = Some(model_data(self, data));
+            new.data = Some(Arc::new(model_data(self, data)));
         }
         if old.dialog_type == DialogType::Group {
             let occ: Vec<UserId> = ids(&[&old.occupants_ids[..], &push_o].concat());
@@ -345,7 +347,7 @@ impl Model {
         if d.dialog_type != DialogType::Group {
             d.is_join_required = None;
         }
-        d.data = d.data.as_ref().map(|x| model_data(self, x));
+        d.data = d.data.as_ref().map(|x| Arc::new(model_data(self, x)));
         self.dialogs.push(d.clone());
         Ok(d)
     }

@@ -443,7 +443,7 @@ fn decode_step(b: &mut Bytes<'_>, imports: &mut u32, pick: usize) -> Step {
                 last_message_user_id: lmds.map(|_| owner),
                 unread_messages_count: None,
                 is_join_required: None,
-                data: b.data(),
+                data: b.data().map(Arc::new),
             };
             Step::Import { dialog: Box::new(dialog) }
         }
