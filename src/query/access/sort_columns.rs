@@ -26,7 +26,10 @@ impl AccessPath for SortColumns {
         let columns = plan.order.target.sort_column().is_some()
             && plan.residual.iter().all(|p| p.target.test_column().is_some())
             && shape.n() >= shape.columns_from;
-        columns.then_some((Access::SortColumns, shape.n() / COLUMN_SPEEDUP))
+        // The column values of every candidate, then the rows of the page.
+        let n = shape.n();
+        let cost = n / COLUMN_SPEEDUP + n.min(plan.needed() as u64);
+        columns.then_some((Access::SortColumns, cost))
     }
 
     fn counts_by_testing(&self) -> bool {

@@ -1,0 +1,216 @@
+//! The viewer's own orderings (`storage/orders.rs`) and the access path that walks them: every
+//! query answered through them equals the full scan, for a heavy, a median and a light viewer,
+//! with ties, dialogs without messages, public dialogs, deleted and left dialogs, across
+//! commits (the orderings are patched, not rebuilt) and across a reopen; and the planner takes
+//! the walk where it pays, as `explain` shows.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use dialogstore::{
+    AccessPath, DialogId, DialogStore, DialogUpdate, ManualClock, NewDialog, PartScope, PathChoice,
+    Query, UserId,
+};
+
+/// In 1,200 dialogs (most with messages, many on the same second).
+const HEAVY: UserId = UserId(1);
+/// In 300 dialogs: past the planner's threshold for an ordering.
+const MEDIAN: UserId = UserId(2);
+/// In 30 dialogs.
+const LIGHT: UserId = UserId(3);
+const VIEWERS: [UserId; 3] = [HEAVY, MEDIAN, LIGHT];
+
+/// Builds the fixture into `store`; returns the dialogs in creation order.
+fn fill(store: &DialogStore, clock: &ManualClock) -> Vec<DialogId> {
+    let mut ids = Vec::new();
+    store
+        .write(|b| {
+            for i in 0..1_500u64 {
+                clock.advance(1);
+                let new = match i % 10 {
+                    0 => NewDialog::group(format!("party {i}"), [HEAVY, MEDIAN, UserId(500 + i)]),
+                    1 if i < 300 => NewDialog::group(format!("team {i}"), [LIGHT, HEAVY]),
+                    2 => NewDialog::private(MEDIAN),
+                    9 if i < 600 => NewDialog::public(format!("news {i}")),
+                    _ => NewDialog::private(UserId(10_000 + i)),
+                };
+                let owner = if i % 10 == 2 { UserId(20_000 + i) } else { HEAVY };
+                ids.push(b.create_dialog(owner, new)?.id);
+            }
+            Ok(())
+        })
+        .unwrap();
+    // Messages: a third of the dialogs, in bursts on the same second (ties by `_id`).
+    store
+        .write(|b| {
+            for (n, id) in ids.iter().enumerate().filter(|(n, _)| n % 3 != 1) {
+                let sent = 1_700_000_000 + (n as i64 / 7);
+                let sender = if n % 10 == 2 { MEDIAN } else { HEAVY };
+                let public = n % 10 == 9 && n < 600;
+                b.record_message(
+                    *id,
+                    if public { LIGHT } else { sender },
+                    msg(&format!("m{n}"), "hi", sent),
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    ids
+}
+
+const QUERIES: [&str; 14] = [
+    "limit=100",
+    "sort_desc=last_message_date_sent&limit=37",
+    "sort_asc=last_message_date_sent&limit=50",
+    "sort_desc=updated_at&limit=100",
+    "sort_asc=updated_at&skip=40&limit=60",
+    "updated_at[gte]=1600000300&updated_at[lt]=1600000900&sort_desc=updated_at&limit=25",
+    "updated_at[gt]=1600000300&updated_at[lte]=1600000900&sort_asc=updated_at&limit=100",
+    "last_message_date_sent[gte]=1700000020&last_message_date_sent[lt]=1700000090&limit=30",
+    "last_message_date_sent[gte]=1700000020&sort_desc=updated_at&limit=30",
+    "type=3&sort_desc=last_message_date_sent&limit=20",
+    "type[in]=2,3&updated_at[gte]=1600000500&sort_desc=updated_at&count=1",
+    "name[ctn]=part&sort_desc=last_message_date_sent&limit=10",
+    "sort_desc=last_message_date_sent&skip=150&limit=50",
+    "occupants_ids[all]=1,2&sort_desc=updated_at&limit=15",
+];
+
+/// Every query, for every viewer, through the planner, the forced ordering walk and the full
+/// scan: the same page, in the same order, with the same total.
+fn all_paths_agree(store: &DialogStore, when: &str) {
+    for viewer in VIEWERS {
+        for text in QUERIES {
+            let q: Query = text.parse().unwrap();
+            let scan =
+                store.with_path_choice(PathChoice::FullScan).list_dialogs(viewer, &q).unwrap();
+            for choice in [PathChoice::Auto, PathChoice::UserOrder] {
+                let got = store.with_path_choice(choice).list_dialogs(viewer, &q).unwrap();
+                assert_eq!(got, scan, "{when}: {text} as {viewer:?} through {choice:?}");
+            }
+        }
+    }
+}
+
+/// Messages, a rename, leaving, an admin's removal and a forced delete: every kind of write
+/// that moves a dialog in, out of or within a viewer's orderings.
+fn churn(store: &DialogStore, clock: &ManualClock, ids: &[DialogId]) {
+    for (n, id) in ids.iter().enumerate().filter(|(n, _)| n % 5 == 0) {
+        clock.advance(1);
+        let sender = if n % 10 == 2 { MEDIAN } else { HEAVY };
+        // Same-second dates again, and one date older than the dialog's last.
+        let sent = if n % 15 == 0 { 1_600_000_000 } else { 1_700_000_500 + (n as i64 / 11) };
+        // Dialogs an earlier churn deleted are gone.
+        match store.record_message(*id, sender, msg(&format!("c{n}"), "more", sent)) {
+            Err(e) if e.code() == "NOT_FOUND" => {}
+            other => other.map(|_| ()).unwrap(),
+        }
+    }
+    for id in ids.iter().step_by(40) {
+        clock.advance(1);
+        let d = store.get_dialog(HEAVY, &id.to_string()).ok();
+        if let Some(d) = d.filter(|d| d.dialog_type == dialogstore::DialogType::Group) {
+            store
+                .update_dialog(HEAVY, d.id, DialogUpdate::default().name("renamed party"))
+                .unwrap();
+        }
+    }
+    // MEDIAN leaves some groups; HEAVY removes LIGHT from some teams.
+    for (n, id) in ids.iter().enumerate().filter(|(n, _)| n % 30 == 0) {
+        clock.advance(1);
+        let _ = store.update_dialog(MEDIAN, *id, DialogUpdate::default().pull_occupants([MEDIAN]));
+        let _ = n;
+    }
+    for id in ids.iter().skip(1).step_by(50).take(4) {
+        clock.advance(1);
+        let _ = store.update_dialog(HEAVY, *id, DialogUpdate::default().pull_occupants([LIGHT]));
+    }
+    // Forced deletes: gone for every occupant.
+    let gone: Vec<DialogId> = ids.iter().skip(3).step_by(17).copied().collect();
+    for id in gone {
+        let owner = store.get_dialog(HEAVY, &id.to_string()).map(|d| d.user_id);
+        if let Ok(owner) = owner {
+            let _ = store.delete_dialogs(owner, &[id], true);
+        }
+    }
+}
+
+#[test]
+fn every_path_agrees_with_the_scan_through_writes_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("orders.redb");
+    let clock = Arc::new(ManualClock::new(1_600_000_000));
+    let ids = {
+        let store = builder(&clock).open(&path).unwrap();
+        let ids = fill(&store, &clock);
+        all_paths_agree(&store, "built");
+        // The orderings are cached now: the churn patches them commit by commit.
+        churn(&store, &clock, &ids);
+        all_paths_agree(&store, "after churn");
+        store.warm_up().unwrap();
+        churn(&store, &clock, &ids);
+        all_paths_agree(&store, "warmed, after more churn");
+        store.check_integrity().unwrap();
+        ids
+    };
+    let store = builder(&clock).open(&path).unwrap();
+    all_paths_agree(&store, "reopened");
+    churn(&store, &clock, &ids);
+    all_paths_agree(&store, "reopened, after churn");
+}
+
+#[test]
+fn the_planner_walks_the_viewers_ordering_where_it_pays() {
+    let clock = Arc::new(ManualClock::new(1_600_000_000));
+    let store = builder(&clock).in_memory().unwrap();
+    fill(&store, &clock);
+    store.warm_up().unwrap();
+    let own_path = |viewer: UserId, text: &str| {
+        let e = store.explain(viewer, &text.parse().unwrap()).unwrap();
+        let own = e.parts.iter().find(|p| p.scope == PartScope::Own).unwrap().clone();
+        (own, e)
+    };
+    // Heavy and median viewers: the inbox walks their ordering and reads about a page.
+    for viewer in [HEAVY, MEDIAN] {
+        let (own, e) = own_path(viewer, "limit=100");
+        assert!(
+            matches!(own.access, AccessPath::WalkUserOrder { field: "last_message_date_sent", .. }),
+            "{e}"
+        );
+        assert!(own.entries_walked <= 100 + 7, "{e}");
+        assert!(e.rows_read() <= 2 * 100 + 14, "{e}");
+    }
+    // The light viewer's 30 dialogs are sorted on columns: no ordering for so few.
+    let (own, e) = own_path(LIGHT, "limit=100");
+    assert!(matches!(own.access, AccessPath::SortColumns | AccessPath::SortCandidates), "{e}");
+    // A range on the sort field is the walk's: no candidate step reads the time index, and
+    // the walk stops after the page.
+    let range =
+        "updated_at[gte]=1600000300&updated_at[lt]=1600000900&sort_desc=updated_at&limit=25";
+    let (own, e) = own_path(HEAVY, range);
+    assert_eq!(
+        own.access,
+        AccessPath::WalkUserOrder { field: "updated_at", from: 1_600_000_300, to: 1_600_000_899 },
+        "{e}"
+    );
+    assert!(own.entries_walked <= 25 + 2, "{e}");
+    let scan = store.with_path_choice(PathChoice::FullScan).explain(HEAVY, &range.parse().unwrap());
+    assert_eq!(e.total_entries, scan.unwrap().total_entries);
+    // A range on another field narrows from the ordering, and says what it read.
+    let other = "last_message_date_sent[gte]=1700000020&last_message_date_sent[lt]=1700000090&sort_desc=updated_at&limit=30";
+    let (own, e) = own_path(HEAVY, other);
+    assert!(
+        own.steps.iter().any(|s| matches!(
+            s,
+            dialogstore::CandidateStep::TimeRange { index: "the viewer's own ordering", .. }
+        )),
+        "{e}"
+    );
+    assert!(own.entries_walked > 0, "{e}");
+    // The count of a viewer's dialogs by type reads nothing.
+    let (own, e) = own_path(HEAVY, "type=3&count=1");
+    assert_eq!(own.access, AccessPath::CountOnly, "{e}");
+    assert_eq!(e.rows_read(), 0, "{e}");
+}
