@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::model::{Clock, SystemClock};
 use crate::query::PathChoice;
 use crate::storage::{shield, Durability, Storage};
+use crate::store::Background;
 use crate::store::DialogStore;
 
 /// The default redb page cache: 64 MiB (redb's own default is 1 GiB).
@@ -22,6 +23,7 @@ pub struct Builder {
     staged_rows: u32,
     clock: Arc<dyn Clock>,
     paths: PathChoice,
+    background_warm_up: bool,
 }
 
 impl Default for Builder {
@@ -35,6 +37,7 @@ impl Default for Builder {
             staged_rows: crate::storage::DEFAULT_STAGED_ROWS,
             clock: Arc::new(SystemClock),
             paths: PathChoice::Auto,
+            background_warm_up: true,
         }
     }
 }
@@ -107,6 +110,18 @@ impl Builder {
         self
     }
 
+    /// Whether a store with more than 65,536 dialogs builds what [`DialogStore::warm_up`]
+    /// builds on a thread of its own once opened. Default true. Until it is done, queries take
+    /// paths that need none of it (a store that large never builds a column during a query:
+    /// at a million dialogs that costs a few hundred milliseconds), so the first answer after
+    /// opening comes in milliseconds. Dropping the last handle of the store (and
+    /// [`DialogStore::compact`]) waits for the thread. Turn it off to call `warm_up` yourself,
+    /// or not at all.
+    pub fn background_warm_up(mut self, on: bool) -> Builder {
+        self.background_warm_up = on;
+        self
+    }
+
     /// Opens the store file at `path`, creating it if it does not exist.
     pub fn open(self, path: impl AsRef<Path>) -> Result<DialogStore, Error> {
         let path = path.as_ref();
@@ -126,8 +141,14 @@ impl Builder {
     }
 
     fn finish(self, storage: Storage) -> DialogStore {
+        let storage = Arc::new(storage);
+        let background = match self.background_warm_up {
+            true => Background::start(&storage),
+            false => Background::default(),
+        };
         DialogStore {
-            storage: Arc::new(storage),
+            background: Arc::new(background),
+            storage,
             app_id: self.app_id,
             muc_domain: self.muc_domain.into(),
             clock: self.clock,

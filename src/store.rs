@@ -35,6 +35,59 @@ pub struct DialogStore {
     pub(crate) path: Option<PathBuf>,
     /// The planner's configuration: the one place a forced access path is read.
     pub(crate) paths: PathChoice,
+    /// The warm-up a large store runs in the background after opening, shared by the handles.
+    pub(crate) background: Arc<Background>,
+}
+
+/// The warm-up a store with many dialogs runs on a thread of its own after opening (see
+/// [`Builder::background_warm_up`](crate::Builder::background_warm_up)): it builds what
+/// [`DialogStore::warm_up`] builds while the first queries take paths that need none of it.
+/// The thread holds the store only through a weak reference between its attempts; the last
+/// handle's drop (and [`DialogStore::compact`]) waits for it to end.
+#[derive(Default)]
+pub(crate) struct Background {
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Background {
+    /// Starts warming `storage` up if it holds more dialogs than a query may build columns
+    /// for.
+    pub(crate) fn start(storage: &Arc<Storage>) -> Background {
+        let weak = Arc::downgrade(storage);
+        let warm = move || {
+            // A commit in flight keeps a snapshot from knowing its version: try again.
+            for _ in 0..1_000 {
+                let Some(storage) = weak.upgrade() else { return };
+                match shield(|| storage.snapshot()?.warm_up()) {
+                    Ok(false) => {}
+                    // Done, or failed: queries build nothing then and stay correct.
+                    _ => return,
+                }
+                drop(storage);
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        };
+        let large = shield(|| Ok(storage.snapshot()?.meta()?.live_total()))
+            .is_ok_and(|n| n > crate::query::COLUMN_BUILD_MAX_DIALOGS);
+        let thread = large
+            .then(|| std::thread::Builder::new().name("dialogstore-warm-up".into()).spawn(warm))
+            .and_then(Result::ok);
+        Background { thread: std::sync::Mutex::new(thread) }
+    }
+
+    /// Waits for the warm-up to end.
+    pub(crate) fn wait(&self) {
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.wait();
+    }
 }
 
 impl std::fmt::Debug for DialogStore {
@@ -80,6 +133,7 @@ impl DialogStore {
             clock: self.clock.clone(),
             path: self.path.clone(),
             paths,
+            background: self.background.clone(),
         }
     }
 
@@ -89,6 +143,7 @@ impl DialogStore {
     /// serving. Returns whether anything was compacted. Fails with `STORAGE` while a handle
     /// made by [`with_path_choice`](DialogStore::with_path_choice) shares the store.
     pub fn compact(&mut self) -> Result<bool, Error> {
+        self.background.wait();
         let Some(storage) = Arc::get_mut(&mut self.storage) else {
             return Err(Error::storage(std::io::Error::other(
                 "compact needs the store to itself, and another handle shares it",

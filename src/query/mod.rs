@@ -24,4 +24,5 @@ pub use explain::{
 };
 pub use page::Page;
 pub use plan::PathChoice;
+pub(crate) use planner::COLUMN_BUILD_MAX_DIALOGS;
 pub(crate) use prepare::prepare;

@@ -145,6 +145,9 @@ pub(crate) struct Plan {
     /// The data filter that answered the custom-data conditions, if one did: every part's
     /// candidates lie within it.
     pub filter: Option<Arc<Filter>>,
+    /// Whether executing may build a column it lacks (see `planner::may_build_columns`); if
+    /// not, a column path without its column reads rows instead.
+    pub build_columns: bool,
 }
 
 impl Plan {

@@ -21,10 +21,24 @@ use crate::error::Error;
 use crate::index::BitmapKey;
 use crate::lang::{Direction, Query};
 use crate::model::{DialogType, UserId};
-use crate::storage::{Filter, Snapshot};
+use crate::storage::{Filter, Meta, Snapshot};
 
 /// Candidates from which [`Access::SortColumns`] pays for its one-off build.
 const COLUMN_MIN_CANDIDATES: u64 = 1024;
+
+/// Live dialogs up to which a query may build a column it lacks (a time column is read from
+/// its index at about a third of a microsecond an entry): past it, a query that finds no
+/// column takes a path that needs none, and the columns come from [`DialogStore::warm_up`]
+/// (which a store opened with that many dialogs runs in the background), so that no query,
+/// the first after opening least of all, pays for a build of hundreds of milliseconds.
+///
+/// [`DialogStore::warm_up`]: crate::DialogStore::warm_up
+pub(crate) const COLUMN_BUILD_MAX_DIALOGS: u64 = 65_536;
+
+/// Whether a query may build the columns (and what is built from them) it lacks.
+pub(crate) fn may_build_columns(choice: PathChoice, meta: &Meta) -> bool {
+    choice != PathChoice::Auto || meta.live_total() <= COLUMN_BUILD_MAX_DIALOGS
+}
 
 /// Dialogs from which a viewer's own ordering by the sort field (`storage/orders.rs`) is built
 /// and walked: below it, sorting the candidates on columns costs a few microseconds.
@@ -121,8 +135,10 @@ pub(crate) fn plan(
         conditions,
         parts: Vec::with_capacity(2),
         filter: answered.as_ref().map(|a| a.kept.clone()),
+        build_columns: true,
     };
     let meta = snap.meta()?;
+    plan.build_columns = may_build_columns(choice, meta);
     let has_message = if plan.order.target == Target::LastMessageDateSent {
         Some(snap.bitmap(&BitmapKey::HasMessage)?)
     } else {
@@ -191,10 +207,11 @@ pub(crate) fn plan(
                 // Built only where walking it can pay: the candidates are a good share of
                 // the viewer's dialogs (or the configuration forces it).
                 let dense = candidates.len().saturating_mul(ORDER_MIN_SHARE) >= base.len();
+                let build = may_build_columns(choice, meta);
                 match snap.cached_user_order(viewer.0) {
                     Some(order) => Some(order),
                     None if dense || choice == PathChoice::UserOrder => {
-                        snap.user_order(viewer.0)?
+                        snap.user_order(viewer.0, build)?
                     }
                     None => None,
                 }
@@ -247,7 +264,7 @@ pub(crate) fn plan(
             has_message: has_message.as_deref(),
             meta,
             sort_range,
-            columns_from: columns_from(snap, &plan, choice),
+            columns_from: columns_from(snap, &plan, choice, meta),
             order: order.as_deref(),
             whole,
             count,
@@ -350,7 +367,7 @@ fn choose(shape: &Shape<'_>, choice: PathChoice) -> (Access, u64) {
 /// the columns the query needs are built already (a part that runs after another reads only
 /// the rows that can still make the page), else from [`COLUMN_MIN_CANDIDATES`], where sorting
 /// pays for the one-off build.
-fn columns_from(snap: &Snapshot, plan: &Plan, choice: PathChoice) -> u64 {
+fn columns_from(snap: &Snapshot, plan: &Plan, choice: PathChoice, meta: &Meta) -> u64 {
     let built = || {
         let tests = plan.residual.iter().map(|p| p.target.test_column());
         let sort = std::iter::once(plan.order.target.sort_column());
@@ -358,7 +375,8 @@ fn columns_from(snap: &Snapshot, plan: &Plan, choice: PathChoice) -> u64 {
     };
     match choice {
         PathChoice::Auto if built() => 1,
-        PathChoice::Auto => COLUMN_MIN_CANDIDATES,
+        PathChoice::Auto if may_build_columns(choice, meta) => COLUMN_MIN_CANDIDATES,
+        PathChoice::Auto => u64::MAX,
         PathChoice::Columns => 0,
         _ => u64::MAX,
     }

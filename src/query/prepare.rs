@@ -10,7 +10,7 @@ use super::planner::{self, KeptFilter};
 use crate::error::Error;
 use crate::lang::Query;
 use crate::model::UserId;
-use crate::storage::Snapshot;
+use crate::storage::{ColumnKey, Snapshot};
 
 /// Candidates whose rows a part would read to test the conditions, from which building the
 /// filter pays.
@@ -61,6 +61,12 @@ fn plan_with_filter(
                 && p.len() >= FILTER_MIN_ROW_TESTS)
     };
     if !plan.parts.iter().any(costly) {
+        return Ok(plan);
+    }
+    // A filter keeps its rows' dates from the last-message column: on a large store, built by
+    // `warm_up`, not by a query.
+    let dates = ColumnKey::LastMessage;
+    if !snap.has_column(&dates) && !planner::may_build_columns(choice, snap.meta()?) {
         return Ok(plan);
     }
     let Some(built) = filter.build(snap)? else { return Ok(plan) };

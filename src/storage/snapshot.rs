@@ -247,6 +247,19 @@ impl Snapshot {
         self.view.is_some_and(|view| self.cache.column(view, key).is_some())
     }
 
+    /// A column of this snapshot from the cache, or built if `build` says so.
+    pub(crate) fn column_if(
+        &self,
+        key: &ColumnKey,
+        build: bool,
+    ) -> Result<Option<Arc<Column>>, Error> {
+        if build {
+            self.column(key)
+        } else {
+            Ok(self.view.and_then(|view| self.cache.column(view, key)))
+        }
+    }
+
     /// A column of this snapshot, from the cache or built (and cached); `None` when the snapshot
     /// does not know its cache version (a commit was in flight as it began): building a column
     /// it could not keep would cost more than reading the rows.
@@ -275,11 +288,20 @@ impl Snapshot {
     }
 
     /// `user`'s ordering of their own dialogs, from the cache or built from the time columns
-    /// (and cached); `None` when the snapshot does not know its version, as for columns.
-    pub(crate) fn user_order(&self, user: u64) -> Result<Option<Arc<UserOrder>>, Error> {
+    /// (and cached); `None` when the snapshot does not know its version, as for columns, or
+    /// when the columns are not built and `build_columns` is false.
+    pub(crate) fn user_order(
+        &self,
+        user: u64,
+        build_columns: bool,
+    ) -> Result<Option<Arc<UserOrder>>, Error> {
         let Some(view) = self.view else { return Ok(None) };
         if let Some(order) = self.cache.order(view, user) {
             return Ok(Some(order));
+        }
+        let columns = [ColumnKey::LastMessage, ColumnKey::Updated];
+        if !build_columns && !columns.iter().all(|key| self.has_column(key)) {
+            return Ok(None);
         }
         let (Some(last), Some(updated)) =
             (self.column(&ColumnKey::LastMessage)?, self.column(&ColumnKey::Updated)?)

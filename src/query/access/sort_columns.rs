@@ -69,11 +69,12 @@ fn sort_columns(
     let snap = probe.snap;
     let plan = probe.plan;
     let Some(sort_key) = plan.order.target.sort_column() else { return Ok(None) };
-    let Some(sort) = snap.column(&sort_key)? else { return Ok(None) };
+    let build = plan.build_columns;
+    let Some(sort) = snap.column_if(&sort_key, build)? else { return Ok(None) };
     let mut tests = Vec::with_capacity(probe.preds.len());
     for pred in probe.preds {
         let Some(key) = pred.target.test_column() else { return Ok(None) };
-        let Some(column) = snap.column(&key)? else { return Ok(None) };
+        let Some(column) = snap.column_if(&key, build)? else { return Ok(None) };
         tests.push((pred, column));
     }
     if let Some(max) = part.candidates.max().filter(|max| !sort.covers(*max)) {
