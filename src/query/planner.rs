@@ -139,6 +139,7 @@ pub(crate) fn plan(
     };
     let meta = snap.meta()?;
     plan.build_columns = may_build_columns(choice, meta);
+    let cold = plan.order.target.sort_column().is_some_and(|key| !snap.has_column(&key));
     let has_message = if plan.order.target == Target::LastMessageDateSent {
         Some(snap.bitmap(&BitmapKey::HasMessage)?)
     } else {
@@ -268,6 +269,7 @@ pub(crate) fn plan(
             order: order.as_deref(),
             whole,
             count,
+            cold,
         };
         let (access, estimate) = choose(&shape, choice);
         let all_public = scope == PartScope::Public && whole;

@@ -50,6 +50,8 @@ pub(crate) struct Shape<'a> {
     pub whole: bool,
     /// The candidates' count, when the planner knew it without building them.
     pub count: Option<u64>,
+    /// The cache is not warm yet (the sort field's column is not built): rows come from redb.
+    pub cold: bool,
 }
 
 impl Shape<'_> {
