@@ -281,10 +281,20 @@ impl Cache {
             orders.remove(&user);
             // Past the budget, orderings go (in the map's order, which is as good as random)
             // until the new one fits: the busy users' orderings come straight back.
-            let mut held: usize = orders.values().map(|o| o.value.entries()).sum();
-            while held + order.entries() > self.order_entries {
-                let Some((&other, _)) = orders.iter().next() else { break };
-                held -= orders.remove(&other).map_or(0, |o| o.value.entries());
+            let held: usize = orders.values().map(|o| o.value.entries()).sum();
+            let mut excess = (held + order.entries()).saturating_sub(self.order_entries);
+            if excess > 0 {
+                let mut gone = Vec::new();
+                for (&other, o) in orders.iter() {
+                    if excess == 0 {
+                        break;
+                    }
+                    excess = excess.saturating_sub(o.value.entries());
+                    gone.push(other);
+                }
+                for other in gone {
+                    orders.remove(&other);
+                }
             }
             orders.insert(user, Versioned { version: view.version, value: order });
         }
@@ -493,6 +503,62 @@ mod tests {
         assert_eq!(b.iter().collect::<Vec<_>>(), [2, 3]);
         assert_eq!(cache.public(w).unwrap().by_last_message, [(9, 1)]);
         assert!(cache.bitmap(v, &BitmapKey::Type(1)).is_none());
+    }
+
+    /// A user's ordering of `entries` by both times.
+    fn user_order(entries: &[(i64, u32)]) -> Arc<UserOrder> {
+        let order = Arc::new(super::super::orders::TimeOrder::from_sorted(entries.to_vec()));
+        Arc::new(UserOrder { by_last_message: order.clone(), by_updated: order })
+    }
+
+    fn keys(users: &[u64], time: i64) -> super::super::orders::OrderKeys {
+        super::super::orders::OrderKeys {
+            users: users.iter().map(|u| crate::model::UserId(*u)).collect(),
+            last_message: Some(time),
+            updated: time,
+        }
+    }
+
+    #[test]
+    fn orderings_follow_commits_and_stay_within_their_budget() {
+        let cache = Cache::new(10, 10, 10, 6);
+        let v = cache.view(cache.before_read()).unwrap();
+        cache.install_order(v, 7, user_order(&[(1, 1), (2, 2)]));
+        // Row 2 gets a message at 5 and user 9 (no cached ordering) joins; row 3 is new to
+        // user 7 and user 8 leaves it.
+        let mut touched = CommitChanges::default();
+        touched.orders.push(OrderMove {
+            rid: 2,
+            old: Some(keys(&[7], 2)),
+            new: Some(keys(&[7, 9], 5)),
+        });
+        touched.orders.push(OrderMove {
+            rid: 3,
+            old: Some(keys(&[8], 3)),
+            new: Some(keys(&[7], 4)),
+        });
+        let removed = cache.begin_commit(&touched);
+        assert!(cache.order(v, 7).is_none(), "out while the commit runs");
+        cache.install_order(v, 7, user_order(&[(1, 1), (2, 2)]));
+        assert!(cache.order(v, 7).is_none(), "no reader installs while the commit runs");
+        cache.end_commit(touched, removed, true);
+        let w = cache.view(cache.before_read()).unwrap();
+        let order = cache.order(w, 7).unwrap();
+        assert_eq!(order.by_last_message.entries(), [(1, 1), (4, 3), (5, 2)]);
+        assert_eq!(order.by_updated.entries(), [(1, 1), (4, 3), (5, 2)]);
+        assert!(cache.order(v, 7).is_none(), "the old snapshot builds its own");
+        assert!(cache.order(w, 9).is_none(), "never cached, never made");
+        // Six entries at most: user 8's four push user 7's six out, and stay.
+        cache.install_order(w, 8, user_order(&[(1, 5), (2, 6)]));
+        assert!(cache.order(w, 7).is_none());
+        assert!(cache.order(w, 8).is_some());
+        // A failed commit leaves nothing of what it touched.
+        let mut touched = CommitChanges::default();
+        touched.orders.push(OrderMove { rid: 5, old: Some(keys(&[8], 1)), new: None });
+        let removed = cache.begin_commit(&touched);
+        cache.end_commit(touched, removed, false);
+        let x = cache.view(cache.before_read()).unwrap();
+        assert!(cache.order(x, 8).is_none());
     }
 
     #[test]
