@@ -254,9 +254,16 @@ pub(crate) fn time_range(preds: &[Pred], target: &Target) -> (i64, i64) {
                 lo = lo.max(*t);
                 hi = hi.min(*t);
             }
-            Op::Gt => lo = lo.max(t.saturating_add(1)),
+            // Nothing is past i64::MAX or before i64::MIN: an empty range (`lo > hi`).
+            Op::Gt => match t.checked_add(1) {
+                Some(next) => lo = lo.max(next),
+                None => (lo, hi) = (i64::MAX, i64::MIN),
+            },
             Op::Gte => lo = lo.max(*t),
-            Op::Lt => hi = hi.min(t.saturating_sub(1)),
+            Op::Lt => match t.checked_sub(1) {
+                Some(prev) => hi = hi.min(prev),
+                None => (lo, hi) = (i64::MAX, i64::MIN),
+            },
             Op::Lte => hi = hi.min(*t),
             _ => {}
         }

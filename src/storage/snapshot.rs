@@ -309,15 +309,16 @@ impl Snapshot {
             return Ok(None);
         };
         let rows = self.bitmap(&BitmapKey::User(user))?;
+        // Which dialogs have a message: the column's value for "none" is also a possible date.
+        let has_message = self.bitmap(&BitmapKey::HasMessage)?;
         if let Some(max) = rows.max().filter(|max| !last.covers(*max) || !updated.covers(*max)) {
             return Err(Error::corrupted(format!("user {user}'s row {max} is past the last row")));
         }
         let mut by_last = Vec::with_capacity(rows.len() as usize);
         let mut by_updated = Vec::with_capacity(rows.len() as usize);
         for rid in rows.iter() {
-            let t = last.time(rid);
-            if t != i64::MIN {
-                by_last.push((t, rid));
+            if has_message.contains(rid) {
+                by_last.push((last.time(rid), rid));
             }
             by_updated.push((updated.time(rid), rid));
         }
@@ -434,8 +435,9 @@ impl Snapshot {
         if from > to {
             return Ok(0);
         }
-        let span = (tmax - tmin).max(1) as f64;
-        Ok(((to - from) as f64 / span * size as f64).ceil() as u64 + 1)
+        // In floating point: the times may span all of i64.
+        let span = (tmax as f64 - tmin as f64).max(1.0);
+        Ok(((to as f64 - from as f64) / span * size as f64).ceil() as u64 + 1)
     }
 
     /// The time of the `k`-th entry (from 0) of a public stream over `[lo, hi]` in `dir` order,
