@@ -242,13 +242,23 @@ pub(crate) fn user_order_of<'o>(
     }
 }
 
+/// The time of a condition that bounds `target` (`=`, `lt`, `lte`, `gt`, `gte` on a time):
+/// exactly the conditions [`time_range`] folds into its range.
+pub(crate) fn time_bound<'p>(pred: &'p Pred, target: &Target) -> Option<&'p i64> {
+    match (pred.op, pred.vals.first()) {
+        (Op::Eq | Op::Lt | Op::Lte | Op::Gt | Op::Gte, Some(Val::Int(t)))
+            if &pred.target == target =>
+        {
+            Some(t)
+        }
+        _ => None,
+    }
+}
+
 /// The time range `[lo, hi]` the predicates allow on a target (inclusive bounds).
 pub(crate) fn time_range(preds: &[Pred], target: &Target) -> (i64, i64) {
     let (mut lo, mut hi) = (i64::MIN, i64::MAX);
-    for p in preds.iter().filter(|p| &p.target == target) {
-        let Some(Val::Int(t)) = p.vals.first() else {
-            continue;
-        };
+    for (p, t) in preds.iter().filter_map(|p| Some((p, time_bound(p, target)?))) {
         match p.op {
             Op::Eq => {
                 lo = lo.max(*t);

@@ -64,7 +64,7 @@ fn run_order(snap: &Snapshot, plan: &Plan) -> Result<Vec<usize>, Error> {
     for (at, part) in plan.parts.iter().enumerate() {
         let lead = match (&part.access, need) {
             (_, 0) => None,
-            (Access::WalkTime { index, lo, hi }, _) if part.all_public && index.is_public() => {
+            (Access::WalkTime { index, lo, hi }, _) if part.whole && index.is_public() => {
                 snap.public_nth(*index, (*lo, *hi), need - 1, dir)?
             }
             (Access::WalkUserOrder { lo, hi, .. }, _) if part.whole => part

@@ -103,16 +103,14 @@ pub(crate) struct Part {
     pub candidates: Arc<RoaringBitmap>,
     /// Every candidate matches: no residual test is needed.
     pub exact: bool,
-    /// The candidates are every public dialog: each entry of a public time index is one, so a
-    /// walk of those needs no probe.
-    pub all_public: bool,
     pub access: Access,
     /// The planner's estimate of entries it will read, for explain.
     pub estimate: u64,
     /// The viewer's ordering of their own dialogs (own part), when loaded.
     pub order: Option<Arc<UserOrder>>,
-    /// The candidates are the part's whole base bitmap (own part: every dialog of the viewer),
-    /// so an entry of the viewer's ordering needs no probe.
+    /// The candidates are the part's whole base bitmap (own part: every dialog of the viewer;
+    /// public part: every public dialog), so an entry of the viewer's ordering, or of a public
+    /// time index, needs no probe.
     pub whole: bool,
     /// Index entries read to find the candidates (time ranges), for explain.
     pub planning_entries: u64,

@@ -36,7 +36,7 @@ const COLUMN_MIN_CANDIDATES: u64 = 1024;
 pub(crate) const COLUMN_BUILD_MAX_DIALOGS: u64 = 65_536;
 
 /// Whether a query may build the columns (and what is built from them) it lacks.
-pub(crate) fn may_build_columns(choice: PathChoice, meta: &Meta) -> bool {
+fn may_build_columns(choice: PathChoice, meta: &Meta) -> bool {
     choice != PathChoice::Auto || meta.live_total() <= COLUMN_BUILD_MAX_DIALOGS
 }
 
@@ -139,6 +139,7 @@ pub(crate) fn plan(
     };
     let meta = snap.meta()?;
     plan.build_columns = may_build_columns(choice, meta);
+    let columns_from = columns_from(snap, &plan, choice);
     let cold = plan.order.target.sort_column().is_some_and(|key| !snap.has_column(&key));
     let has_message = if plan.order.target == Target::LastMessageDateSent {
         Some(snap.bitmap(&BitmapKey::HasMessage)?)
@@ -208,11 +209,10 @@ pub(crate) fn plan(
                 // Built only where walking it can pay: the candidates are a good share of
                 // the viewer's dialogs (or the configuration forces it).
                 let dense = candidates.len().saturating_mul(ORDER_MIN_SHARE) >= base.len();
-                let build = may_build_columns(choice, meta);
                 match snap.cached_user_order(viewer.0) {
                     Some(order) => Some(order),
                     None if dense || choice == PathChoice::UserOrder => {
-                        snap.user_order(viewer.0, build)?
+                        snap.user_order(viewer.0, plan.build_columns)?
                     }
                     None => None,
                 }
@@ -265,20 +265,18 @@ pub(crate) fn plan(
             has_message: has_message.as_deref(),
             meta,
             sort_range,
-            columns_from: columns_from(snap, &plan, choice, meta),
+            columns_from,
             order: order.as_deref(),
             whole,
             count,
             cold,
         };
         let (access, estimate) = choose(&shape, choice);
-        let all_public = scope == PartScope::Public && whole;
         plan.parts.push(Part {
             scope,
             steps,
             candidates,
             exact: all_exact,
-            all_public,
             access,
             estimate,
             order,
@@ -369,7 +367,7 @@ fn choose(shape: &Shape<'_>, choice: PathChoice) -> (Access, u64) {
 /// the columns the query needs are built already (a part that runs after another reads only
 /// the rows that can still make the page), else from [`COLUMN_MIN_CANDIDATES`], where sorting
 /// pays for the one-off build.
-fn columns_from(snap: &Snapshot, plan: &Plan, choice: PathChoice, meta: &Meta) -> u64 {
+fn columns_from(snap: &Snapshot, plan: &Plan, choice: PathChoice) -> u64 {
     let built = || {
         let tests = plan.residual.iter().map(|p| p.target.test_column());
         let sort = std::iter::once(plan.order.target.sort_column());
@@ -377,7 +375,7 @@ fn columns_from(snap: &Snapshot, plan: &Plan, choice: PathChoice, meta: &Meta) -
     };
     match choice {
         PathChoice::Auto if built() => 1,
-        PathChoice::Auto if may_build_columns(choice, meta) => COLUMN_MIN_CANDIDATES,
+        PathChoice::Auto if plan.build_columns => COLUMN_MIN_CANDIDATES,
         PathChoice::Auto => u64::MAX,
         PathChoice::Columns => 0,
         _ => u64::MAX,

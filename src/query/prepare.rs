@@ -66,7 +66,7 @@ fn plan_with_filter(
     // A filter keeps its rows' dates from the last-message column: on a large store, built by
     // `warm_up`, not by a query.
     let dates = ColumnKey::LastMessage;
-    if !snap.has_column(&dates) && !planner::may_build_columns(choice, snap.meta()?) {
+    if !snap.has_column(&dates) && !plan.build_columns {
         return Ok(plan);
     }
     let Some(built) = filter.build(snap)? else { return Ok(plan) };

@@ -329,7 +329,7 @@ impl Cache {
         if !touched.orders.is_empty() {
             let mut orders = self.orders.write().unwrap_or_else(|e| e.into_inner());
             if !orders.is_empty() {
-                for user in touched.orders.iter().flat_map(OrderMove::users) {
+                for user in touched.orders.iter().flat_map(OrderMove::distinct_users) {
                     if let Some(old) = orders.remove(&user) {
                         removed.orders.push((user, old.value));
                     }

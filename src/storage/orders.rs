@@ -268,13 +268,6 @@ pub(crate) struct OrderMove {
 }
 
 impl OrderMove {
-    /// The users whose orderings the move changes.
-    pub(crate) fn users(&self) -> impl Iterator<Item = u64> + '_ {
-        let old = self.old.iter().flat_map(|k| k.users.iter());
-        let new = self.new.iter().flat_map(|k| k.users.iter());
-        old.chain(new).map(|u| u.0)
-    }
-
     /// The users whose orderings the move changes, each once.
     pub(crate) fn distinct_users(&self) -> impl Iterator<Item = u64> + '_ {
         let old = self.old.as_ref().map_or(&[][..], |k| &k.users[..]);

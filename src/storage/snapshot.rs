@@ -299,13 +299,10 @@ impl Snapshot {
         if let Some(order) = self.cache.order(view, user) {
             return Ok(Some(order));
         }
-        let columns = [ColumnKey::LastMessage, ColumnKey::Updated];
-        if !build_columns && !columns.iter().all(|key| self.has_column(key)) {
-            return Ok(None);
-        }
-        let (Some(last), Some(updated)) =
-            (self.column(&ColumnKey::LastMessage)?, self.column(&ColumnKey::Updated)?)
-        else {
+        let (Some(last), Some(updated)) = (
+            self.column_if(&ColumnKey::LastMessage, build_columns)?,
+            self.column_if(&ColumnKey::Updated, build_columns)?,
+        ) else {
             return Ok(None);
         };
         let rows = self.bitmap(&BitmapKey::User(user))?;

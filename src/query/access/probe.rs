@@ -7,6 +7,7 @@ use roaring::RoaringBitmap;
 
 use crate::error::Error;
 use crate::index::BitmapKey;
+use crate::lang::Direction;
 use crate::model::{Row, RowId};
 use crate::query::eval::{Pred, RowKeys, SortKey};
 use crate::query::plan::{Part, Plan};
@@ -39,6 +40,14 @@ pub(crate) struct Probe<'a> {
 }
 
 impl Probe<'_> {
+    /// Whether a sort value lies past the page the parts before this one filled.
+    pub(crate) fn is_beyond(&self, t: i64) -> bool {
+        self.beyond.is_some_and(|b| match self.plan.order.dir {
+            Direction::Desc => t < b,
+            Direction::Asc => t > b,
+        })
+    }
+
     /// Tests a candidate; on a match returns its hit.
     pub(crate) fn test(&mut self, rid: RowId) -> Result<Option<Hit>, Error> {
         let row = self.snap.live_row(rid)?;

@@ -88,10 +88,7 @@ fn sort_columns(
     probe.stats.matched += total;
     keep_best(&mut matches, need, plan.order.dir);
     // Past the page the other parts filled: never on the page, so no row to read.
-    if let Some(b) = probe.beyond {
-        let dir = plan.order.dir;
-        matches.retain(|&(t, _)| if dir == Direction::Desc { t >= b } else { t <= b });
-    }
+    matches.retain(|&(t, _)| !probe.is_beyond(t));
     for (_, rid) in matches {
         let row = snap.live_row(RowId(rid))?;
         probe.stats.rows_read += 1;

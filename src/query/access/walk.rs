@@ -55,8 +55,7 @@ pub(crate) fn walk_entries<'s>(
     if !(dir == Direction::Asc && hits.len() >= need && need > 0) {
         for entry in entries()? {
             let (t, rid) = entry?;
-            let beyond = |b: i64| if dir == Direction::Desc { t < b } else { t > b };
-            if boundary.is_some_and(|b| b != t) || probe.beyond.is_some_and(beyond) {
+            if boundary.is_some_and(|b| b != t) || probe.is_beyond(t) {
                 complete = false;
                 break;
             }

@@ -53,7 +53,7 @@ impl AccessPath for WalkTime {
         let by_last_message =
             matches!(index, TimeIndex::LastMessage | TimeIndex::PublicLastMessage);
         // Each entry of a public index is a public dialog: with every one a candidate, no probe.
-        let probing = !(part.all_public && index.is_public());
+        let probing = !(part.whole && index.is_public());
         let (snap, dir) = (probe.snap, probe.plan.order.dir);
         let entries = || snap.walk(index, lo, hi, dir);
         walk(probe, part, need, hits, (lo, hi, by_last_message, probing), entries)

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use super::walk::walk_entries;
 use super::{AccessPath, Hit, Probe, Shape};
 use crate::error::Error;
-use crate::lang::{Direction, Op};
+use crate::lang::Direction;
 use crate::model::RowId;
-use crate::query::candidates::{time_range, user_order_of};
-use crate::query::eval::{Pred, Target, Val};
+use crate::query::candidates::{time_bound, time_range, user_order_of};
+use crate::query::eval::{Pred, Target};
 use crate::query::explain::PartScope;
 use crate::query::plan::{Access, Part};
 use crate::storage::{Entries, TimeOrder};
@@ -19,14 +19,9 @@ use crate::storage::{Entries, TimeOrder};
 /// conditions' range, probing the candidates unless they are all of the viewer's dialogs.
 pub(crate) struct WalkUserOrder;
 
-/// Whether every residual test is a bound on `target` that the walk's range applies exactly
-/// (`time_range` folds these into `[lo, hi]`).
+/// Whether every residual test is a bound on `target` that the walk's range applies exactly.
 fn only_bounds(residual: &[Pred], target: &Target) -> bool {
-    residual.iter().all(|p| {
-        &p.target == target
-            && matches!(p.op, Op::Eq | Op::Lt | Op::Lte | Op::Gt | Op::Gte)
-            && matches!(p.vals.first(), Some(Val::Int(_)))
-    })
+    residual.iter().all(|p| time_bound(p, target).is_some())
 }
 
 /// The entries of an ordering over `[lo, hi]` in `dir` order.
