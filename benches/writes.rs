@@ -19,6 +19,7 @@ use dialogstore::{
     Clock, Dialog, DialogId, DialogStore, DialogType, ManualClock, MessageMeta, NewDialog, UserId,
 };
 use dialogstore_testkit::{Event, Generator, Spec};
+use rusqlite::TransactionBehavior;
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Criterion samples per benchmark (one call of the timed routine each): ingest batches are
@@ -113,6 +114,19 @@ fn sqlite_create(tx: &rusqlite::Transaction<'_>, rid: i64, d: &Dialog) {
 
 fn sqlite_message(conn: &mut Connection, rid: i64, sender: UserId, meta: &MessageMeta, now: i64) {
     let tx = conn.transaction().expect("tx");
+    sqlite_message_in(&tx, rid, sender, meta, now);
+    tx.commit().expect("commit");
+}
+
+/// `record_message` in SQLite: the last-message fields, and one more unread message for every
+/// other occupant (an upsert each).
+fn sqlite_message_in(
+    tx: &rusqlite::Transaction<'_>,
+    rid: i64,
+    sender: UserId,
+    meta: &MessageMeta,
+    now: i64,
+) {
     let occupants: String = tx
         .prepare_cached("SELECT occupants FROM dialogs WHERE rid = ?1")
         .expect("stmt")
@@ -136,8 +150,6 @@ fn sqlite_message(conn: &mut Connection, rid: i64, sender: UserId, meta: &Messag
             unread.execute(params![u, rid]).expect("unread");
         }
     }
-    drop(unread);
-    tx.commit().expect("commit");
 }
 
 /// Group dialogs of the data set with their occupants (for messages), by row order.
@@ -155,6 +167,69 @@ fn groups(store: &DialogStore, n: usize) -> Vec<(usize, DialogId, std::sync::Arc
         .expect("scan");
     out
 }
+
+/// Private and group dialogs spread over the whole data set (every `step`-th row), with their
+/// occupants, for the message paths: about 90% private, 10% groups, as the data set holds them.
+type Target = (usize, DialogId, std::sync::Arc<[UserId]>);
+
+fn spread(store: &DialogStore, n: usize, dialogs: u64) -> Vec<Target> {
+    let step = (dialogs as usize / n).max(1);
+    let mut out = Vec::new();
+    let mut rid = 0usize;
+    store
+        .for_each_dialog(|d| {
+            if rid.is_multiple_of(step) && d.dialog_type != DialogType::PublicGroup && out.len() < n
+            {
+                out.push((rid, d.id, d.occupants_ids.clone()));
+            }
+            rid += 1;
+            Ok(())
+        })
+        .expect("scan");
+    out
+}
+
+/// A message for call `k` of a run, sent by an occupant of its target.
+fn message_of(targets: &[Target], k: usize, now: i64) -> (usize, DialogId, UserId, MessageMeta) {
+    let (rid, id, occupants) = &targets[k % targets.len()];
+    let sender = occupants[(k / targets.len()) % occupants.len()];
+    let meta =
+        MessageMeta { id: format!("bench{k:019}"), text: format!("hello {k}"), date_sent: now };
+    (*rid, *id, sender, meta)
+}
+
+/// One concurrent run: `callers` threads, `calls` durable `record_message` calls each, every
+/// call timed. Returns (messages a second, every call's latency).
+fn concurrent_run(
+    callers: usize,
+    calls: usize,
+    call: impl Fn(usize, usize) + Sync,
+) -> (f64, Measured) {
+    let started = std::time::Instant::now();
+    let latencies: Vec<f64> = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..callers)
+            .map(|t| {
+                let call = &call;
+                s.spawn(move || {
+                    (0..calls)
+                        .map(|i| {
+                            let at = std::time::Instant::now();
+                            call(t, i);
+                            at.elapsed().as_secs_f64() * 1e6
+                        })
+                        .collect::<Vec<f64>>()
+                })
+            })
+            .collect();
+        threads.into_iter().flat_map(|t| t.join().expect("caller")).collect()
+    });
+    let rate = latencies.len() as f64 / started.elapsed().as_secs_f64();
+    (rate, Measured::from_us(latencies))
+}
+
+/// Callers in the concurrent durable runs, and the calls each run makes in all.
+const CALLERS: [usize; 4] = [1, 4, 16, 64];
+const CONCURRENT_CALLS: usize = 6_400;
 
 fn main() {
     let ds: Dataset = common::dataset();
@@ -317,6 +392,105 @@ fn main() {
         });
         group.finish();
     }
+
+    // ---- record_message, 1,000 a transaction, unread counters kept ----
+    let spread_targets = spread(&store, 4000, ds.build.dialogs);
+    let batched_store = Timings::new(INGEST_SAMPLES);
+    let batched_sqlite = Timings::new(INGEST_SAMPLES);
+    {
+        let mut group = c.benchmark_group("record_message_1000_a_transaction");
+        group.sample_size(INGEST_SAMPLES);
+        let mut k = 0usize;
+        group.bench_function("dialogstore", |b| {
+            b.iter_custom(|iters| {
+                batched_store.run(iters, |_| {
+                    clock.advance(1);
+                    let now = clock.now();
+                    store
+                        .write(|w| {
+                            for _ in 0..1000 {
+                                k += 1;
+                                let (_, id, sender, meta) = message_of(&spread_targets, k, now);
+                                w.record_message(id, sender, meta)?;
+                            }
+                            Ok(())
+                        })
+                        .expect("batch");
+                })
+            })
+        });
+        let mut k = 0usize;
+        group.bench_function("sqlite", |b| {
+            b.iter_custom(|iters| {
+                batched_sqlite.run(iters, |i| {
+                    let now = dialogstore_testkit::T0 + 80 * 86_400 + i as i64;
+                    let tx = conn.transaction().expect("tx");
+                    for _ in 0..1000 {
+                        k += 1;
+                        let (rid, _, sender, meta) = message_of(&spread_targets, k, now);
+                        sqlite_message_in(&tx, rid as i64, sender, &meta, now);
+                    }
+                    tx.commit().expect("commit");
+                })
+            })
+        });
+        group.finish();
+    }
+
+    // ---- record_message from concurrent callers, each call durable ----
+    let mut concurrent = serde_json::Map::new();
+    for callers in CALLERS {
+        let calls = CONCURRENT_CALLS / callers;
+        let (store_rate, store_lat) = concurrent_run(callers, calls, |t, i| {
+            let k = t + callers * i;
+            let (_, id, sender, meta) = message_of(&spread_targets, k, clock.now());
+            store.record_message(id, sender, meta).expect("message");
+        });
+        let sqlite_path = &sqlite_copy;
+        let conns: Vec<std::sync::Mutex<Connection>> = (0..callers)
+            .map(|_| {
+                let c = Connection::open(sqlite_path).expect("sqlite");
+                c.execute_batch("PRAGMA synchronous = FULL; PRAGMA busy_timeout = 60000;")
+                    .expect("pragmas");
+                std::sync::Mutex::new(c)
+            })
+            .collect();
+        let (sqlite_rate, sqlite_lat) = concurrent_run(callers, calls, |t, i| {
+            let k = t + callers * i;
+            let now = dialogstore_testkit::T0 + 90 * 86_400;
+            let (rid, _, sender, meta) = message_of(&spread_targets, k, now);
+            let mut conn = conns[t].lock().expect("connection");
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).expect("tx");
+            sqlite_message_in(&tx, rid as i64, sender, &meta, now);
+            tx.commit().expect("commit");
+        });
+        let figures = |rate: f64, lat: &Measured| {
+            serde_json::json!({
+                "msgs_per_sec": rate,
+                "p50_ms": lat.percentile_us(0.5) / 1000.0,
+                "p99_ms": lat.percentile_us(0.99) / 1000.0,
+            })
+        };
+        eprintln!(
+            "durable record_message, {callers} callers: dialogstore {store_rate:.0} msgs/s (p50 {:.2} ms, p99 {:.2} ms), sqlite {sqlite_rate:.0} msgs/s (p50 {:.2} ms, p99 {:.2} ms)",
+            store_lat.percentile_us(0.5) / 1000.0,
+            store_lat.percentile_us(0.99) / 1000.0,
+            sqlite_lat.percentile_us(0.5) / 1000.0,
+            sqlite_lat.percentile_us(0.99) / 1000.0,
+        );
+        concurrent.insert(
+            callers.to_string(),
+            serde_json::json!({
+                "dialogstore": figures(store_rate, &store_lat),
+                "sqlite": figures(sqlite_rate, &sqlite_lat),
+            }),
+        );
+    }
+    let groups_stats = store.stats().expect("stats");
+    concurrent.insert(
+        "dialogstore_mean_group".into(),
+        (groups_stats.grouped_writes as f64 / groups_stats.group_commits.max(1) as f64).into(),
+    );
     drop(store);
     drop(conn);
 
@@ -362,6 +536,10 @@ fn main() {
         ),
         ("single_durable_create_p50_us", figures(&create_store, &create_sqlite, p50)),
         ("record_message_p50_us", figures(&message_store, &message_sqlite, p50)),
+        (
+            "record_message_1000_a_transaction_msgs_per_sec",
+            figures(&batched_store, &batched_sqlite, |m| 1000.0 / (m.mean_us() / 1e6)),
+        ),
         ("open_p50_ms", figures(&open_store, &open_sqlite, |m| m.percentile_us(0.5) / 1000.0)),
     ];
     let mut results = serde_json::Map::new();
@@ -372,6 +550,7 @@ fn main() {
         };
         results.insert(name.into(), figure);
     }
+    results.insert("concurrent_durable_record_message".into(), concurrent.into());
     results.insert("machine".into(), common::machine().into());
     results.insert("dialogs".into(), ds.build.dialogs.into());
     common::write_result("writes.json", &serde_json::Value::Object(results));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::error::Error;
 use crate::model::{Clock, SystemClock};
+use crate::ops::Settings;
 use crate::query::PathChoice;
 use crate::storage::{shield, Durability, Storage};
 use crate::store::Background;
@@ -149,11 +150,14 @@ impl Builder {
         DialogStore {
             background: Arc::new(background),
             storage,
-            app_id: self.app_id,
-            muc_domain: self.muc_domain.into(),
-            clock: self.clock,
+            settings: Arc::new(Settings {
+                app_id: self.app_id,
+                muc_domain: self.muc_domain.into(),
+                clock: self.clock,
+            }),
             path: None,
             paths: self.paths,
+            commits: Default::default(),
         }
     }
 }

@@ -163,6 +163,7 @@ mod builder;
 mod calling;
 mod dialog;
 mod error;
+mod group_commit;
 mod index;
 mod lang;
 mod model;
@@ -170,6 +171,7 @@ mod ops;
 mod query;
 mod storage;
 mod store;
+mod writes;
 
 pub use batch::WriteBatch;
 pub use builder::{Builder, DEFAULT_CACHE_BYTES};

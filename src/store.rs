@@ -2,8 +2,10 @@
 //! stats, exports), each on one snapshot. Writes are in `batch.rs`, opening in `builder.rs`.
 //!
 //! [`DialogStore`] is `Send + Sync`: share it (in an `Arc`) between threads. Reads run on
-//! snapshots and never wait for the writer; writes take turns, each in one redb transaction.
-//! [`DialogStore::write`] runs many writes in one transaction for ingest speed.
+//! snapshots and never wait for the writer. Single write calls that arrive while a commit is in
+//! flight are committed together, one transaction and one fsync for the group, each call
+//! answered with its own result (`group_commit.rs`); [`DialogStore::write`] runs many writes in
+//! one transaction of its own for ingest speed.
 //!
 //! Every call into the storage engine from here runs inside `storage::shield`: a panic in redb
 //! (which trusts the pages it reads, so a file damaged outside it can make it panic) becomes
@@ -13,12 +15,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::calling::{shield_calling, Caller};
-use crate::model::{Clock, DialogId, UserId};
+use crate::model::{DialogId, UserId};
 
 use crate::dialog::Dialog;
 use crate::error::Error;
+use crate::group_commit::CommitQueue;
 use crate::lang::Query;
-use crate::ops;
+use crate::ops::{self, Settings};
 use crate::query::eval::Pred;
 use crate::query::plan::Plan;
 use crate::query::{exec, Explain, Page, PathChoice};
@@ -28,15 +31,16 @@ use crate::storage::{shield, IntegrityReport, Snapshot, Storage, StoreStats, Sto
 pub struct DialogStore {
     /// Shared with the handles [`with_path_choice`](DialogStore::with_path_choice) makes.
     pub(crate) storage: Arc<Storage>,
-    pub(crate) app_id: u64,
-    pub(crate) muc_domain: Arc<str>,
-    pub(crate) clock: Arc<dyn Clock>,
+    /// The room-jid parts and the clock, shared by the handles.
+    pub(crate) settings: Arc<Settings>,
     /// The store file; `None` in memory.
     pub(crate) path: Option<PathBuf>,
     /// The planner's configuration: the one place a forced access path is read.
     pub(crate) paths: PathChoice,
     /// The warm-up a large store runs in the background after opening, shared by the handles.
     pub(crate) background: Arc<Background>,
+    /// The single write calls waiting for a group commit, shared by the handles.
+    pub(crate) commits: Arc<CommitQueue>,
 }
 
 /// The warm-up a store with many dialogs runs on a thread of its own after opening (see
@@ -93,8 +97,8 @@ impl Drop for Background {
 impl std::fmt::Debug for DialogStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DialogStore")
-            .field("app_id", &self.app_id)
-            .field("muc_domain", &self.muc_domain)
+            .field("app_id", &self.settings.app_id)
+            .field("muc_domain", &self.settings.muc_domain)
             .finish()
     }
 }
@@ -128,12 +132,11 @@ impl DialogStore {
     pub fn with_path_choice(&self, paths: PathChoice) -> DialogStore {
         DialogStore {
             storage: self.storage.clone(),
-            app_id: self.app_id,
-            muc_domain: self.muc_domain.clone(),
-            clock: self.clock.clone(),
+            settings: self.settings.clone(),
             path: self.path.clone(),
             paths,
             background: self.background.clone(),
+            commits: self.commits.clone(),
         }
     }
 
@@ -318,7 +321,9 @@ impl DialogStore {
     /// # Ok::<(), dialogstore::Error>(())
     /// ```
     pub fn stats(&self) -> Result<StoreStats, Error> {
-        self.guard(|| self.storage.stats(self.path.as_deref()))
+        let mut stats = self.guard(|| self.storage.stats(self.path.as_deref()))?;
+        (stats.group_commits, stats.grouped_writes) = self.commits.counts();
+        Ok(stats)
     }
 
     /// Every table's content as text, in key order, for tests that check a refused call changed

@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("index", &["index"]),
     ("storage", &["storage"]),
     ("query pipeline", &["query"]),
-    ("facade", &["ops", "calling", "store", "batch", "builder"]),
+    ("facade", &["ops", "calling", "store", "batch", "group_commit", "writes", "builder"]),
 ];
 
 /// A module: `a::b` for `src/a/b.rs` or `src/a/b/mod.rs`.

@@ -18,16 +18,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
 use dialogstore::{
-    DialogId, DialogStore, DialogType, Durability, ManualClock, MessageMeta, NewDialog, Query,
-    UserId,
+    DialogId, DialogStore, DialogType, Durability, ManualClock, MessageMeta, NewDialog, UserId,
 };
 use dialogstore_testkit::fuzzing::model::Model;
 use serde::{Deserialize, Serialize};
@@ -272,55 +270,6 @@ fn refresh(store: &DialogStore, live: &mut Vec<Live>, id: DialogId) {
 
 // ---- the parent ----
 
-/// Every page of a user's inbox.
-fn list_all(store: &DialogStore, user: UserId) -> Result<Vec<dialogstore::Dialog>, String> {
-    let mut items = Vec::new();
-    loop {
-        let q: Query = format!("limit=100&skip={}", items.len()).parse().expect("query");
-        let page = store.list_dialogs(user, &q).map_err(|e| format!("list_dialogs: {e}"))?;
-        let done = page.items.len() < 100;
-        items.extend(page.items);
-        if done || items.len() as u64 >= page.total_entries {
-            return Ok(items);
-        }
-    }
-}
-
-/// The store answers exactly as the model: every user's whole inbox, every dialog read by each
-/// user who sees it, and a clean integrity check.
-fn agree(store: &DialogStore, model: &Model) -> Result<(), String> {
-    for user in USERS.map(UserId) {
-        let q: Query = "limit=100".parse().expect("query");
-        let (total, _) = model.list(user, &q).map_err(|e| e.to_owned())?;
-        let mut want = Vec::new();
-        while (want.len() as u64) < total {
-            let q: Query = format!("limit=100&skip={}", want.len()).parse().expect("query");
-            want.extend(model.list(user, &q).map_err(|e| e.to_owned())?.1);
-        }
-        let have = list_all(store, user)?;
-        if have != want {
-            let ids = |v: &[dialogstore::Dialog]| v.iter().map(|d| d.id).collect::<Vec<_>>();
-            let first = have.iter().zip(&want).find(|(h, w)| h != w);
-            return Err(format!(
-                "user {user}'s inbox differs: store {:?}, model {:?}; first difference {first:#?}",
-                ids(&have),
-                ids(&want)
-            ));
-        }
-        for d in want {
-            let read = store.get(user, d.id).map_err(|e| format!("get_dialog {}: {e}", d.id))?;
-            if read != d {
-                return Err(format!("get_dialog {} as {user}: {read:#?}, listed {d:#?}", d.id));
-            }
-        }
-    }
-    let report = store.check_integrity().map_err(|e| format!("check_integrity: {e}"))?;
-    if !report.is_clean() {
-        return Err(format!("check_integrity: {report}"));
-    }
-    Ok(())
-}
-
 /// What one child wrote, as the parent read it.
 #[derive(Default)]
 struct Transcript {
@@ -360,42 +309,15 @@ fn run_child(
     delay: Duration,
     durable: bool,
 ) -> Vec<String> {
-    let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
-    cmd.args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1", "-q"])
-        .env(CHILD_STORE, path)
-        .env(CHILD_SEED, seed.to_string())
-        .env(CHILD_NOW, now.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut env = vec![
+        (CHILD_STORE, path.display().to_string()),
+        (CHILD_SEED, seed.to_string()),
+        (CHILD_NOW, now.to_string()),
+    ];
     if !durable {
-        cmd.env(CHILD_NO_DURABILITY, "1");
+        env.push((CHILD_NO_DURABILITY, "1".into()));
     }
-    let mut child = cmd.spawn().expect("spawn the child");
-    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut lines = Vec::new();
-    let mut seen = 0;
-    let mut line = String::new();
-    while seen < acks || !lines.iter().any(|l| l == "START") {
-        line.clear();
-        if reader.read_line(&mut line).expect("read the child") == 0 {
-            break;
-        }
-        let l = line.trim_end().to_owned();
-        seen += u64::from(l.starts_with("OK "));
-        lines.push(l);
-    }
-    std::thread::sleep(delay);
-    child.kill().expect("SIGKILL the child");
-    let status = child.wait().expect("reap the child");
-    for l in reader.lines() {
-        lines.push(l.expect("read the child"));
-    }
-    if status.success() || lines.iter().all(|l| l != "START") {
-        let mut err = String::new();
-        let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err);
-        panic!("the child ended by itself ({status}) before being killed: {err}");
-    }
-    lines
+    kill_child("crash_child", &env, acks, delay)
 }
 
 /// Dialog ids the store holds that the model does not.
@@ -410,7 +332,7 @@ fn verify(
     model: Model,
     pending: Option<(i64, Op)>,
 ) -> Result<(Model, bool), String> {
-    let without = match agree(store, &model) {
+    let without = match agree(store, &model, &USERS.map(UserId)) {
         Ok(()) => return Ok((model, false)),
         Err(e) => e,
     };
@@ -420,7 +342,10 @@ fn verify(
     let mut with = model.clone();
     let created = new_ids(store, &model);
     // A create in flight that left no new dialog cannot be applied: the store is not after it.
-    match op.apply(&mut with, now, created.first().copied()).and_then(|()| agree(store, &with)) {
+    match op
+        .apply(&mut with, now, created.first().copied())
+        .and_then(|()| agree(store, &with, &USERS.map(UserId)))
+    {
         Ok(()) => Ok((with, true)),
         Err(e) => Err(format!(
             "the store is neither before nor after the write in flight {op:?}:\n\
@@ -472,7 +397,7 @@ fn acknowledged_writes_survive_kill_9() {
         clock.advance(1);
     }
     let store = open(&path, &clock);
-    agree(&store, &model).expect("the final state");
+    agree(&store, &model, &USERS.map(UserId)).expect("the final state");
     eprintln!(
         "crash: {rounds} rounds, {acked} acknowledged writes, the write in flight applied \
          {in_flight_applied} times and absent {in_flight_lost} times, {} dialogs at the end, {:?}",

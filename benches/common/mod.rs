@@ -789,6 +789,12 @@ impl Timings {
 pub struct Measured(Vec<f64>);
 
 impl Measured {
+    /// Latencies in µs, in any order.
+    pub fn from_us(mut us: Vec<f64>) -> Measured {
+        us.sort_by(f64::total_cmp);
+        Measured(us)
+    }
+
     pub fn calls(&self) -> usize {
         self.0.len()
     }

@@ -34,6 +34,12 @@ pub struct StoreStats {
     pub users: u64,
     /// Write transactions committed so far.
     pub commits: u64,
+    /// Group commits of single write calls (SPEC section 11) by this store value since it was
+    /// opened, failed ones included.
+    pub group_commits: u64,
+    /// Single write calls those group commits held: `grouped_writes / group_commits` is the
+    /// mean group size.
+    pub grouped_writes: u64,
     /// Every table of the store, in the order of `docs/design.md`.
     pub tables: Vec<TableStats>,
     /// The store file's size in bytes; `None` for a store in memory.
@@ -97,6 +103,8 @@ impl Storage {
                 snap.staged_users()?.into_iter().map(|(user, _)| user),
             )?,
             commits: meta.seq,
+            group_commits: 0,
+            grouped_writes: 0,
             tables: sizes,
             file_bytes,
         })

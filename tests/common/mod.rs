@@ -8,9 +8,11 @@ use std::fmt::Debug;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use dialogstore::Query;
 use dialogstore::{
     Dialog, DialogId, DialogStore, Error, ManualClock, MessageMeta, NewDialog, UserId,
 };
+use dialogstore_testkit::fuzzing::model::Model;
 use serde_json::Value;
 
 // ---- QuickBlox's examples ----
@@ -391,6 +393,103 @@ pub fn fresh(d: &Dialog, fields: Value) -> Value {
         v[key] = value.clone();
     }
     v
+}
+
+// ---- the store against the plain model ----
+
+/// Every page of a user's inbox.
+pub fn list_all(store: &DialogStore, user: UserId) -> Result<Vec<dialogstore::Dialog>, String> {
+    let mut items = Vec::new();
+    loop {
+        let q: Query = format!("limit=100&skip={}", items.len()).parse().expect("query");
+        let page = store.list_dialogs(user, &q).map_err(|e| format!("list_dialogs: {e}"))?;
+        let done = page.items.len() < 100;
+        items.extend(page.items);
+        if done || items.len() as u64 >= page.total_entries {
+            return Ok(items);
+        }
+    }
+}
+
+/// The store answers exactly as the model: every user's whole inbox (of `users`), every dialog
+/// read by each user who sees it, and a clean integrity check.
+pub fn agree(store: &DialogStore, model: &Model, users: &[UserId]) -> Result<(), String> {
+    for &user in users {
+        let q: Query = "limit=100".parse().expect("query");
+        let (total, _) = model.list(user, &q).map_err(|e| e.to_owned())?;
+        let mut want = Vec::new();
+        while (want.len() as u64) < total {
+            let q: Query = format!("limit=100&skip={}", want.len()).parse().expect("query");
+            want.extend(model.list(user, &q).map_err(|e| e.to_owned())?.1);
+        }
+        let have = list_all(store, user)?;
+        if have != want {
+            let ids = |v: &[dialogstore::Dialog]| v.iter().map(|d| d.id).collect::<Vec<_>>();
+            let first = have.iter().zip(&want).find(|(h, w)| h != w);
+            return Err(format!(
+                "user {user}'s inbox differs: store {:?}, model {:?}; first difference {first:#?}",
+                ids(&have),
+                ids(&want)
+            ));
+        }
+        for d in want {
+            let read = store.get(user, d.id).map_err(|e| format!("get_dialog {}: {e}", d.id))?;
+            if read != d {
+                return Err(format!("get_dialog {} as {user}: {read:#?}, listed {d:#?}", d.id));
+            }
+        }
+    }
+    let report = store.check_integrity().map_err(|e| format!("check_integrity: {e}"))?;
+    if !report.is_clean() {
+        return Err(format!("check_integrity: {report}"));
+    }
+    Ok(())
+}
+
+// ---- a child process killed with SIGKILL ----
+
+/// Runs the ignored test `name` of this test binary as a child process with the environment
+/// `env`, until it has printed `acks` lines starting with `OK ` after a line `START`; waits
+/// `delay` more, kills it with SIGKILL and returns every line it printed.
+pub fn kill_child(
+    name: &str,
+    env: &[(&str, String)],
+    acks: u64,
+    delay: std::time::Duration,
+) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(std::env::current_exe().expect("the test binary"));
+    cmd.args([name, "--exact", "--ignored", "--nocapture", "--test-threads=1", "-q"])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn the child");
+    let mut reader = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut lines = Vec::new();
+    let mut seen = 0;
+    let mut line = String::new();
+    while seen < acks || !lines.iter().any(|l| l == "START") {
+        line.clear();
+        if reader.read_line(&mut line).expect("read the child") == 0 {
+            break;
+        }
+        let l = line.trim_end().to_owned();
+        seen += u64::from(l.starts_with("OK "));
+        lines.push(l);
+    }
+    std::thread::sleep(delay);
+    child.kill().expect("SIGKILL the child");
+    let status = child.wait().expect("reap the child");
+    for l in reader.lines() {
+        lines.push(l.expect("read the child"));
+    }
+    if status.success() || lines.iter().all(|l| l != "START") {
+        let mut err = String::new();
+        let _ = std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut err);
+        panic!("the child ended by itself ({status}) before being killed: {err}");
+    }
+    lines
 }
 
 // ---- deterministic randomness and bounded counts ----
