@@ -44,6 +44,19 @@ fn target(class: &str, viewers: &str) -> &'static str {
     }
 }
 
+/// `12,345`: a rate with thousands separators.
+fn thousands(v: f64) -> String {
+    let digits = format!("{:.0}", v.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 fn main() {
     let Some(q) = load("queries.json") else {
         eprintln!("no benches/results/queries.json: run `cargo bench --bench queries` first");
@@ -109,21 +122,45 @@ fn main() {
         };
         println!("| write path | dialogstore | SQLite | target |");
         println!("| --- | --- | --- | --- |");
-        let (a, b) = pair("ingest_dialogs_per_sec");
-        let (x, y) = if a >= b {
-            (format!("**{a:.0}/s**"), format!("{b:.0}/s"))
-        } else {
-            (format!("{a:.0}/s"), format!("**{b:.0}/s**"))
+        let rate = |a: f64, b: f64, unit: &str| {
+            let (x, y) = (format!("{}{unit}", thousands(a)), format!("{}{unit}", thousands(b)));
+            if a >= b {
+                (format!("**{x}**"), y)
+            } else {
+                (x, format!("**{y}**"))
+            }
         };
+        let (a, b) = pair("ingest_dialogs_per_sec");
+        let (x, y) = rate(a, b, "/s");
         println!(
-            "| batched ingest (1,000 creates a transaction, durable) | {x} | {y} | ≥ 100,000/s |"
+            "| batched ingest (1,000 creates a transaction, durable) | {x} | {y} | ≥ 150,000/s, ≥ 5x |"
         );
+        let (a, b) = pair("record_message_1000_a_transaction_msgs_per_sec");
+        let (x, y) = rate(a, b, " msgs/s");
+        println!("| `record_message`, 1,000 a transaction | {x} | {y} | ≥ 100,000/s, ≥ 5x |");
+        let runs = &w["concurrent_durable_record_message"];
+        for callers in ["1", "4", "16", "64"] {
+            let run = &runs[callers];
+            let side = |name: &str| {
+                let f = |k: &str| run[name][k].as_f64().unwrap_or(0.0);
+                (f("msgs_per_sec"), f("p50_ms"), f("p99_ms"))
+            };
+            let ((a, a50, a99), (b, b50, b99)) = (side("dialogstore"), side("sqlite"));
+            let (x, y) = rate(a, b, " msgs/s");
+            let per = run["dialogstore_calls_a_commit"].as_f64().unwrap_or(0.0);
+            let target = if callers == "64" { "≥ 30,000/s, ≥ 10x, p99 ≤ 20 ms" } else { "" };
+            println!(
+                "| durable `record_message`, {callers} callers ({per:.1} calls a commit) | {x} \
+                 (p50 {a50:.2} ms, p99 {a99:.2} ms) | {y} (p50 {b50:.2} ms, p99 {b99:.2} ms) | \
+                 {target} |"
+            );
+        }
         let (a, b) = pair("single_durable_create_p50_us");
         let (x, y) = bold_lower(a, b, us);
         println!("| single durable create, p50 | {x} | {y} | |");
         let (a, b) = pair("record_message_p50_us");
         let (x, y) = bold_lower(a, b, us);
-        println!("| record_message (durable), p50 | {x} | {y} | |");
+        println!("| single durable `record_message`, p50 (groups only) | {x} | {y} | |");
         let (a, b) = pair("open_p50_ms");
         let (x, y) = bold_lower(a, b, |v| format!("{v:.1} ms"));
         println!("| open a {}-dialog store, p50 | {x} | {y} | ≤ 50 ms |", q["dialogs"]);
