@@ -135,6 +135,20 @@ impl Builder {
         Ok(store)
     }
 
+    /// Opens the store file of `disk`, a disk that fails on demand, for tests of what the store
+    /// does when writes, syncs or space fail (only with the feature `testing`). The store opens
+    /// the file again through `disk` after a failure, as it opens a plain file again.
+    #[cfg(feature = "testing")]
+    pub fn open_faulty(self, disk: &crate::storage::FaultyDisk) -> Result<DialogStore, Error> {
+        let storage = shield(|| {
+            Storage::open_faulty(disk, self.cache_bytes, self.durability, self.staged_rows)
+        })
+        .map_err(|e| e.in_file(Some(disk.path())))?;
+        let mut store = self.finish(storage);
+        store.path = Some(disk.path().to_path_buf());
+        Ok(store)
+    }
+
     /// Opens a store that lives in memory and is gone when dropped.
     pub fn in_memory(self) -> Result<DialogStore, Error> {
         let storage = shield(|| Storage::in_memory(self.cache_bytes, self.staged_rows))?;

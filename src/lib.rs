@@ -129,6 +129,18 @@
 //! create after opening, which reads the pair table once to build the filter that spares later
 //! creates a lookup.
 //!
+//! **Concurrent writers.** The single write calls of many threads are committed together: the
+//! calls that arrive while a commit is in flight share the next transaction and its fsync, each
+//! answered with its own result once that commit is durable. A refused call (permission,
+//! validation, not found) fails alone; a failure in storage fails every call of its group.
+//! [`DialogStore::write`] batches are not grouped and stay atomic.
+//!
+//! **Failing disks.** A write that meets an I/O error or a full disk fails with `STORAGE`, and
+//! the store reopens its file by itself on the next call, so once the disk works again the same
+//! [`DialogStore`] takes writes (no restart). redb's commits are atomic, so a failed write is
+//! never half applied; one whose final sync failed may still have reached the disk, so
+//! `STORAGE` from a write means "not acknowledged", not "certainly absent".
+//!
 //! **File format.** Format 2. A store written by an earlier build (format 1) has its private
 //! pairs moved into the new pair table when first opened, in one commit.
 //!
@@ -191,5 +203,7 @@ pub use query::{
     AccessPath, CandidateStep, ConditionAnswer, ConditionPlan, Explain, Page, PartPlan, PartScope,
     PathChoice,
 };
+#[cfg(feature = "testing")]
+pub use storage::FaultyDisk;
 pub use storage::{Durability, IntegrityReport, StoreStats, TableStats};
 pub use store::DialogStore;

@@ -10,6 +10,8 @@ mod cache;
 mod cached;
 pub(crate) mod codec;
 mod columns;
+#[cfg(feature = "testing")]
+mod faulty;
 pub(crate) mod integrity;
 mod meta;
 mod orders;
@@ -24,7 +26,7 @@ mod writer;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use redb::{Database, ReadableDatabase};
 
@@ -39,6 +41,8 @@ pub(crate) use crate::index::TimeIndex;
 pub(crate) use crate::model::{DataValue, Row};
 pub(crate) use codec::StoredRow;
 pub(crate) use columns::{Column, ColumnKey};
+#[cfg(feature = "testing")]
+pub use faulty::FaultyDisk;
 pub use integrity::IntegrityReport;
 pub(crate) use meta::Meta;
 pub(crate) use orders::{TimeOrder, UserOrder};
@@ -128,10 +132,46 @@ impl Drop for Engine {
 
 /// The database and what every transaction needs to know about it.
 pub(crate) struct Storage {
-    db: Engine,
+    /// The open database with its read cache and staging; replaced together when the file is
+    /// opened again after an I/O error.
+    live: RwLock<Live>,
     durability: Durability,
+    /// How to open the file again (`None` in memory, where no I/O fails).
+    opener: Option<Opener>,
+    /// The read cache's budget and the staging window, for a reopened file's fresh ones.
+    cache_bytes: usize,
+    staged_rows: u32,
+}
+
+/// Opens the store's database (again).
+type Opener = Box<dyn Fn() -> Result<Database, Error> + Send + Sync>;
+
+/// What a database holds in memory beside it. A reopened database gets fresh ones: a commit
+/// made with `Durability::None` that the failure kept from the disk is gone from the file, and
+/// must be gone from them too.
+struct Live {
+    /// `None` after the database was closed to be opened again and the opening failed.
+    db: Option<Engine>,
     cache: Arc<Cache>,
     staging: Arc<Staging>,
+    /// How many times the database was opened, so that two calls that met the same failure
+    /// open it again once.
+    generation: u64,
+}
+
+impl Live {
+    fn db(&self) -> Result<&Database, Error> {
+        self.db.as_deref().ok_or_else(|| {
+            Error::storage(std::io::Error::other(
+                "the store file was closed after an I/O error and could not be opened again yet",
+            ))
+        })
+    }
+}
+
+/// Whether redb refuses every transaction after an earlier I/O error (it must be reopened).
+fn poisoned(e: &redb::TransactionError) -> bool {
+    matches!(e, redb::TransactionError::Storage(redb::StorageError::PreviousIo))
 }
 
 impl Storage {
@@ -144,11 +184,31 @@ impl Storage {
         verify: bool,
         staged_rows: u32,
     ) -> Result<Storage, Error> {
-        let mut builder = Database::builder();
-        builder.set_cache_size(cache_bytes);
-        builder.set_check_integrity_on_open(verify);
-        let db = builder.create(path)?;
-        Storage::init(db, durability, cache_bytes, staged_rows)
+        let path = path.to_path_buf();
+        let opener = move || {
+            let mut builder = Database::builder();
+            builder.set_cache_size(cache_bytes);
+            builder.set_check_integrity_on_open(verify);
+            Ok(builder.create(&path)?)
+        };
+        Storage::init(Box::new(opener), durability, cache_bytes, staged_rows)
+    }
+
+    /// Opens a store file through a disk that fails on demand (tests).
+    #[cfg(feature = "testing")]
+    pub(crate) fn open_faulty(
+        disk: &FaultyDisk,
+        cache_bytes: usize,
+        durability: Durability,
+        staged_rows: u32,
+    ) -> Result<Storage, Error> {
+        let disk = disk.clone();
+        let opener = move || {
+            let mut builder = Database::builder();
+            builder.set_cache_size(cache_bytes);
+            Ok(builder.create_with_backend(disk.backend()?)?)
+        };
+        Storage::init(Box::new(opener), durability, cache_bytes, staged_rows)
     }
 
     /// A store that lives in memory only.
@@ -156,15 +216,39 @@ impl Storage {
         let mut builder = Database::builder();
         builder.set_cache_size(cache_bytes);
         let db = builder.create_with_backend(redb::backends::InMemoryBackend::new())?;
-        Storage::init(db, Durability::Immediate, cache_bytes, staged_rows)
+        let live = Storage::live(db, cache_bytes, staged_rows, 0);
+        let storage = Storage {
+            live: RwLock::new(live),
+            durability: Durability::Immediate,
+            opener: None,
+            cache_bytes,
+            staged_rows,
+        };
+        storage.write(|w| w.check_format())?;
+        Ok(storage)
     }
 
     fn init(
-        db: Database,
+        opener: Opener,
         durability: Durability,
         cache_bytes: usize,
         staged_rows: u32,
     ) -> Result<Storage, Error> {
+        let live = Storage::live(opener()?, cache_bytes, staged_rows, 0);
+        let storage = Storage {
+            live: RwLock::new(live),
+            durability,
+            opener: Some(opener),
+            cache_bytes,
+            staged_rows,
+        };
+        // Creates the tables and the meta record on first open, and checks the format after;
+        // loads the staging from the staged rows.
+        storage.write(|w| w.check_format())?;
+        Ok(storage)
+    }
+
+    fn live(db: Database, cache_bytes: usize, staged_rows: u32, generation: u64) -> Live {
         // The read cache is sized like redb's page cache: a decoded row is about 400 bytes, a
         // cached bitmap a few hundred on average, an unread counter about 40 (its share is a
         // twentieth of the budget: a page of a hundred counters for every thousand viewers at
@@ -177,11 +261,68 @@ impl Storage {
             cache_bytes / 48,
         ));
         let staging = Arc::new(Staging::new(staged_rows));
-        let storage = Storage { db: Engine(Some(db)), durability, cache, staging };
-        // Creates the tables and the meta record on first open, and checks the format after;
-        // loads the staging from the staged rows.
-        storage.write(|w| w.check_format())?;
-        Ok(storage)
+        Live { db: Some(Engine(Some(db))), cache, staging, generation }
+    }
+
+    /// The read cache of the open database, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn cache(&self) -> Arc<Cache> {
+        self.read_live().cache.clone()
+    }
+
+    /// The staging of the open database, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn staging(&self) -> Arc<Staging> {
+        self.read_live().staging.clone()
+    }
+
+    fn read_live(&self) -> std::sync::RwLockReadGuard<'_, Live> {
+        self.live.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Begins a transaction with `begin`, with the cache and staging of its database. redb
+    /// refuses every transaction after an I/O error until the file is opened again: then the
+    /// file is closed and opened again (redb repairs it to its last durable commit) and the
+    /// transaction begun on it. If the disk still fails, so does the call, and the next one
+    /// tries again.
+    fn begin<T>(
+        &self,
+        begin: impl Fn(&Database) -> Result<T, redb::TransactionError>,
+    ) -> Result<(T, Arc<Cache>, Arc<Staging>), Error> {
+        let generation = {
+            let live = self.read_live();
+            match live.db.as_deref().map(&begin) {
+                Some(Ok(txn)) => {
+                    return Ok((txn, live.cache.clone(), live.staging.clone()));
+                }
+                Some(Err(e)) if !poisoned(&e) || self.opener.is_none() => return Err(e.into()),
+                _ => live.generation,
+            }
+        };
+        self.reopen(generation)?;
+        let live = self.read_live();
+        let txn = begin(live.db()?)?;
+        Ok((txn, live.cache.clone(), live.staging.clone()))
+    }
+
+    /// Closes the database and opens it again, unless another call did since `generation`.
+    fn reopen(&self, generation: u64) -> Result<(), Error> {
+        let Some(opener) = &self.opener else { return Ok(()) };
+        {
+            let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
+            if live.generation != generation {
+                return Ok(());
+            }
+            // Closed first: the file allows one open database.
+            drop(live.db.take());
+            let fresh =
+                Storage::live(opener()?, self.cache_bytes, self.staged_rows, generation + 1);
+            // The staging is rebuilt from the file before any call sees it.
+            let txn = fresh.db()?.begin_write()?;
+            self.write_in(txn, &fresh.cache, &fresh.staging, |w| w.check_format())?;
+            *live = fresh;
+        }
+        Ok(())
     }
 
     /// Runs `f` in one write transaction and commits it if `f` succeeds; on an error nothing
@@ -190,16 +331,27 @@ impl Storage {
         &self,
         f: impl FnOnce(&mut Writer<'_>) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let mut txn = self.db.begin_write()?;
+        let (txn, cache, staging) = self.begin(|db| db.begin_write())?;
+        self.write_in(txn, &cache, &staging, f)
+    }
+
+    /// [`Storage::write`] in a transaction begun on the database of `cache` and `staging`.
+    fn write_in<R>(
+        &self,
+        mut txn: redb::WriteTransaction,
+        cache: &Cache,
+        staging: &Staging,
+        f: impl FnOnce(&mut Writer<'_>) -> Result<R, Error>,
+    ) -> Result<R, Error> {
         txn.set_durability(self.durability.to_redb())?;
         let (out, touched, staged) = {
-            let mut writer = Writer::new(&txn, &self.staging)?;
-            if self.staging.is_stale() {
+            let mut writer = Writer::new(&txn, staging)?;
+            if staging.is_stale() {
                 // First write since open, or since a commit whose staged changes were applied
                 // did not reach redb: the staging is rebuilt from the last commit's staged rows.
                 let rows = writer.staged_rows()?;
                 let meta = writer.meta();
-                self.staging.reset(meta.seq, meta.staged_from, rows);
+                staging.reset(meta.seq, meta.staged_from, rows);
             }
             let out = f(&mut writer)?;
             let (touched, staged) = writer.finish()?;
@@ -211,22 +363,22 @@ impl Storage {
         }
         // The read cache's commit protocol (storage/cache.rs): nothing this commit touches stays
         // cached while it becomes visible.
-        let removed = self.cache.begin_commit(&touched);
+        let removed = cache.begin_commit(&touched);
         // The staging gets the commit's changes just before redb makes them visible, tagged with
         // the commit's number, which no earlier snapshot has.
         let seq = touched.meta.as_ref().map(|meta| meta.seq);
         let staged = match (staged.is_empty(), seq) {
             (false, Some(seq)) => {
-                self.staging.commit(seq, staged);
+                staging.commit(seq, staged);
                 true
             }
             _ => false,
         };
         let committed = txn.commit();
         if staged && committed.is_ok() {
-            self.staging.committed();
+            staging.committed();
         }
-        self.cache.end_commit(touched, removed, committed.is_ok());
+        cache.end_commit(touched, removed, committed.is_ok());
         committed?;
         Ok(out)
     }
@@ -234,7 +386,7 @@ impl Storage {
     /// Makes every commit so far durable: an empty commit with immediate durability, which is
     /// what persists commits made with [`Durability::None`].
     pub(crate) fn sync(&self) -> Result<(), Error> {
-        let mut txn = self.db.begin_write()?;
+        let (mut txn, ..) = self.begin(|db| db.begin_write())?;
         txn.set_durability(redb::Durability::Immediate)?;
         txn.commit()?;
         Ok(())
@@ -242,14 +394,22 @@ impl Storage {
 
     /// Rewrites the file to give back free space (pages copy-on-write left behind).
     pub(crate) fn compact(&mut self) -> Result<bool, Error> {
-        Ok(self.db.compact()?)
+        let live = self.live.get_mut().unwrap_or_else(|e| e.into_inner());
+        match live.db.as_deref_mut() {
+            Some(db) => Ok(db.compact()?),
+            None => Err(live.db().err().unwrap_or_else(|| Error::corrupted("no database"))),
+        }
     }
 
     /// A read snapshot of the last commit.
     pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
-        let before = self.cache.before_read();
-        let txn = self.db.begin_read()?;
-        let view = self.cache.view(before);
-        Ok(Snapshot::new(txn, self.cache.clone(), self.staging.clone(), view))
+        // The cache's version is taken before the read transaction begins (storage/cache.rs).
+        let was = self.read_live().cache.clone();
+        let before = was.before_read();
+        let (txn, cache, staging) = self.begin(|db| db.begin_read())?;
+        // Reopened meanwhile: the fresh cache's version was not taken before the transaction,
+        // and this snapshot reads without the cache.
+        let view = if Arc::ptr_eq(&was, &cache) { cache.view(before) } else { None };
+        Ok(Snapshot::new(txn, cache, staging, view))
     }
 }

@@ -624,7 +624,7 @@ mod tests {
             users: vec![(7, 40, true), (8, 0, true)],
             ..Default::default()
         };
-        storage.staging.commit(seq, bogus);
+        storage.staging().commit(seq, bogus);
         insert_group(&storage, vec![8]);
         let snap = storage.snapshot().unwrap();
         assert_eq!(rows_of_user(&snap, 7), [0, 1]);
@@ -638,11 +638,11 @@ mod tests {
         let keys = [ColumnKey::LastMessage, ColumnKey::Updated];
         let snap = storage.snapshot().unwrap();
         let view = snap.view.unwrap();
-        assert!(keys.iter().all(|k| storage.cache.column(view, k).is_none()));
-        assert!(storage.cache.public(view).is_none());
+        assert!(keys.iter().all(|k| storage.cache().column(view, k).is_none()));
+        assert!(storage.cache().public(view).is_none());
         assert!(snap.warm_up().unwrap());
-        assert!(keys.iter().all(|k| storage.cache.column(view, k).is_some()));
-        assert!(storage.cache.public(view).is_some());
+        assert!(keys.iter().all(|k| storage.cache().column(view, k).is_some()));
+        assert!(storage.cache().public(view).is_some());
     }
 
     /// A store with `fields` integer fields declared on class `C`, and 300 groups whose data
@@ -678,17 +678,17 @@ mod tests {
         let view = snap.view.unwrap();
         let keys: Vec<ColumnKey> =
             (0..5).map(|f| ColumnKey::Data(format!("f{f:02}").into())).collect();
-        assert!(keys.iter().all(|k| store.storage.cache.column(view, k).is_none()));
+        assert!(keys.iter().all(|k| store.storage.cache().column(view, k).is_none()));
         assert!(snap.warm_up().unwrap());
         for key in &keys {
-            let warmed = store.storage.cache.column(view, key).expect("warm_up built it");
+            let warmed = store.storage.cache().column(view, key).expect("warm_up built it");
             // As `column` builds it alone on first use.
             let mut alone = Column::new(key.clone(), snap.meta().unwrap().next_row);
             snap.fill_data_columns(std::slice::from_mut(&mut alone)).unwrap();
             assert_eq!(*warmed, alone, "{key:?}");
         }
         // f00..f03 are set on some rows, f04 on none: its column is empty, but built.
-        let f00 = store.storage.cache.column(view, &keys[0]).unwrap();
+        let f00 = store.storage.cache().column(view, &keys[0]).unwrap();
         assert_ne!(*f00, Column::new(keys[0].clone(), snap.meta().unwrap().next_row));
     }
 
@@ -699,27 +699,31 @@ mod tests {
         let view = snap.view.unwrap();
         assert!(snap.warm_up().unwrap());
         let cached = |f: usize| {
-            store.storage.cache.column(view, &ColumnKey::Data(format!("f{f:02}").into())).is_some()
+            store
+                .storage
+                .cache()
+                .column(view, &ColumnKey::Data(format!("f{f:02}").into()))
+                .is_some()
         };
         // Two time columns and fourteen fields, the first by name: nothing was dropped.
         assert!([ColumnKey::LastMessage, ColumnKey::Updated].iter().all(|k| store
             .storage
-            .cache
+            .cache()
             .column(view, k)
             .is_some()));
         assert!((0..14).all(cached));
         assert!(!(14..20).any(cached));
-        assert_eq!(store.storage.cache.column_room(), 0);
+        assert_eq!(store.storage.cache().column_room(), 0);
     }
 
     #[test]
     fn warm_up_during_a_commit_builds_nothing() {
         let storage = Storage::in_memory(1 << 20, super::super::DEFAULT_STAGED_ROWS).unwrap();
-        let removed = storage.cache.begin_commit(&CommitChanges::default());
+        let removed = storage.cache().begin_commit(&CommitChanges::default());
         let snap = storage.snapshot().unwrap();
         assert!(!snap.warm_up().unwrap());
-        storage.cache.end_commit(CommitChanges::default(), removed, true);
+        storage.cache().end_commit(CommitChanges::default(), removed, true);
         let view = storage.snapshot().unwrap().view.unwrap();
-        assert!(storage.cache.column(view, &ColumnKey::LastMessage).is_none());
+        assert!(storage.cache().column(view, &ColumnKey::LastMessage).is_none());
     }
 }

@@ -1,0 +1,208 @@
+//! A disk that fails on demand, for tests (feature `testing`): [`FaultyDisk`] wraps a store
+//! file through redb's backend hook and makes its writes, syncs and resizes fail with EIO from a
+//! chosen call on, or with a full disk past a size, until it is healed.
+
+use std::fs::OpenOptions;
+use std::io;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use redb::backends::FileBackend;
+use redb::{BackendError, StorageBackend};
+
+/// The failure plan of a store file, shared by every backend opened on it (the store opens the
+/// file again after a failure). Clones share the plan.
+///
+/// ```
+/// use dialogstore::{DialogStore, FaultyDisk, NewDialog, UserId};
+/// let dir = tempfile::tempdir()?;
+/// let disk = FaultyDisk::new(dir.path().join("store.redb"));
+/// let store = DialogStore::builder().open_faulty(&disk)?;
+/// disk.fail_from(0); // the next write, sync or resize fails, and every one after it
+/// let err = store.create_dialog(UserId(1), NewDialog::private(UserId(2))).unwrap_err();
+/// assert_eq!(err.code(), "STORAGE");
+/// disk.heal();
+/// store.create_dialog(UserId(1), NewDialog::private(UserId(2)))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct FaultyDisk {
+    path: PathBuf,
+    plan: Arc<Plan>,
+}
+
+#[derive(Debug)]
+struct Plan {
+    /// Writes, syncs and resizes made so far.
+    calls: AtomicU64,
+    /// The call (by `calls`) from which every call fails; `u64::MAX`: none.
+    fail_at: AtomicU64,
+    /// The size the file may not grow past (a full disk); `u64::MAX`: none.
+    room: AtomicU64,
+    /// The call (by `calls`) from which the disk is full: no write lands and the file cannot
+    /// grow; `u64::MAX`: never.
+    full_at: AtomicU64,
+    /// Whether a call has failed since the last heal.
+    failed: AtomicBool,
+}
+
+impl FaultyDisk {
+    /// A disk that works, for the store file at `path`.
+    pub fn new(path: impl AsRef<Path>) -> FaultyDisk {
+        FaultyDisk {
+            path: path.as_ref().to_path_buf(),
+            plan: Arc::new(Plan {
+                calls: AtomicU64::new(0),
+                fail_at: AtomicU64::new(u64::MAX),
+                room: AtomicU64::new(u64::MAX),
+                full_at: AtomicU64::new(u64::MAX),
+                failed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The store file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes the `n`-th write, sync or resize from now (0: the next one) fail with EIO, and
+    /// every one after it until [`heal`](FaultyDisk::heal).
+    pub fn fail_from(&self, n: u64) {
+        let now = self.plan.calls.load(Ordering::SeqCst);
+        self.plan.fail_at.store(now.saturating_add(n), Ordering::SeqCst);
+    }
+
+    /// Makes the disk full at `bytes`: a write or resize past it fails (ENOSPC) until healed.
+    pub fn fill_at(&self, bytes: u64) {
+        self.plan.room.store(bytes, Ordering::SeqCst);
+    }
+
+    /// Makes the disk full from the `n`-th write, sync or resize from now (0: the next one): until
+    /// healed, every write fails with ENOSPC (a store file is sparse: a page written for the
+    /// first time needs a block of its own) and so does growing the file; syncs work.
+    pub fn fill_from(&self, n: u64) {
+        let now = self.plan.calls.load(Ordering::SeqCst);
+        self.plan.full_at.store(now.saturating_add(n), Ordering::SeqCst);
+    }
+
+    /// The disk works again.
+    pub fn heal(&self) {
+        self.plan.fail_at.store(u64::MAX, Ordering::SeqCst);
+        self.plan.room.store(u64::MAX, Ordering::SeqCst);
+        self.plan.full_at.store(u64::MAX, Ordering::SeqCst);
+        self.plan.failed.store(false, Ordering::SeqCst);
+    }
+
+    /// Writes, syncs and resizes made so far: the range [`fail_from`](FaultyDisk::fail_from)
+    /// sweeps.
+    pub fn io_calls(&self) -> u64 {
+        self.plan.calls.load(Ordering::SeqCst)
+    }
+
+    /// Whether a call failed since the last [`heal`](FaultyDisk::heal).
+    pub fn has_failed(&self) -> bool {
+        self.plan.failed.load(Ordering::SeqCst)
+    }
+
+    /// A backend on the file following this plan.
+    pub(crate) fn backend(&self) -> io::Result<FaultyBackend> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&self.path)?;
+        let file = FileBackend::new(file).map_err(io::Error::other)?;
+        Ok(FaultyBackend { file, plan: self.plan.clone() })
+    }
+}
+
+/// redb's file backend with [`FaultyDisk`]'s plan in front of it.
+#[derive(Debug)]
+pub(crate) struct FaultyBackend {
+    file: FileBackend,
+    plan: Arc<Plan>,
+}
+
+impl FaultyBackend {
+    /// Counts a call and fails it if the plan says so; `end` is where a write or resize ends.
+    fn check(&self, end: Option<u64>) -> io::Result<()> {
+        let call = self.plan.calls.fetch_add(1, Ordering::SeqCst);
+        if call >= self.plan.full_at.load(Ordering::SeqCst) {
+            let len = self.file.len()?;
+            let _ =
+                self.plan.room.compare_exchange(u64::MAX, len, Ordering::SeqCst, Ordering::SeqCst);
+        }
+        if call >= self.plan.fail_at.load(Ordering::SeqCst) {
+            self.plan.failed.store(true, Ordering::SeqCst);
+            return Err(io::Error::other("injected I/O error (EIO)"));
+        }
+        let full = call >= self.plan.full_at.load(Ordering::SeqCst);
+        if end.is_some_and(|end| full || end > self.plan.room.load(Ordering::SeqCst)) {
+            self.plan.failed.store(true, Ordering::SeqCst);
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "injected full disk (ENOSPC)"));
+        }
+        Ok(())
+    }
+}
+
+impl StorageBackend for FaultyBackend {
+    fn len(&self) -> Result<u64, io::Error> {
+        self.file.len()
+    }
+
+    fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
+        self.file.read(offset, out)
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), io::Error> {
+        let grows = len > self.file.len()?;
+        self.check(grows.then_some(len))?;
+        self.file.set_len(len)
+    }
+
+    fn sync_data(&self) -> Result<(), io::Error> {
+        self.check(None)?;
+        self.file.sync_data()
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
+        self.check(Some(offset.saturating_add(data.len() as u64)))?;
+        self.file.write(offset, data)
+    }
+
+    fn close(&self) -> Result<(), io::Error> {
+        self.file.close()
+    }
+
+    fn try_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.file.try_lock_range(start, end)
+    }
+
+    fn try_lock_shared_range(
+        &self,
+        start: Bound<u64>,
+        end: Bound<u64>,
+    ) -> Result<bool, BackendError> {
+        self.file.try_lock_shared_range(start, end)
+    }
+
+    fn lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.file.lock_range(start, end)
+    }
+
+    fn lock_shared_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.file.lock_shared_range(start, end)
+    }
+
+    fn unlock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<(), BackendError> {
+        self.file.unlock_range(start, end)
+    }
+
+    fn query_lock_range(&self, start: Bound<u64>, end: Bound<u64>) -> Result<bool, BackendError> {
+        self.file.query_lock_range(start, end)
+    }
+}
