@@ -19,7 +19,7 @@ proptest! {
         staged_rows in prop::sample::select(vec![1u32, 2, 3, 7, 32_768]),
     ) {
         let steps = decode(&bytes);
-        let checks = Checks { integrity_every_step: false, every_plan: true, staged_rows };
+        let checks = Checks { integrity_every: 0, plans_every: 1, staged_rows };
         if let Err(problem) = run(&steps, checks) {
             prop_assert!(false, "{}", problem);
         }
@@ -40,7 +40,7 @@ fn random_sequences_exercise_batches_writes_and_queries() {
     for n in 0..200 {
         let input = bytes.new_tree(&mut runner).unwrap().current();
         let staged_rows = [1, 3, 32_768][n % 3];
-        let checks = Checks { integrity_every_step: false, every_plan: false, staged_rows };
+        let checks = Checks { integrity_every: 0, plans_every: 0, staged_rows };
         let stats = run(&decode(&input), checks).unwrap_or_else(|p| panic!("{p}"));
         total.writes_ok += stats.writes_ok;
         total.batches += stats.batches;

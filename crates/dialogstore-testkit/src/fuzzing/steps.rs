@@ -457,13 +457,16 @@ fn decode_step(b: &mut Bytes<'_>, imports: &mut u32, pick: usize) -> Step {
     }
 }
 
-/// How thoroughly a run checks.
+/// How thoroughly a run checks. Every answer is always compared with the model's; these say how
+/// often the expensive whole-store checks run.
 #[derive(Clone, Copy, Debug)]
 pub struct Checks {
-    /// Run `check_integrity` after every step (else only at the end).
-    pub integrity_every_step: bool,
-    /// Run every query on every access path, not only the planner's choice.
-    pub every_plan: bool,
+    /// Run `check_integrity` after every `n`-th write step (0: only at the end, where it always
+    /// runs).
+    pub integrity_every: u32,
+    /// Run every `n`-th query on every access path, not only the planner's choice (0: none, 1:
+    /// every query).
+    pub plans_every: u32,
     /// The store's staging window ([`Builder::staged_rows`](crate::Builder::staged_rows)):
     /// small windows seal often, in the middle of batches and of their aborts.
     pub staged_rows: u32,
@@ -530,6 +533,10 @@ pub struct Stats {
     pub batches_aborted: u64,
     /// Writes that succeeded inside batches (of either kind).
     pub batch_writes_ok: u64,
+    /// Write steps run (single writes and batches).
+    pub write_steps: u64,
+    /// List steps run.
+    pub lists: u64,
 }
 
 /// The runner's side of the comparison: the model, the dialog ids seen, the counts.
@@ -725,7 +732,10 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 let mut query = query.clone();
                 bind_ids(&mut query, &known);
                 let want = model.list(*viewer, &query);
-                let choices: &[PathChoice] = if checks.every_plan {
+                stats.lists += 1;
+                let every =
+                    checks.plans_every > 0 && stats.lists % u64::from(checks.plans_every) == 0;
+                let choices: &[PathChoice] = if every {
                     &[
                         PathChoice::Auto,
                         PathChoice::SortCandidates,
@@ -785,8 +795,12 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 }
             }
         }
-        if checks.integrity_every_step && !matches!(step, Step::List { .. } | Step::Tick { .. }) {
-            integrity(&store, &what)?;
+        if !matches!(step, Step::List { .. } | Step::Tick { .. }) {
+            stats.write_steps += 1;
+            let every = checks.integrity_every;
+            if every > 0 && stats.write_steps % u64::from(every) == 0 {
+                integrity(&store, &what)?;
+            }
         }
     }
     integrity(&store, "end")?;
