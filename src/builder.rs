@@ -145,7 +145,7 @@ impl Builder {
         })
         .map_err(|e| e.in_file(Some(disk.path())))?;
         let mut store = self.finish(storage);
-        store.path = Some(disk.path().to_path_buf());
+        store.path = disk.is_file().then(|| disk.path().to_path_buf());
         Ok(store)
     }
 

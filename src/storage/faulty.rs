@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use redb::backends::FileBackend;
+use redb::backends::{FileBackend, InMemoryBackend};
 use redb::{BackendError, StorageBackend};
 
 /// The failure plan of a store file, shared by every backend opened on it (the store opens the
@@ -30,6 +30,8 @@ use redb::{BackendError, StorageBackend};
 #[derive(Clone, Debug)]
 pub struct FaultyDisk {
     path: PathBuf,
+    /// The bytes of a disk in memory, kept across the store's reopens; `None`: the file.
+    memory: Option<Arc<InMemoryBackend>>,
     plan: Arc<Plan>,
 }
 
@@ -51,8 +53,19 @@ struct Plan {
 impl FaultyDisk {
     /// A disk that works, for the store file at `path`.
     pub fn new(path: impl AsRef<Path>) -> FaultyDisk {
+        FaultyDisk::with(path.as_ref().to_path_buf(), None)
+    }
+
+    /// A disk in memory (no file; [`path`](FaultyDisk::path) is `:memory:`), which keeps its
+    /// bytes while the store opens it again: for fuzzing, where a file per input is too slow.
+    pub fn in_memory() -> FaultyDisk {
+        FaultyDisk::with(PathBuf::from(":memory:"), Some(Arc::new(InMemoryBackend::new())))
+    }
+
+    fn with(path: PathBuf, memory: Option<Arc<InMemoryBackend>>) -> FaultyDisk {
         FaultyDisk {
-            path: path.as_ref().to_path_buf(),
+            path,
+            memory,
             plan: Arc::new(Plan {
                 calls: AtomicU64::new(0),
                 fail_at: AtomicU64::new(u64::MAX),
@@ -63,9 +76,14 @@ impl FaultyDisk {
         }
     }
 
-    /// The store file.
+    /// The store file (`:memory:` for a disk in memory).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether the disk is a file (not [`in_memory`](FaultyDisk::in_memory)).
+    pub fn is_file(&self) -> bool {
+        self.memory.is_none()
     }
 
     /// Makes the `n`-th write, sync or resize from now (0: the next one) fail with EIO, and
@@ -107,24 +125,47 @@ impl FaultyDisk {
         self.plan.failed.load(Ordering::SeqCst)
     }
 
-    /// A backend on the file following this plan.
+    /// A backend on the file (or the memory) following this plan.
     pub(crate) fn backend(&self) -> io::Result<FaultyBackend> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&self.path)?;
-        let file = FileBackend::new(file).map_err(io::Error::other)?;
-        Ok(FaultyBackend { file, plan: self.plan.clone() })
+        let medium = match &self.memory {
+            Some(memory) => Medium::Memory(memory.clone()),
+            None => {
+                let file = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&self.path)?;
+                Medium::File(FileBackend::new(file).map_err(io::Error::other)?)
+            }
+        };
+        Ok(FaultyBackend { file: medium, plan: self.plan.clone() })
     }
 }
 
-/// redb's file backend with [`FaultyDisk`]'s plan in front of it.
+/// redb's file backend (or a shared in-memory one) with [`FaultyDisk`]'s plan in front of it.
 #[derive(Debug)]
 pub(crate) struct FaultyBackend {
-    file: FileBackend,
+    file: Medium,
     plan: Arc<Plan>,
+}
+
+/// Where the bytes are.
+#[derive(Debug)]
+enum Medium {
+    File(FileBackend),
+    Memory(Arc<InMemoryBackend>),
+}
+
+impl std::ops::Deref for Medium {
+    type Target = dyn StorageBackend;
+
+    fn deref(&self) -> &(dyn StorageBackend + 'static) {
+        match self {
+            Medium::File(file) => file,
+            Medium::Memory(memory) => &**memory,
+        }
+    }
 }
 
 impl FaultyBackend {

@@ -52,7 +52,13 @@ pub fn store_ops(data: &[u8]) {
     // Every answer against the model; the whole-store checks now and then, so that the target
     // runs fast enough to reach deep states: integrity after every 16th write step and at the
     // end, every 4th query on every access path.
-    let checks = steps::Checks { integrity_every: 16, plans_every: 4, staged_rows };
+    // One input in four runs on a failing disk, its fault plan drawn from the input's bytes.
+    let faults = data.first().filter(|b| *b & 3 == 0).map(|_| {
+        data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        })
+    });
+    let checks = steps::Checks { integrity_every: 16, plans_every: 4, staged_rows, faults };
     if let Err(problem) = steps::run(&steps, checks) {
         panic!("store and model disagree: {problem}");
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::model::Model;
 use super::model_ops::Env;
 use dialogstore::Error;
-use dialogstore::{Clock, DialogStore, ManualClock, WriteBatch};
+use dialogstore::{Clock, DialogStore, FaultyDisk, ManualClock, WriteBatch};
 use dialogstore::{Condition, Direction, Field, Op, PathChoice, Query, Scalar, Sort, Value};
 use dialogstore::{
     CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
@@ -470,6 +470,14 @@ pub struct Checks {
     /// The store's staging window ([`Builder::staged_rows`](crate::Builder::staged_rows)):
     /// small windows seal often, in the middle of batches and of their aborts.
     pub staged_rows: u32,
+    /// A failing disk, from this seed (`None`: a store in memory that never fails): the store
+    /// runs on a [`FaultyDisk`] in memory, and about a quarter of the single writes that change
+    /// a dialog (messages, updates, deletes, reads) meet a disk that fails from one of their
+    /// first I/O calls on, with EIO or as a full disk. Such a write must fail with `STORAGE` or
+    /// succeed; once the disk heals the same store takes writes again and holds the model's
+    /// state either before the write or after it (a commit whose last sync failed may have
+    /// reached the disk), never anything else.
+    pub faults: Option<u64>,
 }
 
 fn same<T: PartialEq + std::fmt::Debug>(
@@ -485,6 +493,11 @@ fn same<T: PartialEq + std::fmt::Debug>(
         }
         (Err(e), Err(c)) if e.code() == c => {
             stats.writes_refused += 1;
+            Ok(())
+        }
+        // The disk failed under it: the runner decides what the store holds once it heals.
+        (Err(e), _) if e.code() == "STORAGE" => {
+            stats.storage_failures += 1;
             Ok(())
         }
         (s, m) => Err(format!("{what}: store {s:?}, model {m:?}")),
@@ -537,6 +550,11 @@ pub struct Stats {
     pub write_steps: u64,
     /// List steps run.
     pub lists: u64,
+    /// Operations that failed with `STORAGE` (a failing disk).
+    pub storage_failures: u64,
+    /// Writes that met the failing disk: found absent, and found committed, once it healed.
+    pub faults_absent: u64,
+    pub faults_present: u64,
 }
 
 /// The runner's side of the comparison: the model, the dialog ids seen, the counts.
@@ -675,13 +693,17 @@ impl Side<'_> {
 pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     let mut stats = Stats::default();
     let clock = Arc::new(ManualClock::new(T0));
-    let store = DialogStore::builder()
+    let builder = DialogStore::builder()
         .app_id(APP)
         .muc_domain(MUC)
         .clock(clock.clone())
-        .staged_rows(checks.staged_rows)
-        .in_memory()
-        .map_err(|e| e.to_string())?;
+        .staged_rows(checks.staged_rows);
+    let disk = checks.faults.map(|seed| (FaultyDisk::in_memory(), seed));
+    let store = match &disk {
+        Some((disk, _)) => builder.open_faulty(disk),
+        None => builder.in_memory(),
+    }
+    .map_err(|e| e.to_string())?;
     let score = CustomClass::new("Score")
         .field("level", FieldType::Integer)
         .field("ratio", FieldType::Float)
@@ -780,6 +802,17 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 // A write on its own, as DialogStore's write methods run it: a transaction of
                 // one operation, whose refusal is the transaction's error.
                 let refused = side.stats.writes_refused;
+                let failures = side.stats.storage_failures;
+                let fault = disk.as_ref().filter(|(_, seed)| arms_fault(write, *seed, n));
+                let before = fault.map(|_| side.model.clone());
+                if let Some((disk, seed)) = fault {
+                    let from = (seed >> 8).wrapping_add(n as u64) % 12;
+                    if seed & 0x80 == 0 {
+                        disk.fail_from(from);
+                    } else {
+                        disk.fill_from(from);
+                    }
+                }
                 let mut outcome = Ok(());
                 let out = store.write(|batch| {
                     outcome = side.write(batch, n, write, &what);
@@ -790,6 +823,15 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                     }
                 });
                 outcome?;
+                let failed = side.stats.storage_failures > failures
+                    || matches!(&out, Err(e) if e.code() == "STORAGE");
+                if let (Some((disk, _)), Some(before)) = (fault, before) {
+                    disk.heal();
+                    if failed {
+                        heal(&store, side.model, before, side.stats, &what)?;
+                        continue;
+                    }
+                }
                 if let (Err(e), false) = (&out, side.stats.writes_refused > refused) {
                     return Err(format!("{what}: the transaction failed: {e}"));
                 }
@@ -822,6 +864,64 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     }
     stats.dialogs = model.dialogs.len() as u64;
     Ok(stats)
+}
+
+/// Whether write step `n` meets a failing disk, for the fault seed `seed`: about a quarter of
+/// the writes that change an existing dialog (whose model after the write is known without the
+/// store's answer).
+fn arms_fault(step: &Step, seed: u64, n: usize) -> bool {
+    let changes = matches!(
+        step,
+        Step::Message { .. } | Step::Update { .. } | Step::Delete { .. } | Step::MarkRead { .. }
+    );
+    changes && (seed ^ (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) >> 61 < 2
+}
+
+/// After a write failed with `STORAGE` and the disk healed: the same store writes again (a sync
+/// opens the file again), and holds the model `before` the write or `after` it (a commit whose
+/// last sync failed may have reached the disk); `after` is what `model` holds now.
+fn heal(
+    store: &DialogStore,
+    model: &mut Model,
+    before: Model,
+    stats: &mut Stats,
+    what: &str,
+) -> Result<(), String> {
+    store.sync().map_err(|e| format!("{what}: sync once the disk healed: {e}"))?;
+    if holds(store, &before)? {
+        *model = before;
+        stats.faults_absent += 1;
+        return Ok(());
+    }
+    if holds(store, model)? {
+        stats.faults_present += 1;
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: after the failed write the store holds neither the state before it nor after it"
+    ))
+}
+
+/// Whether every user's whole inbox (unread counts included) is the model's.
+fn holds(store: &DialogStore, model: &Model) -> Result<bool, String> {
+    for user in 1..=u64::from(USERS) {
+        let user = UserId(user);
+        let mut skip = 0;
+        loop {
+            let query: Query =
+                format!("limit=100&skip={skip}").parse().map_err(|e| format!("{e}"))?;
+            let want = model.list(user, &query).map_err(str::to_owned)?;
+            let page = store.list_dialogs(user, &query).map_err(|e| format!("list: {e}"))?;
+            if page.total_entries != want.0 || page.items != want.1 {
+                return Ok(false);
+            }
+            skip += 100;
+            if skip >= want.0 {
+                break;
+            }
+        }
+    }
+    Ok(true)
 }
 
 fn integrity(store: &DialogStore, what: &str) -> Result<(), String> {
