@@ -2,7 +2,8 @@
 //! or syncs that return EIO, a disk that fills up, and a disk that comes back.
 //!
 //! The sweep runs one scripted sequence of writes (creates of every type, single messages, a
-//! batch of messages, `mark_read`, a leave, enough creates to seal the staging window twice)
+//! batch of messages, `mark_read`, a leave, enough creates to seal the staging window twice,
+//! then `compact`)
 //! once to count its I/O calls, then once for every failure point: the n-th write, sync or
 //! resize fails (with EIO, or as a full disk), the disk heals right after the call that met it,
 //! and the sequence goes on on the same store value. Every call must answer as the plain model
@@ -190,7 +191,7 @@ fn sweep_once(fault_at: Option<u64>, fault: Fault) -> Swept {
     let dir = tempfile::tempdir().expect("temp dir");
     let disk = FaultyDisk::new(dir.path().join("faulty.redb"));
     let clock = Arc::new(ManualClock::new(T0));
-    let store = builder(&clock).staged_rows(4).open_faulty(&disk).expect("open");
+    let mut store = builder(&clock).staged_rows(4).open_faulty(&disk).expect("open");
     let start = disk.io_calls();
     match (fault_at, fault) {
         (Some(n), Fault::Eio) => disk.fail_from(n),
@@ -245,6 +246,20 @@ fn sweep_once(fault_at: Option<u64>, fault: Fault) -> Swept {
                 panic!("step {step:?}: the store answered {have:?}, the model {want:?}")
             }
         }
+    }
+    // Last, `compact` (which rewrites the file): a failure fails it alone, and changes nothing.
+    match store.compact() {
+        Err(e) if !failed && e.code() == "STORAGE" => {
+            assert!(disk.has_failed(), "compact failed in storage on a working disk: {e}");
+            failed = true;
+            absent += 1;
+            disk.heal();
+            store
+                .sync()
+                .unwrap_or_else(|e| panic!("fault at {fault_at:?}: sync after compact: {e}"));
+        }
+        Err(e) => panic!("fault at {fault_at:?}: compact: {e}"),
+        Ok(_) => {}
     }
     let calls = disk.io_calls() - start;
     agree(&store, &model, &USERS.map(UserId))
