@@ -106,7 +106,14 @@ impl std::fmt::Debug for DialogStore {
 impl DialogStore {
     /// Runs `f` inside [`shield`], naming this store's file in a storage error.
     pub(crate) fn guard<R>(&self, f: impl FnOnce() -> Result<R, Error>) -> Result<R, Error> {
-        shield(f).map_err(|e| e.in_file(self.path.as_deref()))
+        shield(f).map_err(|e| self.failed(e))
+    }
+
+    /// A call's error: noted by the storage (a failure there reopens the file on the next
+    /// call), naming this store's file.
+    fn failed(&self, e: Error) -> Error {
+        self.storage.note(&e);
+        e.in_file(self.path.as_deref())
     }
 
     /// [`shield_calling`], naming this store's file in a storage error.
@@ -114,7 +121,7 @@ impl DialogStore {
         &self,
         f: impl FnOnce(&mut Caller) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        shield_calling(f).map_err(|e| e.in_file(self.path.as_deref()))
+        shield_calling(f).map_err(|e| self.failed(e))
     }
 
     /// Another handle on the same store (the same file, cache and writer) whose planner takes

@@ -26,7 +26,8 @@ mod writer;
 use std::any::Any;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use redb::{Database, ReadableDatabase};
 
@@ -138,6 +139,11 @@ pub(crate) struct Storage {
     durability: Durability,
     /// How to open the file again (`None` in memory, where no I/O fails).
     opener: Option<Opener>,
+    /// A call failed in storage: redb may refuse the database now, and the next call opens
+    /// the file again before it begins.
+    suspect: AtomicBool,
+    /// Held by the call opening the file again.
+    reopening: Mutex<()>,
     /// The read cache's budget and the staging window, for a reopened file's fresh ones.
     cache_bytes: usize,
     staged_rows: u32,
@@ -150,8 +156,9 @@ type Opener = Box<dyn Fn() -> Result<Database, Error> + Send + Sync>;
 /// made with `Durability::None` that the failure kept from the disk is gone from the file, and
 /// must be gone from them too.
 struct Live {
-    /// `None` after the database was closed to be opened again and the opening failed.
-    db: Option<Engine>,
+    /// `None` after the database was closed to be opened again and the opening failed. Shared
+    /// with the calls beginning a transaction on it, which hold no lock meanwhile.
+    db: Option<Arc<Engine>>,
     cache: Arc<Cache>,
     staging: Arc<Staging>,
     /// How many times the database was opened, so that two calls that met the same failure
@@ -161,13 +168,20 @@ struct Live {
 
 impl Live {
     fn db(&self) -> Result<&Database, Error> {
-        self.db.as_deref().ok_or_else(|| {
-            Error::storage(std::io::Error::other(
-                "the store file was closed after an I/O error and could not be opened again yet",
-            ))
-        })
+        self.db.as_deref().map(|engine| &**engine).ok_or_else(closed)
     }
 }
+
+/// The error of a call while the file is closed between two openings.
+fn closed() -> Error {
+    Error::storage(std::io::Error::other(
+        "the store file was closed after an I/O error and is not open again yet",
+    ))
+}
+
+/// How many times a reopening tries to open the file (2 ms apart) while a transaction of the
+/// old database holds it.
+const REOPEN_TRIES: u32 = 250;
 
 /// Whether redb refuses every transaction after an earlier I/O error (it must be reopened).
 fn poisoned(e: &redb::TransactionError) -> bool {
@@ -221,6 +235,8 @@ impl Storage {
             live: RwLock::new(live),
             durability: Durability::Immediate,
             opener: None,
+            suspect: AtomicBool::new(false),
+            reopening: Mutex::new(()),
             cache_bytes,
             staged_rows,
         };
@@ -239,6 +255,8 @@ impl Storage {
             live: RwLock::new(live),
             durability,
             opener: Some(opener),
+            suspect: AtomicBool::new(false),
+            reopening: Mutex::new(()),
             cache_bytes,
             staged_rows,
         };
@@ -261,7 +279,7 @@ impl Storage {
             cache_bytes / 48,
         ));
         let staging = Arc::new(Staging::new(staged_rows));
-        Live { db: Some(Engine(Some(db))), cache, staging, generation }
+        Live { db: Some(Arc::new(Engine(Some(db)))), cache, staging, generation }
     }
 
     /// The read cache of the open database, for unit tests.
@@ -281,47 +299,74 @@ impl Storage {
     }
 
     /// Begins a transaction with `begin`, with the cache and staging of its database. redb
-    /// refuses every transaction after an I/O error until the file is opened again: then the
-    /// file is closed and opened again (redb repairs it to its last durable commit) and the
-    /// transaction begun on it. If the disk still fails, so does the call, and the next one
-    /// tries again.
+    /// refuses every transaction after an I/O error until the file is opened again (and a read
+    /// transaction begun on such a database fails at its first page not in memory): after a
+    /// write failed in storage, or when redb refuses, the file is closed and opened again
+    /// (redb repairs it to its last commit) and the transaction begun on it. If the disk still
+    /// fails, so does the call, and the next one tries again. The lock on `live` is never held
+    /// while redb waits for its write lock.
     fn begin<T>(
         &self,
         begin: impl Fn(&Database) -> Result<T, redb::TransactionError>,
     ) -> Result<(T, Arc<Cache>, Arc<Staging>), Error> {
-        let generation = {
-            let live = self.read_live();
-            match live.db.as_deref().map(&begin) {
-                Some(Ok(txn)) => {
-                    return Ok((txn, live.cache.clone(), live.staging.clone()));
-                }
-                Some(Err(e)) if !poisoned(&e) || self.opener.is_none() => return Err(e.into()),
-                _ => live.generation,
+        let (db, cache, staging, generation) = self.current();
+        let suspect = self.opener.is_some() && self.suspect.load(Ordering::Acquire);
+        if let Some(db) = db.filter(|_| !suspect) {
+            match begin(&db) {
+                Ok(txn) => return Ok((txn, cache, staging)),
+                Err(e) if !poisoned(&e) || self.opener.is_none() => return Err(e.into()),
+                Err(_) => {}
             }
-        };
+        }
         self.reopen(generation)?;
+        let (db, cache, staging, _) = self.current();
+        let db = db.ok_or_else(closed)?;
+        Ok((begin(&db)?, cache, staging))
+    }
+
+    /// The open database (if any), its cache and staging, and how many times it was opened.
+    fn current(&self) -> (Option<Arc<Engine>>, Arc<Cache>, Arc<Staging>, u64) {
         let live = self.read_live();
-        let txn = begin(live.db()?)?;
-        Ok((txn, live.cache.clone(), live.staging.clone()))
+        (live.db.clone(), live.cache.clone(), live.staging.clone(), live.generation)
     }
 
     /// Closes the database and opens it again, unless another call did since `generation`.
+    /// The file allows one open database, and a transaction still running on the old one keeps
+    /// it open until it ends, so the opening is tried again for a while. Meanwhile no lock is
+    /// held that other calls wait for: a call that finds the database closed while another
+    /// opens it fails at once with `STORAGE` (it may be the very call whose transaction keeps
+    /// the old database open).
     fn reopen(&self, generation: u64) -> Result<(), Error> {
         let Some(opener) = &self.opener else { return Ok(()) };
+        let _reopening = match self.reopening.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Err(closed()),
+        };
         {
             let mut live = self.live.write().unwrap_or_else(|e| e.into_inner());
             if live.generation != generation {
                 return Ok(());
             }
-            // Closed first: the file allows one open database.
             drop(live.db.take());
-            let fresh =
-                Storage::live(opener()?, self.cache_bytes, self.staged_rows, generation + 1);
-            // The staging is rebuilt from the file before any call sees it.
-            let txn = fresh.db()?.begin_write()?;
-            self.write_in(txn, &fresh.cache, &fresh.staging, |w| w.check_format())?;
-            *live = fresh;
         }
+        let mut tries = 0;
+        let db = loop {
+            match opener() {
+                Ok(db) => break db,
+                Err(e) if tries >= REOPEN_TRIES => return Err(e),
+                Err(_) => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+            }
+        };
+        let fresh = Storage::live(db, self.cache_bytes, self.staged_rows, generation + 1);
+        // The staging is rebuilt from the file before any call sees it.
+        let txn = fresh.db()?.begin_write()?;
+        self.write_in(txn, &fresh.cache, &fresh.staging, |w| w.check_format())?;
+        *self.live.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        self.suspect.store(false, Ordering::Release);
         Ok(())
     }
 
@@ -332,7 +377,7 @@ impl Storage {
         f: impl FnOnce(&mut Writer<'_>) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let (txn, cache, staging) = self.begin(|db| db.begin_write())?;
-        self.write_in(txn, &cache, &staging, f)
+        self.noted(self.write_in(txn, &cache, &staging, f))
     }
 
     /// [`Storage::write`] in a transaction begun on the database of `cache` and `staging`.
@@ -387,17 +432,39 @@ impl Storage {
     /// what persists commits made with [`Durability::None`].
     pub(crate) fn sync(&self) -> Result<(), Error> {
         let (mut txn, ..) = self.begin(|db| db.begin_write())?;
-        txn.set_durability(redb::Durability::Immediate)?;
-        txn.commit()?;
-        Ok(())
+        let out = txn.set_durability(redb::Durability::Immediate).map_err(Error::from);
+        self.noted(out.and_then(|()| Ok(txn.commit()?)))
     }
 
     /// Rewrites the file to give back free space (pages copy-on-write left behind).
     pub(crate) fn compact(&mut self) -> Result<bool, Error> {
+        let (db, _, _, generation) = self.current();
+        if db.is_none() || (self.opener.is_some() && *self.suspect.get_mut()) {
+            self.reopen(generation)?;
+        }
+        drop(db);
         let live = self.live.get_mut().unwrap_or_else(|e| e.into_inner());
-        match live.db.as_deref_mut() {
-            Some(db) => Ok(db.compact()?),
-            None => Err(live.db().err().unwrap_or_else(|| Error::corrupted("no database"))),
+        // `&mut self`: no call is beginning a transaction, so no one else holds the database.
+        let Some(db) = live.db.as_mut().and_then(Arc::get_mut) else {
+            return Err(closed());
+        };
+        let out = db.compact().map_err(Error::from);
+        self.noted(out)
+    }
+
+    /// Passes `out` on, noting a failure in storage (see [`Storage::note`]).
+    fn noted<R>(&self, out: Result<R, Error>) -> Result<R, Error> {
+        if let Err(e) = &out {
+            self.note(e);
+        }
+        out
+    }
+
+    /// Notes an error of a call: after a failure in storage (a read's too) redb may refuse the
+    /// database from now on, and the next call opens the file again before it begins.
+    pub(crate) fn note(&self, e: &Error) {
+        if let Error::Storage { .. } = e {
+            self.suspect.store(true, Ordering::Release);
         }
     }
 
