@@ -483,3 +483,47 @@ fn calls_on_a_flapping_disk_all_end() {
     }
     assert!(store.check_integrity().expect("integrity").is_clean());
 }
+
+/// A disk whose reads fail: reads that need the disk fail with `STORAGE` (never `CORRUPTED`,
+/// never a wrong answer), and once it heals the same store reads and writes again (redb
+/// refuses a database after a failed read too: the store opens the file again by itself).
+#[test]
+fn failing_reads_fail_with_storage_and_the_store_recovers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let disk = FaultyDisk::new(dir.path().join("reads.redb"));
+    let clock = Arc::new(ManualClock::new(T0));
+    let mut model = Model::default();
+    {
+        let store = builder(&clock).open_faulty(&disk).expect("open");
+        let env = dialogstore_testkit::fuzzing::Env { now: T0, app_id: APP_ID, muc: MUC };
+        for k in 0..300u64 {
+            let new = NewDialog::group(format!("Group {k}"), [UserId(1 + k % 5)]);
+            let owner = UserId(1 + (k + 1) % 5);
+            let d = store.create_dialog(owner, new.clone()).expect("create");
+            model.create(&env, owner, &new, Some(d.id)).expect("model");
+        }
+    }
+    // A small cache, so that reads go to the disk.
+    let store = builder(&clock).cache_size(64 << 10).open_faulty(&disk).expect("reopen");
+    disk.fail_reads();
+    let mut failed = 0;
+    for user in USERS.map(UserId) {
+        match store.list_dialogs(user, &"limit=100".parse().expect("query")) {
+            Ok(page) => {
+                let want = model.list(user, &"limit=100".parse().expect("query")).expect("model");
+                assert_eq!((page.total_entries, page.items), want, "a read on a failing disk");
+            }
+            Err(e) => {
+                assert_eq!(e.code(), "STORAGE", "{e}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(failed > 0, "no read met the failing disk");
+    disk.heal();
+    agree(&store, &model, &USERS.map(UserId)).expect("reads once the disk heals");
+    let d = store.create_dialog(UserId(1), NewDialog::private(UserId(2))).expect("a write");
+    let env = dialogstore_testkit::fuzzing::Env { now: T0, app_id: APP_ID, muc: MUC };
+    model.create(&env, UserId(1), &NewDialog::private(UserId(2)), Some(d.id)).expect("model");
+    agree(&store, &model, &USERS.map(UserId)).expect("after a write");
+}

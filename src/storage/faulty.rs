@@ -1,6 +1,6 @@
 //! A disk that fails on demand, for tests (feature `testing`): [`FaultyDisk`] wraps a store
 //! file through redb's backend hook and makes its writes, syncs and resizes fail with EIO from a
-//! chosen call on, or with a full disk past a size, until it is healed.
+//! chosen call on, or with a full disk, and its reads fail with EIO, until it is healed.
 
 use std::fs::OpenOptions;
 use std::io;
@@ -46,6 +46,8 @@ struct Plan {
     /// The call (by `calls`) from which the disk is full: no write lands and the file cannot
     /// grow; `u64::MAX`: never.
     full_at: AtomicU64,
+    /// Whether reads fail (EIO) until healed.
+    reads_fail: AtomicBool,
     /// Whether a call has failed since the last heal.
     failed: AtomicBool,
 }
@@ -71,6 +73,7 @@ impl FaultyDisk {
                 fail_at: AtomicU64::new(u64::MAX),
                 room: AtomicU64::new(u64::MAX),
                 full_at: AtomicU64::new(u64::MAX),
+                reads_fail: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
             }),
         }
@@ -106,8 +109,15 @@ impl FaultyDisk {
         self.plan.full_at.store(now.saturating_add(n), Ordering::SeqCst);
     }
 
+    /// Makes every read fail with EIO until healed (reads are not counted by
+    /// [`io_calls`](FaultyDisk::io_calls)).
+    pub fn fail_reads(&self) {
+        self.plan.reads_fail.store(true, Ordering::SeqCst);
+    }
+
     /// The disk works again.
     pub fn heal(&self) {
+        self.plan.reads_fail.store(false, Ordering::SeqCst);
         self.plan.fail_at.store(u64::MAX, Ordering::SeqCst);
         self.plan.room.store(u64::MAX, Ordering::SeqCst);
         self.plan.full_at.store(u64::MAX, Ordering::SeqCst);
@@ -196,6 +206,10 @@ impl StorageBackend for FaultyBackend {
     }
 
     fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), io::Error> {
+        if self.plan.reads_fail.load(Ordering::SeqCst) {
+            self.plan.failed.store(true, Ordering::SeqCst);
+            return Err(io::Error::other("injected read error (EIO)"));
+        }
         self.file.read(offset, out)
     }
 
