@@ -60,6 +60,14 @@ pub enum Error {
         /// Which table or record, and what is wrong with it.
         what: String,
     },
+    /// A write call (or `sync`) on a store from inside that store's own
+    /// [`write`](crate::DialogStore::write) closure, on the same thread: it would wait for the
+    /// transaction it runs in. The closure's batch makes the same calls.
+    #[error(
+        "a write on this store from inside its own `write` closure would wait for itself: \
+         call it on the batch the closure was given"
+    )]
+    NestedWrite,
     /// The storage engine failed (I/O, a full disk, a file locked by another process).
     #[error("storage error{}: {source}", in_file(file.as_deref()))]
     Storage {
@@ -87,6 +95,7 @@ impl Error {
             Error::Validation(_) => "VALIDATION",
             Error::Query(_) => "QUERY",
             Error::Corrupted { .. } => "CORRUPTED",
+            Error::NestedWrite => "NESTED_WRITE",
             Error::Storage { .. } => "STORAGE",
         }
     }

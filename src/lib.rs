@@ -133,7 +133,9 @@
 //! calls that arrive while a commit is in flight share the next transaction and its fsync, each
 //! answered with its own result once that commit is durable. A refused call (permission,
 //! validation, not found) fails alone; a failure in storage fails every call of its group.
-//! [`DialogStore::write`] batches are not grouped and stay atomic.
+//! [`DialogStore::write`] batches are not grouped and stay atomic. A write call (or `sync`) on a
+//! store from inside that store's own `write` closure would wait for the transaction it runs
+//! in: it fails at once with `NESTED_WRITE` (the closure's batch makes the same calls).
 //!
 //! **Failing disks.** A write that meets an I/O error or a full disk fails with `STORAGE`, and
 //! the store reopens its file by itself on the next call, so once the disk works again the same

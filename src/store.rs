@@ -162,12 +162,6 @@ impl DialogStore {
         shield(|| storage.compact()).map_err(|e| e.in_file(self.path.as_deref()))
     }
 
-    /// Makes every write so far durable. Only needed with [`Durability::None`](crate::Durability::None) (bulk loads):
-    /// its commits reach the disk with the next durable commit, which this is.
-    pub fn sync(&self) -> Result<(), Error> {
-        self.guard(|| self.storage.sync())
-    }
-
     /// Reads a dialog as `user`, with their unread count: `DIALOG_ID_EMPTY` for an empty id,
     /// `DIALOG_ID_INVALID`, `NOT_FOUND`, or `ACCESS_ERROR` when `user` may not see it.
     pub fn get_dialog(&self, user: UserId, id: &str) -> Result<Dialog, Error> {

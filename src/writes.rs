@@ -2,13 +2,49 @@
 //! transaction of its own through a [`WriteBatch`]; every single write call goes through the
 //! group commit (`group_commit.rs`), sharing a transaction with the calls of other threads.
 
+use std::cell::RefCell;
+
 use crate::batch::WriteBatch;
 use crate::dialog::{Dialog, DialogUpdate, MessageMeta, NewDialog};
 use crate::error::Error;
 use crate::model::{CustomClass, DialogId, UserId};
 use crate::store::DialogStore;
 
+thread_local! {
+    /// The stores (by their storage's address) whose `write` closure runs on this thread.
+    static WRITING: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks a store as writing on this thread while it lives.
+struct Writing(usize);
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        WRITING.with(|w| {
+            let mut w = w.borrow_mut();
+            if let Some(at) = w.iter().rposition(|s| *s == self.0) {
+                w.remove(at);
+            }
+        });
+    }
+}
+
 impl DialogStore {
+    /// This store's key in [`WRITING`]: its storage, shared by the handles of one store.
+    fn writing_key(&self) -> usize {
+        std::sync::Arc::as_ptr(&self.storage) as usize
+    }
+
+    /// Refuses a write call made from inside this store's own `write` closure on this thread,
+    /// which would wait for the transaction it runs in.
+    pub(crate) fn not_nested(&self) -> Result<(), Error> {
+        let key = self.writing_key();
+        match WRITING.with(|w| w.borrow().contains(&key)) {
+            true => Err(Error::NestedWrite),
+            false => Ok(()),
+        }
+    }
+
     /// Runs `f` in one write transaction: everything it writes commits together, or, if it
     /// returns an error, nothing does. An operation inside that fails writes nothing, so `f` may
     /// catch its error and go on; except that an operation failing in storage (`CORRUPTED` or
@@ -28,6 +64,10 @@ impl DialogStore {
         &self,
         f: impl FnOnce(&mut WriteBatch<'_, '_>) -> Result<R, Error>,
     ) -> Result<R, Error> {
+        self.not_nested()?;
+        let key = self.writing_key();
+        WRITING.with(|w| w.borrow_mut().push(key));
+        let _writing = Writing(key);
         // A panic in `f` is the caller's: it aborts the transaction and is resumed past the
         // shield. The batch's own calls into the engine are shielded one by one.
         self.guard_calling(|caller| {
@@ -42,12 +82,20 @@ impl DialogStore {
         })
     }
 
+    /// Makes every write so far durable. Only needed with [`Durability::None`](crate::Durability::None) (bulk loads):
+    /// its commits reach the disk with the next durable commit, which this is.
+    pub fn sync(&self) -> Result<(), Error> {
+        self.not_nested()?;
+        self.guard(|| self.storage.sync())
+    }
+
     /// A single write call: committed in a group with the calls of other threads.
     fn grouped<R, F>(&self, op: F) -> Result<R, Error>
     where
         F: FnOnce(&mut WriteBatch<'_, '_>) -> Result<R, Error> + Send + 'static,
         R: Send + 'static,
     {
+        self.not_nested()?;
         self.commits.call(op, |run| {
             self.write(|batch| {
                 run(batch);

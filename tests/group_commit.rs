@@ -438,3 +438,30 @@ fn acknowledged_concurrent_writes_survive_kill_9() {
          calls in flight found committed"
     );
 }
+
+#[test]
+fn a_write_call_inside_the_stores_own_write_closure_is_refused_not_a_hang() {
+    let env = Env::new();
+    let other = Env::new();
+    let d = env.group(UserId(1), &[UserId(2)]);
+    let out = env.write(|b| {
+        b.record_message(d.id, UserId(1), msg("a", "in the batch", 1))?;
+        // Each of these would wait for the transaction it runs in.
+        let nested = env.record_message(d.id, UserId(1), msg("b", "nested", 2));
+        assert_eq!(nested.map_err(|e| e.code()), Err("NESTED_WRITE"));
+        let handle = env.with_path_choice(dialogstore::PathChoice::FullScan);
+        let nested = handle.create_dialog(UserId(3), NewDialog::private(UserId(4)));
+        assert_eq!(nested.map_err(|e| e.code()), Err("NESTED_WRITE"));
+        assert_eq!(env.write(|_| Ok(())).map_err(|e| e.code()), Err("NESTED_WRITE"));
+        assert_eq!(env.sync().map_err(|e| e.code()), Err("NESTED_WRITE"));
+        // Reads and another store's writes are fine.
+        assert_eq!(env.get(UserId(2), d.id).expect("a read").unread_messages_count, Some(0));
+        other.create_dialog(UserId(1), NewDialog::private(UserId(2))).expect("another store");
+        Ok(())
+    });
+    out.expect("the batch commits");
+    assert_eq!(env.unread(UserId(2), d.id), 1, "the batch's message only");
+    // After the closure, the same calls work.
+    env.record_message(d.id, UserId(1), msg("c", "after", 3)).expect("a write after");
+    env.sync().expect("sync after");
+}
