@@ -38,14 +38,7 @@ impl<'s, 't> WriteBatch<'s, 't> {
         let out = shield(|| op(self.w, &ctx));
         if let Err(e) = &out {
             if self.broken.is_none() {
-                self.broken = match e {
-                    Error::Corrupted { what } => Some(Error::corrupted(what.clone())),
-                    Error::Storage { source, file } => Some(Error::Storage {
-                        source: Box::new(std::io::Error::other(source.to_string())),
-                        file: file.clone(),
-                    }),
-                    _ => None,
-                };
+                self.broken = e.engine_failure_copy();
             }
         }
         out

@@ -130,9 +130,7 @@ impl Builder {
             Storage::open(path, self.cache_bytes, self.durability, self.verify, self.staged_rows)
         })
         .map_err(|e| e.in_file(Some(path)))?;
-        let mut store = self.finish(storage);
-        store.path = Some(path.to_path_buf());
-        Ok(store)
+        Ok(self.finish(storage, Some(path)))
     }
 
     /// Opens the store file of `disk`, a disk that fails on demand, for tests of what the store
@@ -140,22 +138,22 @@ impl Builder {
     /// the file again through `disk` after a failure, as it opens a plain file again.
     #[cfg(feature = "testing")]
     pub fn open_faulty(self, disk: &crate::storage::FaultyDisk) -> Result<DialogStore, Error> {
+        let file = disk.is_file().then(|| disk.path());
         let storage = shield(|| {
             Storage::open_faulty(disk, self.cache_bytes, self.durability, self.staged_rows)
         })
-        .map_err(|e| e.in_file(Some(disk.path())))?;
-        let mut store = self.finish(storage);
-        store.path = disk.is_file().then(|| disk.path().to_path_buf());
-        Ok(store)
+        .map_err(|e| e.in_file(file))?;
+        Ok(self.finish(storage, file))
     }
 
     /// Opens a store that lives in memory and is gone when dropped.
     pub fn in_memory(self) -> Result<DialogStore, Error> {
         let storage = shield(|| Storage::in_memory(self.cache_bytes, self.staged_rows))?;
-        Ok(self.finish(storage))
+        Ok(self.finish(storage, None))
     }
 
-    fn finish(self, storage: Storage) -> DialogStore {
+    /// The store of `storage`, whose file is `path` (`None` in memory).
+    fn finish(self, storage: Storage, path: Option<&Path>) -> DialogStore {
         let storage = Arc::new(storage);
         let background = match self.background_warm_up {
             true => Background::start(&storage),
@@ -169,7 +167,7 @@ impl Builder {
                 muc_domain: self.muc_domain.into(),
                 clock: self.clock,
             }),
-            path: None,
+            path: path.map(Path::to_path_buf),
             paths: self.paths,
             commits: Default::default(),
         }

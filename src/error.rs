@@ -114,6 +114,19 @@ impl Error {
         }
     }
 
+    /// A copy of a failure in storage (`CORRUPTED` or `STORAGE`, whose source is not `Clone`),
+    /// for each of the calls it fails; `None` for any other error.
+    pub(crate) fn engine_failure_copy(&self) -> Option<Error> {
+        match self {
+            Error::Corrupted { what } => Some(Error::corrupted(what.clone())),
+            Error::Storage { source, file } => Some(Error::Storage {
+                source: Box::new(std::io::Error::other(source.to_string())),
+                file: file.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     pub(crate) fn corrupted(what: impl Into<String>) -> Error {
         Error::Corrupted { what: what.into() }
     }

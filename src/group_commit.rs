@@ -77,19 +77,11 @@ where
     }
 }
 
-/// The group's failure for one of its calls (a storage error is not `Clone`).
+/// The group's failure for one of its calls: a group fails only in storage.
 fn copy_failure(e: &Error) -> Error {
-    match e {
-        Error::Corrupted { what } => Error::corrupted(what.clone()),
-        Error::Storage { source, file } => Error::Storage {
-            source: Box::new(std::io::Error::other(source.to_string())),
-            file: file.clone(),
-        },
-        other => Error::Storage {
-            source: Box::new(std::io::Error::other(format!("the group commit failed: {other}"))),
-            file: None,
-        },
-    }
+    e.engine_failure_copy().unwrap_or_else(|| {
+        Error::storage(std::io::Error::other(format!("the group commit failed: {e}")))
+    })
 }
 
 /// Locks, taking over a lock a panicking thread left poisoned: the queue's state is changed
@@ -106,18 +98,20 @@ impl CommitQueue {
     }
 }
 
-/// Ends a leader's turn, even if the group panicked: the calls not answered yet fail, and the
-/// next waiting call may lead.
+/// A leader's turn: when it ends, even by a panic, every call of the group is answered (with
+/// `failed`, if set) and the next waiting call may lead.
 struct Turn<'q> {
     queue: &'q CommitQueue,
     group: Vec<Box<dyn Call>>,
+    /// What the group's calls get instead of their own results: a panic's error until the
+    /// commit returns, then the commit's error, if any.
+    failed: Option<Error>,
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        let failed = Error::corrupted("a write committed in the same group panicked");
         for call in self.group.drain(..) {
-            call.answer(Some(&failed));
+            call.answer(self.failed.as_ref());
         }
         lock(&self.queue.state).committing = false;
         self.queue.done.notify_all();
@@ -154,17 +148,15 @@ impl CommitQueue {
             q.groups += 1;
             q.calls += group.len() as u64;
             drop(q);
-            let mut turn = Turn { queue: self, group };
+            let panicked = Error::corrupted("a write committed in the same group panicked");
+            let mut turn = Turn { queue: self, group, failed: Some(panicked) };
             let committed = commit(&mut |batch| {
                 for call in &mut turn.group {
                     call.run(batch);
                 }
             });
-            let failed = committed.err();
-            for call in turn.group.drain(..) {
-                call.answer(failed.as_ref());
-            }
-            // The next group may start.
+            turn.failed = committed.err();
+            // Every call answered; the next group may start.
             drop(turn);
             q = lock(&self.state);
         }

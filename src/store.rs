@@ -159,7 +159,7 @@ impl DialogStore {
                 "compact needs the store to itself, and another handle shares it",
             )));
         };
-        shield(|| storage.compact()).map_err(|e| e.in_file(self.path.as_deref()))
+        shield(|| storage.compact()).map_err(|e| self.failed(e))
     }
 
     /// Reads a dialog as `user`, with their unread count: `DIALOG_ID_EMPTY` for an empty id,

@@ -18,6 +18,20 @@ thread_local! {
 /// Marks a store as writing on this thread while it lives.
 struct Writing(usize);
 
+impl Writing {
+    /// Marks the store `key` as writing on this thread, unless it already is.
+    fn enter(key: usize) -> Result<Writing, Error> {
+        WRITING.with(|w| {
+            let mut w = w.borrow_mut();
+            if w.contains(&key) {
+                return Err(Error::NestedWrite);
+            }
+            w.push(key);
+            Ok(Writing(key))
+        })
+    }
+}
+
 impl Drop for Writing {
     fn drop(&mut self) {
         WRITING.with(|w| {
@@ -37,7 +51,7 @@ impl DialogStore {
 
     /// Refuses a write call made from inside this store's own `write` closure on this thread,
     /// which would wait for the transaction it runs in.
-    pub(crate) fn not_nested(&self) -> Result<(), Error> {
+    fn not_nested(&self) -> Result<(), Error> {
         let key = self.writing_key();
         match WRITING.with(|w| w.borrow().contains(&key)) {
             true => Err(Error::NestedWrite),
@@ -64,10 +78,7 @@ impl DialogStore {
         &self,
         f: impl FnOnce(&mut WriteBatch<'_, '_>) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        self.not_nested()?;
-        let key = self.writing_key();
-        WRITING.with(|w| w.borrow_mut().push(key));
-        let _writing = Writing(key);
+        let _writing = Writing::enter(self.writing_key())?;
         // A panic in `f` is the caller's: it aborts the transaction and is resumed past the
         // shield. The batch's own calls into the engine are shielded one by one.
         self.guard_calling(|caller| {

@@ -320,11 +320,6 @@ fn run_child(
     kill_child("crash_child", &env, acks, delay)
 }
 
-/// Dialog ids the store holds that the model does not.
-fn new_ids(store: &DialogStore, model: &Model) -> Vec<DialogId> {
-    live_dialogs(store).into_iter().map(|l| l.id).filter(|id| model.get(*id).is_none()).collect()
-}
-
 /// Checks the reopened store against the acknowledged writes, the one in flight applied or not,
 /// and returns the model of what the store holds and whether the write in flight is in it.
 fn verify(

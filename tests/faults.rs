@@ -162,20 +162,6 @@ fn model_step(
     }
 }
 
-/// Dialog ids the store holds that the model does not.
-fn new_ids(store: &DialogStore, model: &Model) -> Vec<DialogId> {
-    let mut ids = Vec::new();
-    store
-        .for_each_dialog(|d| {
-            if model.get(d.id).is_none() {
-                ids.push(d.id);
-            }
-            Ok(())
-        })
-        .expect("for_each_dialog");
-    ids
-}
-
 /// How a sweep's disk fails at the chosen call.
 #[derive(Clone, Copy, Debug)]
 enum Fault {

@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use common::*;
 use dialogstore::{
-    AccessPath, DialogId, DialogStore, DialogUpdate, ManualClock, NewDialog, PartScope, PathChoice,
-    Query, UserId,
+    AccessPath, Dialog, DialogId, DialogStore, DialogUpdate, ManualClock, NewDialog, PartScope,
+    PathChoice, Query, UserId,
 };
 
 /// In 1,200 dialogs (most with messages, many on the same second).
@@ -285,17 +285,24 @@ const EDGE_QUERIES: [&str; 10] = [
     "last_message_date_sent[lte]=0&limit=100",
 ];
 
+/// Imports a copy of dialog `from` (as the heavy user reads it) under the id `id`, changed by
+/// `change`.
+fn import_copy(store: &DialogStore, from: DialogId, id: &str, change: impl FnOnce(&mut Dialog)) {
+    let mut copy = store.get_dialog(HEAVY, &from.to_string()).unwrap();
+    copy.id = id.parse().unwrap();
+    change(&mut copy);
+    store.import(copy).unwrap();
+}
+
 /// A last message at i64::MIN is a date like any other: an ordering built from the columns
 /// (whose value for "no message" it is) keeps it. Found by review.
 #[test]
 fn imported_last_message_at_i64_min() {
     let clock = Arc::new(ManualClock::new(1_600_000_000));
     let (store, ids) = heavy_store(&clock, 400);
-    let template = store.get_dialog(HEAVY, &ids[1].to_string()).unwrap();
-    let mut d1 = template.clone();
-    d1.id = "5f0000000000000000000001".parse().unwrap();
-    d1.last_message_date_sent = Some(i64::MIN);
-    store.import(d1).unwrap();
+    import_copy(&store, ids[1], "5f0000000000000000000001", |d| {
+        d.last_message_date_sent = Some(i64::MIN);
+    });
     // The last two also estimate a time tree that spans all of i64 (it overflowed).
     let q = [
         "skip=320&limit=100",
@@ -314,11 +321,7 @@ fn imported_last_message_at_i64_min() {
 fn imported_updated_at_i64_max_count() {
     let clock = Arc::new(ManualClock::new(1_600_000_000));
     let (store, ids) = heavy_store(&clock, 400);
-    let template = store.get_dialog(HEAVY, &ids[1].to_string()).unwrap();
-    let mut d2 = template.clone();
-    d2.id = "5f0000000000000000000002".parse().unwrap();
-    d2.updated_at = i64::MAX;
-    store.import(d2).unwrap();
+    import_copy(&store, ids[1], "5f0000000000000000000002", |d| d.updated_at = i64::MAX);
     let q = [
         "count=1&updated_at[gt]=9223372036854775807&sort_desc=updated_at",
         "updated_at[gt]=9223372036854775807&sort_desc=updated_at&limit=10",

@@ -41,8 +41,6 @@ struct Plan {
     calls: AtomicU64,
     /// The call (by `calls`) from which every call fails; `u64::MAX`: none.
     fail_at: AtomicU64,
-    /// The size the file may not grow past (a full disk); `u64::MAX`: none.
-    room: AtomicU64,
     /// The call (by `calls`) from which the disk is full: no write lands and the file cannot
     /// grow; `u64::MAX`: never.
     full_at: AtomicU64,
@@ -71,7 +69,6 @@ impl FaultyDisk {
             plan: Arc::new(Plan {
                 calls: AtomicU64::new(0),
                 fail_at: AtomicU64::new(u64::MAX),
-                room: AtomicU64::new(u64::MAX),
                 full_at: AtomicU64::new(u64::MAX),
                 reads_fail: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
@@ -96,11 +93,6 @@ impl FaultyDisk {
         self.plan.fail_at.store(now.saturating_add(n), Ordering::SeqCst);
     }
 
-    /// Makes the disk full at `bytes`: a write or resize past it fails (ENOSPC) until healed.
-    pub fn fill_at(&self, bytes: u64) {
-        self.plan.room.store(bytes, Ordering::SeqCst);
-    }
-
     /// Makes the disk full from the `n`-th write, sync or resize from now (0: the next one): until
     /// healed, every write fails with ENOSPC (a store file is sparse: a page written for the
     /// first time needs a block of its own) and so does growing the file; syncs work.
@@ -119,7 +111,6 @@ impl FaultyDisk {
     pub fn heal(&self) {
         self.plan.reads_fail.store(false, Ordering::SeqCst);
         self.plan.fail_at.store(u64::MAX, Ordering::SeqCst);
-        self.plan.room.store(u64::MAX, Ordering::SeqCst);
         self.plan.full_at.store(u64::MAX, Ordering::SeqCst);
         self.plan.failed.store(false, Ordering::SeqCst);
     }
@@ -179,20 +170,15 @@ impl std::ops::Deref for Medium {
 }
 
 impl FaultyBackend {
-    /// Counts a call and fails it if the plan says so; `end` is where a write or resize ends.
-    fn check(&self, end: Option<u64>) -> io::Result<()> {
+    /// Counts a call and fails it if the plan says so; `needs_space` for a write or a resize
+    /// that grows the file, which a full disk refuses.
+    fn check(&self, needs_space: bool) -> io::Result<()> {
         let call = self.plan.calls.fetch_add(1, Ordering::SeqCst);
-        if call >= self.plan.full_at.load(Ordering::SeqCst) {
-            let len = self.file.len()?;
-            let _ =
-                self.plan.room.compare_exchange(u64::MAX, len, Ordering::SeqCst, Ordering::SeqCst);
-        }
         if call >= self.plan.fail_at.load(Ordering::SeqCst) {
             self.plan.failed.store(true, Ordering::SeqCst);
             return Err(io::Error::other("injected I/O error (EIO)"));
         }
-        let full = call >= self.plan.full_at.load(Ordering::SeqCst);
-        if end.is_some_and(|end| full || end > self.plan.room.load(Ordering::SeqCst)) {
+        if needs_space && call >= self.plan.full_at.load(Ordering::SeqCst) {
             self.plan.failed.store(true, Ordering::SeqCst);
             return Err(io::Error::new(io::ErrorKind::StorageFull, "injected full disk (ENOSPC)"));
         }
@@ -214,18 +200,17 @@ impl StorageBackend for FaultyBackend {
     }
 
     fn set_len(&self, len: u64) -> Result<(), io::Error> {
-        let grows = len > self.file.len()?;
-        self.check(grows.then_some(len))?;
+        self.check(len > self.file.len()?)?;
         self.file.set_len(len)
     }
 
     fn sync_data(&self) -> Result<(), io::Error> {
-        self.check(None)?;
+        self.check(false)?;
         self.file.sync_data()
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<(), io::Error> {
-        self.check(Some(offset.saturating_add(data.len() as u64)))?;
+        self.check(true)?;
         self.file.write(offset, data)
     }
 

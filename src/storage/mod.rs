@@ -167,9 +167,34 @@ struct Live {
 }
 
 impl Live {
+    /// `db` with a fresh read cache and staging.
+    fn new(db: Database, cache_bytes: usize, staged_rows: u32, generation: u64) -> Live {
+        // The read cache is sized like redb's page cache: a decoded row is about 400 bytes, a
+        // cached bitmap a few hundred on average, an unread counter about 40 (its share is a
+        // twentieth of the budget: a page of a hundred counters for every thousand viewers at
+        // the default size).
+        // Users' orderings take about a third of the budget at 16 bytes an entry.
+        let cache = Arc::new(Cache::new(
+            cache_bytes / 400,
+            cache_bytes / 2048,
+            cache_bytes / 800,
+            cache_bytes / 48,
+        ));
+        let staging = Arc::new(Staging::new(staged_rows));
+        Live { db: Some(Arc::new(Engine(Some(db)))), cache, staging, generation }
+    }
+
     fn db(&self) -> Result<&Database, Error> {
         self.db.as_deref().map(|engine| &**engine).ok_or_else(closed)
     }
+}
+
+/// What a call found open: [`Live`] without the lock.
+struct Current {
+    db: Option<Arc<Engine>>,
+    cache: Arc<Cache>,
+    staging: Arc<Staging>,
+    generation: u64,
 }
 
 /// The error of a call while the file is closed between two openings.
@@ -182,6 +207,13 @@ fn closed() -> Error {
 /// How many times a reopening tries to open the file (2 ms apart) while a transaction of the
 /// old database holds it.
 const REOPEN_TRIES: u32 = 250;
+
+/// redb's builder with the store's page cache.
+fn redb_builder(cache_bytes: usize) -> redb::Builder {
+    let mut builder = Database::builder();
+    builder.set_cache_size(cache_bytes);
+    builder
+}
 
 /// Whether redb refuses every transaction after an earlier I/O error (it must be reopened).
 fn poisoned(e: &redb::TransactionError) -> bool {
@@ -200,12 +232,11 @@ impl Storage {
     ) -> Result<Storage, Error> {
         let path = path.to_path_buf();
         let opener = move || {
-            let mut builder = Database::builder();
-            builder.set_cache_size(cache_bytes);
+            let mut builder = redb_builder(cache_bytes);
             builder.set_check_integrity_on_open(verify);
             Ok(builder.create(&path)?)
         };
-        Storage::init(Box::new(opener), durability, cache_bytes, staged_rows)
+        Storage::start(Some(Box::new(opener)), None, durability, cache_bytes, staged_rows)
     }
 
     /// Opens a store file through a disk that fails on demand (tests).
@@ -217,69 +248,43 @@ impl Storage {
         staged_rows: u32,
     ) -> Result<Storage, Error> {
         let disk = disk.clone();
-        let opener = move || {
-            let mut builder = Database::builder();
-            builder.set_cache_size(cache_bytes);
-            Ok(builder.create_with_backend(disk.backend()?)?)
-        };
-        Storage::init(Box::new(opener), durability, cache_bytes, staged_rows)
+        let opener = move || Ok(redb_builder(cache_bytes).create_with_backend(disk.backend()?)?);
+        Storage::start(Some(Box::new(opener)), None, durability, cache_bytes, staged_rows)
     }
 
     /// A store that lives in memory only.
     pub(crate) fn in_memory(cache_bytes: usize, staged_rows: u32) -> Result<Storage, Error> {
-        let mut builder = Database::builder();
-        builder.set_cache_size(cache_bytes);
-        let db = builder.create_with_backend(redb::backends::InMemoryBackend::new())?;
-        let live = Storage::live(db, cache_bytes, staged_rows, 0);
-        let storage = Storage {
-            live: RwLock::new(live),
-            durability: Durability::Immediate,
-            opener: None,
-            suspect: AtomicBool::new(false),
-            reopening: Mutex::new(()),
-            cache_bytes,
-            staged_rows,
-        };
-        storage.write(|w| w.check_format())?;
-        Ok(storage)
+        let backend = redb::backends::InMemoryBackend::new();
+        let db = redb_builder(cache_bytes).create_with_backend(backend)?;
+        Storage::start(None, Some(db), Durability::Immediate, cache_bytes, staged_rows)
     }
 
-    fn init(
-        opener: Opener,
+    /// The storage of `db`, or of what `opener` opens (which opens it again after an I/O
+    /// error; a store in memory has none). Creates the tables and the meta record on first
+    /// open, checks the format after, and loads the staging from the staged rows.
+    fn start(
+        opener: Option<Opener>,
+        db: Option<Database>,
         durability: Durability,
         cache_bytes: usize,
         staged_rows: u32,
     ) -> Result<Storage, Error> {
-        let live = Storage::live(opener()?, cache_bytes, staged_rows, 0);
+        let db = match (db, &opener) {
+            (Some(db), _) => db,
+            (None, Some(open)) => open()?,
+            (None, None) => return Err(closed()),
+        };
         let storage = Storage {
-            live: RwLock::new(live),
+            live: RwLock::new(Live::new(db, cache_bytes, staged_rows, 0)),
             durability,
-            opener: Some(opener),
+            opener,
             suspect: AtomicBool::new(false),
             reopening: Mutex::new(()),
             cache_bytes,
             staged_rows,
         };
-        // Creates the tables and the meta record on first open, and checks the format after;
-        // loads the staging from the staged rows.
         storage.write(|w| w.check_format())?;
         Ok(storage)
-    }
-
-    fn live(db: Database, cache_bytes: usize, staged_rows: u32, generation: u64) -> Live {
-        // The read cache is sized like redb's page cache: a decoded row is about 400 bytes, a
-        // cached bitmap a few hundred on average, an unread counter about 40 (its share is a
-        // twentieth of the budget: a page of a hundred counters for every thousand viewers at
-        // the default size).
-        // Users' orderings take about a third of the budget at 16 bytes an entry.
-        let cache = Arc::new(Cache::new(
-            cache_bytes / 400,
-            cache_bytes / 2048,
-            cache_bytes / 800,
-            cache_bytes / 48,
-        ));
-        let staging = Arc::new(Staging::new(staged_rows));
-        Live { db: Some(Arc::new(Engine(Some(db)))), cache, staging, generation }
     }
 
     /// The read cache of the open database, for unit tests.
@@ -298,36 +303,43 @@ impl Storage {
         self.live.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Begins a transaction with `begin`, with the cache and staging of its database. redb
-    /// refuses every transaction after an I/O error until the file is opened again (and a read
-    /// transaction begun on such a database fails at its first page not in memory): after a
-    /// write failed in storage, or when redb refuses, the file is closed and opened again
-    /// (redb repairs it to its last commit) and the transaction begun on it. If the disk still
-    /// fails, so does the call, and the next one tries again. The lock on `live` is never held
-    /// while redb waits for its write lock.
+    /// Begins a transaction with `begin` on the database `at` holds, or on the file opened
+    /// again; returns it with what it began on. redb refuses every transaction after an I/O
+    /// error until the file is opened again (and a read transaction begun on such a database
+    /// fails at its first page not in memory): after a call failed in storage, or when redb
+    /// refuses, the file is closed and opened again (redb repairs it to its last commit) and
+    /// the transaction begun on it. If the disk still fails, so does the call, and the next one
+    /// tries again. No lock is held while redb waits for its write lock.
     fn begin<T>(
         &self,
+        at: Current,
         begin: impl Fn(&Database) -> Result<T, redb::TransactionError>,
-    ) -> Result<(T, Arc<Cache>, Arc<Staging>), Error> {
-        let (db, cache, staging, generation) = self.current();
-        let suspect = self.opener.is_some() && self.suspect.load(Ordering::Acquire);
-        if let Some(db) = db.filter(|_| !suspect) {
-            match begin(&db) {
-                Ok(txn) => return Ok((txn, cache, staging)),
-                Err(e) if !poisoned(&e) || self.opener.is_none() => return Err(e.into()),
+    ) -> Result<(T, Current), Error> {
+        if let Some(db) = at.db.as_ref().filter(|_| !self.suspect.load(Ordering::Acquire)) {
+            match begin(db) {
+                Ok(txn) => return Ok((txn, at)),
+                Err(e) if !poisoned(&e) => return Err(e.into()),
                 Err(_) => {}
             }
         }
+        // The old database must be closed to open the file again: `at` lets go of it.
+        let generation = at.generation;
+        drop(at);
         self.reopen(generation)?;
-        let (db, cache, staging, _) = self.current();
-        let db = db.ok_or_else(closed)?;
-        Ok((begin(&db)?, cache, staging))
+        let now = self.current();
+        let db = now.db.as_ref().ok_or_else(closed)?;
+        Ok((begin(db)?, now))
     }
 
     /// The open database (if any), its cache and staging, and how many times it was opened.
-    fn current(&self) -> (Option<Arc<Engine>>, Arc<Cache>, Arc<Staging>, u64) {
+    fn current(&self) -> Current {
         let live = self.read_live();
-        (live.db.clone(), live.cache.clone(), live.staging.clone(), live.generation)
+        Current {
+            db: live.db.clone(),
+            cache: live.cache.clone(),
+            staging: live.staging.clone(),
+            generation: live.generation,
+        }
     }
 
     /// Closes the database and opens it again, unless another call did since `generation`.
@@ -361,7 +373,7 @@ impl Storage {
                 }
             }
         };
-        let fresh = Storage::live(db, self.cache_bytes, self.staged_rows, generation + 1);
+        let fresh = Live::new(db, self.cache_bytes, self.staged_rows, generation + 1);
         // The staging is rebuilt from the file before any call sees it.
         let txn = fresh.db()?.begin_write()?;
         self.write_in(txn, &fresh.cache, &fresh.staging, |w| w.check_format())?;
@@ -376,8 +388,8 @@ impl Storage {
         &self,
         f: impl FnOnce(&mut Writer<'_>) -> Result<R, Error>,
     ) -> Result<R, Error> {
-        let (txn, cache, staging) = self.begin(|db| db.begin_write())?;
-        self.noted(self.write_in(txn, &cache, &staging, f))
+        let (txn, at) = self.begin(self.current(), |db| db.begin_write())?;
+        self.write_in(txn, &at.cache, &at.staging, f)
     }
 
     /// [`Storage::write`] in a transaction begun on the database of `cache` and `staging`.
@@ -431,39 +443,29 @@ impl Storage {
     /// Makes every commit so far durable: an empty commit with immediate durability, which is
     /// what persists commits made with [`Durability::None`].
     pub(crate) fn sync(&self) -> Result<(), Error> {
-        let (mut txn, ..) = self.begin(|db| db.begin_write())?;
-        let out = txn.set_durability(redb::Durability::Immediate).map_err(Error::from);
-        self.noted(out.and_then(|()| Ok(txn.commit()?)))
+        let (mut txn, _) = self.begin(self.current(), |db| db.begin_write())?;
+        txn.set_durability(redb::Durability::Immediate)?;
+        txn.commit()?;
+        Ok(())
     }
 
     /// Rewrites the file to give back free space (pages copy-on-write left behind).
     pub(crate) fn compact(&mut self) -> Result<bool, Error> {
-        let (db, _, _, generation) = self.current();
-        if db.is_none() || (self.opener.is_some() && *self.suspect.get_mut()) {
+        let generation = self.current().generation;
+        if *self.suspect.get_mut() {
             self.reopen(generation)?;
         }
-        drop(db);
         let live = self.live.get_mut().unwrap_or_else(|e| e.into_inner());
         // `&mut self`: no call is beginning a transaction, so no one else holds the database.
-        let Some(db) = live.db.as_mut().and_then(Arc::get_mut) else {
-            return Err(closed());
-        };
-        let out = db.compact().map_err(Error::from);
-        self.noted(out)
+        let db = live.db.as_mut().and_then(Arc::get_mut).ok_or_else(closed)?;
+        Ok(db.compact()?)
     }
 
-    /// Passes `out` on, noting a failure in storage (see [`Storage::note`]).
-    fn noted<R>(&self, out: Result<R, Error>) -> Result<R, Error> {
-        if let Err(e) = &out {
-            self.note(e);
-        }
-        out
-    }
-
-    /// Notes an error of a call: after a failure in storage (a read's too) redb may refuse the
-    /// database from now on, and the next call opens the file again before it begins.
+    /// Notes an error of a call (`DialogStore` notes every one): after a failure in storage
+    /// (a read's too) redb may refuse the database from now on, and the next call opens the
+    /// file again before it begins.
     pub(crate) fn note(&self, e: &Error) {
-        if let Error::Storage { .. } = e {
+        if matches!(e, Error::Storage { .. }) && self.opener.is_some() {
             self.suspect.store(true, Ordering::Release);
         }
     }
@@ -471,12 +473,12 @@ impl Storage {
     /// A read snapshot of the last commit.
     pub(crate) fn snapshot(&self) -> Result<Snapshot, Error> {
         // The cache's version is taken before the read transaction begins (storage/cache.rs).
-        let was = self.read_live().cache.clone();
-        let before = was.before_read();
-        let (txn, cache, staging) = self.begin(|db| db.begin_read())?;
+        let at = self.current();
+        let (before, generation) = (at.cache.before_read(), at.generation);
+        let (txn, at) = self.begin(at, |db| db.begin_read())?;
         // Reopened meanwhile: the fresh cache's version was not taken before the transaction,
         // and this snapshot reads without the cache.
-        let view = if Arc::ptr_eq(&was, &cache) { cache.view(before) } else { None };
-        Ok(Snapshot::new(txn, cache, staging, view))
+        let view = (at.generation == generation).then(|| at.cache.view(before)).flatten();
+        Ok(Snapshot::new(txn, at.cache, at.staging, view))
     }
 }

@@ -446,6 +446,20 @@ pub fn agree(store: &DialogStore, model: &Model, users: &[UserId]) -> Result<(),
     Ok(())
 }
 
+/// Dialog ids the store holds that the model does not, in row order.
+pub fn new_ids(store: &DialogStore, model: &Model) -> Vec<DialogId> {
+    let mut ids = Vec::new();
+    store
+        .for_each_dialog(|d| {
+            if model.get(d.id).is_none() {
+                ids.push(d.id);
+            }
+            Ok(())
+        })
+        .expect("for_each_dialog");
+    ids
+}
+
 // ---- a child process killed with SIGKILL ----
 
 /// Runs the ignored test `name` of this test binary as a child process with the environment
