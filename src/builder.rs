@@ -22,6 +22,7 @@ pub struct Builder {
     durability: Durability,
     verify: bool,
     staged_rows: u32,
+    change_history: u64,
     clock: Arc<dyn Clock>,
     paths: PathChoice,
     background_warm_up: bool,
@@ -36,6 +37,7 @@ impl Default for Builder {
             durability: Durability::Immediate,
             verify: false,
             staged_rows: crate::storage::DEFAULT_STAGED_ROWS,
+            change_history: crate::storage::DEFAULT_CHANGE_HISTORY,
             clock: Arc::new(SystemClock),
             paths: PathChoice::Auto,
             background_warm_up: true,
@@ -98,6 +100,20 @@ impl Builder {
         self
     }
 
+    /// How many commits of history the change feed keeps
+    /// ([`DialogStore::changes_since`]): a [`ChangeCursor`](crate::ChangeCursor) made
+    /// more than about this many commits ago is `CURSOR_EXPIRED`, and its client syncs again
+    /// from [`ChangeCursor::start`](crate::ChangeCursor::start). Default 1,048,576; at least 1.
+    ///
+    /// What the history costs is one small entry for each user who left a dialog or had
+    /// their unread count cleared by `mark_read`; the dialogs' own changes take one entry per
+    /// dialog however old, and never expire. The history is trimmed in steps of a sixteenth,
+    /// so a cursor may stay good up to that much longer than the count says, never shorter.
+    pub fn change_history(mut self, commits: u64) -> Builder {
+        self.change_history = commits.max(1);
+        self
+    }
+
     /// The clock for `created_at` and `updated_at`. Default the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Builder {
         self.clock = clock;
@@ -153,7 +169,8 @@ impl Builder {
     }
 
     /// The store of `storage`, whose file is `path` (`None` in memory).
-    fn finish(self, storage: Storage, path: Option<&Path>) -> DialogStore {
+    fn finish(self, mut storage: Storage, path: Option<&Path>) -> DialogStore {
+        storage.set_change_history(self.change_history);
         let storage = Arc::new(storage);
         let background = match self.background_warm_up {
             true => Background::start(&storage),

@@ -68,6 +68,23 @@ pub enum Error {
          call it on the batch the closure was given"
     )]
     NestedWrite,
+    /// A change cursor older than the history the store keeps
+    /// ([`Builder::change_history`](crate::Builder::change_history)): the client syncs again
+    /// from [`ChangeCursor::start`](crate::ChangeCursor::start).
+    #[error("change cursor at commit {seq} has expired: the store keeps changes from commit {kept_from} on; sync again from the start")]
+    CursorExpired {
+        /// The commit the cursor was made at.
+        seq: u64,
+        /// The oldest commit after which the store still knows every change.
+        kept_from: u64,
+    },
+    /// A change cursor or page cursor that is not one this store made (for this user, or for
+    /// this query): garbage, another store's, or from a commit this store has not reached.
+    #[error("invalid cursor: {why}")]
+    CursorInvalid {
+        /// What is wrong with it.
+        why: String,
+    },
     /// The storage engine failed (I/O, a full disk, a file locked by another process).
     #[error("storage error{}: {source}", in_file(file.as_deref()))]
     Storage {
@@ -96,6 +113,8 @@ impl Error {
             Error::Query(_) => "QUERY",
             Error::Corrupted { .. } => "CORRUPTED",
             Error::NestedWrite => "NESTED_WRITE",
+            Error::CursorExpired { .. } => "CURSOR_EXPIRED",
+            Error::CursorInvalid { .. } => "CURSOR_INVALID",
             Error::Storage { .. } => "STORAGE",
         }
     }

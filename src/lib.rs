@@ -189,7 +189,9 @@ mod writes;
 
 pub use batch::WriteBatch;
 pub use builder::{Builder, DEFAULT_CACHE_BYTES};
-pub use dialog::{Dialog, DialogUpdate, Members, MessageMeta, NewDialog, UserIdList};
+pub use dialog::{
+    ChangeCursor, Changes, Dialog, DialogUpdate, Members, MessageMeta, NewDialog, UserIdList,
+};
 pub use error::{Action, Error, ValidationError};
 pub use lang::{
     Condition, Direction, Field, IntoValue, Op, Query, QueryBuilder, QueryError, QueryErrorKind,

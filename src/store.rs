@@ -17,14 +17,14 @@ use std::sync::Arc;
 use crate::calling::{shield_calling, Caller};
 use crate::model::{DialogId, UserId};
 
-use crate::dialog::Dialog;
+use crate::dialog::{ChangeCursor, Changes, Dialog};
 use crate::error::Error;
 use crate::group_commit::CommitQueue;
 use crate::lang::Query;
 use crate::ops::{self, Settings};
 use crate::query::eval::Pred;
 use crate::query::plan::Plan;
-use crate::query::{exec, Explain, Page, PathChoice};
+use crate::query::{exec, feed, Explain, Page, PathChoice};
 use crate::storage::{shield, IntegrityReport, Snapshot, Storage, StoreStats, StoredRow};
 
 /// An embedded dialog store.
@@ -217,6 +217,51 @@ impl DialogStore {
             limit: query.limit,
             count_only: query.count,
             items,
+        })
+    }
+
+    /// What changed for `user` after `cursor`: at most `limit` entries (1 to 1,000) of dialogs
+    /// to upsert and ids to drop, the cursor of the next call, and whether more are waiting.
+    ///
+    /// A client that starts from [`ChangeCursor::start`] and applies every answer in turn
+    /// until `has_more` is false holds exactly what `list_dialogs` with no conditions pages
+    /// through for `user`, unread counts included, whatever writes happened before and between
+    /// the calls. A cursor older than the history the store keeps
+    /// ([`Builder::change_history`](crate::Builder::change_history)) is `CURSOR_EXPIRED`; one
+    /// made by another store or for another user is `CURSOR_INVALID`.
+    ///
+    /// ```
+    /// use dialogstore::{ChangeCursor, DialogStore, NewDialog, UserId};
+    /// let store = DialogStore::in_memory()?;
+    /// let (me, you) = (UserId(1), UserId(2));
+    /// store.create_dialog(me, NewDialog::group("New Year party", [you]))?;
+    /// let first = store.changes_since(you, &ChangeCursor::start(), 100)?;
+    /// assert_eq!(first.dialogs.len(), 1);
+    /// // Nothing changed since.
+    /// let again = store.changes_since(you, &first.next, 100)?;
+    /// assert!(again.dialogs.is_empty() && again.removed.is_empty() && !again.has_more);
+    /// # Ok::<(), dialogstore::Error>(())
+    /// ```
+    pub fn changes_since(
+        &self,
+        user: UserId,
+        cursor: &ChangeCursor,
+        limit: usize,
+    ) -> Result<Changes, Error> {
+        self.guard(|| {
+            let snap = self.storage.snapshot()?;
+            let answer = feed::changes_since(&snap, user, &cursor.0, limit)?;
+            let mut dialogs = Vec::with_capacity(answer.dialogs.len());
+            for (rid, row) in answer.dialogs {
+                let unread = if row.is_public() { 0 } else { snap.unread(user.0, rid)? };
+                dialogs.push(crate::dialog::to_dialog(&row, Some(unread))?);
+            }
+            Ok(Changes {
+                dialogs,
+                removed: answer.removed,
+                next: ChangeCursor(answer.next),
+                has_more: answer.has_more,
+            })
         })
     }
 

@@ -39,4 +39,10 @@ impl Row {
     pub(crate) fn is_public(&self) -> bool {
         self.kind == DialogType::PublicGroup.code()
     }
+
+    /// Whether `user` sees the dialog: it is public or they occupy it (QuickBlox: "all
+    /// dialogs where current user id is in occupants_ids field OR if type=1").
+    pub(crate) fn visible_to(&self, user: UserId) -> bool {
+        self.is_public() || self.occupants.binary_search(&user).is_ok()
+    }
 }

@@ -34,7 +34,7 @@ impl OpContext<'_> {
 }
 
 pub(crate) fn is_visible(row: &Row, user: UserId) -> bool {
-    row.is_public() || row.occupants.binary_search(&user).is_ok()
+    row.visible_to(user)
 }
 
 pub(super) fn is_owner_or_admin(row: &Row, user: UserId) -> bool {

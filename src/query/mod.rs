@@ -13,6 +13,7 @@ mod compile;
 pub(crate) mod eval;
 pub(crate) mod exec;
 mod explain;
+pub(crate) mod feed;
 mod filter;
 mod page;
 pub(crate) mod plan;

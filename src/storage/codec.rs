@@ -19,6 +19,11 @@ pub(crate) const FORMAT_V1: u8 = 1;
 /// and roaring's own format spends about 18 bytes on a one-row bitmap.
 pub(crate) const FORMAT_SMALL_CHUNK: u8 = 2;
 const SMALL_CHUNK: u64 = 16;
+/// A row with the commit that wrote it: the bincode row, then that commit's sequence number
+/// (u64 little-endian), so the next commit that writes the row knows which change-log entry
+/// (`tables::CHANGES`) to move. Rows written before the change log are format 1, with no
+/// commit: they are in no entry.
+pub(crate) const FORMAT_ROW_SEQ: u8 = 3;
 const HEADER: usize = 5;
 
 use crate::model::Row;
@@ -117,8 +122,9 @@ pub(crate) fn decode<T: Decode<()>>(bytes: &[u8], what: &dyn Fn() -> String) -> 
     }
 }
 
-pub(crate) fn encode_row(row: &StoredRow) -> Vec<u8> {
-    encode(row)
+/// Encodes a row (or tombstone) written by commit `seq`.
+pub(crate) fn encode_row(row: &StoredRow, seq: u64) -> Vec<u8> {
+    encode_with_seq(row, seq)
 }
 
 /// [`StoredRow`] borrowed, so a live row is encoded without cloning it; bincode writes both the
@@ -128,13 +134,45 @@ enum StoredRowRef<'a> {
     Live(&'a Row),
 }
 
-/// Encodes a live row exactly as `encode_row(&StoredRow::Live(row.clone()))` would.
-pub(crate) fn encode_live(row: &Row) -> Vec<u8> {
-    encode(&StoredRowRef::Live(row))
+/// Encodes a live row exactly as `encode_row(&StoredRow::Live(row.clone()), seq)` would.
+pub(crate) fn encode_live(row: &Row, seq: u64) -> Vec<u8> {
+    encode_with_seq(&StoredRowRef::Live(row), seq)
+}
+
+fn encode_with_seq<T: Encode>(value: &T, seq: u64) -> Vec<u8> {
+    framed(FORMAT_ROW_SEQ, 72, |out| {
+        let _ = bincode::encode_into_std_write(value, out, config());
+        out.extend_from_slice(&seq.to_le_bytes());
+    })
 }
 
 pub(crate) fn decode_row(row_id: u32, bytes: &[u8]) -> Result<StoredRow, Error> {
-    decode(bytes, &|| format!("row {row_id}"))
+    let what = || format!("row {row_id}");
+    let (format, payload) = unframe_any(bytes, &[FORMAT_V1, FORMAT_ROW_SEQ], &what)?;
+    let payload = match format {
+        FORMAT_ROW_SEQ => match payload.len().checked_sub(8) {
+            Some(end) => &payload[..end],
+            None => return Err(Error::corrupted(format!("{}: no commit number", what()))),
+        },
+        _ => payload,
+    };
+    match bincode::decode_from_slice::<StoredRow, _>(payload, config()) {
+        Ok((v, used)) if used == payload.len() => Ok(v),
+        Ok(_) => Err(Error::corrupted(format!("{}: trailing bytes", what()))),
+        Err(e) => Err(Error::corrupted(format!("{}: {e}", what()))),
+    }
+}
+
+/// The commit that wrote an encoded row, without decoding it: 0 for a row written before the
+/// change log (or bytes too short to tell, which decoding the row reports).
+pub(crate) fn row_seq(bytes: &[u8]) -> u64 {
+    match bytes.first() {
+        Some(&FORMAT_ROW_SEQ) if bytes.len() >= HEADER + 8 => {
+            let tail: [u8; 8] = bytes[bytes.len() - 8..].try_into().unwrap_or_default();
+            u64::from_le_bytes(tail)
+        }
+        _ => 0,
+    }
 }
 
 /// Encodes one chunk of a bitmap (every row id in it has the same high 16 bits).
@@ -206,9 +244,14 @@ mod tests {
     #[test]
     fn rows_round_trip_and_damage_is_caught() {
         let stored = StoredRow::Live(row());
-        let bytes = encode_row(&stored);
-        assert_eq!(encode_live(&row()), bytes);
+        let bytes = encode_row(&stored, 77);
+        assert_eq!(encode_live(&row(), 77), bytes);
         assert_eq!(decode_row(3, &bytes).unwrap(), stored);
+        assert_eq!(row_seq(&bytes), 77);
+        // A row of the format before the change log decodes, and was written by no commit.
+        let v1 = encode(&stored);
+        assert_eq!(decode_row(3, &v1).unwrap(), stored);
+        assert_eq!(row_seq(&v1), 0);
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x40;

@@ -5,8 +5,13 @@ use redb::ReadableTable;
 
 use crate::error::Error;
 
-/// The file format this build reads and writes.
-pub(crate) const FORMAT: u64 = 2;
+/// The file format this build reads and writes: 3 has the change log (rows carry the commit
+/// that wrote them, `changes`, `user_changes`).
+pub(crate) const FORMAT: u64 = 3;
+
+/// The file format before the change log. Opening one needs no migration: its rows were
+/// written by no commit the log knows, and the log starts empty.
+pub(crate) const FORMAT_V2: u64 = 2;
 
 /// The file format before the pair table was keyed by chunk first ([`tables::PAIRS`]); opening
 /// such a store moves its pairs.
@@ -37,9 +42,12 @@ pub(crate) struct Meta {
     /// existed has no such key: every row's entries are in the tables, so it reads as
     /// `next_row`.
     pub staged_from: u32,
+    /// `history_from`: the commit from which the per-user change log (`user_changes`) is
+    /// whole; a change cursor made before it has expired. 0 in a store that never trimmed it.
+    pub history_from: u64,
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "format",
     "next_row",
     "store_tag",
@@ -50,11 +58,12 @@ const KEYS: [&str; 10] = [
     "created_sorted",
     "max_created",
     "staged_from",
+    "history_from",
 ];
 
 impl Meta {
     pub(crate) fn load(table: &impl ReadableTable<&'static str, u64>) -> Result<Meta, Error> {
-        let mut stored = [None; 10];
+        let mut stored = [None; 11];
         for (slot, key) in stored.iter_mut().zip(KEYS) {
             *slot = table.get(key)?.map(|g| g.value());
         }
@@ -77,6 +86,7 @@ impl Meta {
             created_sorted: v[7] == 1,
             max_created: v[8] as i64,
             staged_from,
+            history_from: v[10],
         })
     }
 
@@ -92,6 +102,7 @@ impl Meta {
             u64::from(self.created_sorted),
             self.max_created as u64,
             u64::from(self.staged_from),
+            self.history_from,
         ];
         for (key, value) in KEYS.into_iter().zip(v) {
             table.insert(key, value)?;

@@ -50,6 +50,7 @@ pub(crate) use orders::{TimeOrder, UserOrder};
 pub(crate) use read::{describe_key, embedded_row};
 pub(crate) use snapshot::Snapshot;
 pub use stats::{StoreStats, TableStats};
+pub(crate) use tables::{CHANGED_DELETED, CHANGED_PUBLIC};
 pub(crate) use writer::Writer;
 
 pub(crate) use crate::model::RowId;
@@ -147,7 +148,12 @@ pub(crate) struct Storage {
     /// The read cache's budget and the staging window, for a reopened file's fresh ones.
     cache_bytes: usize,
     staged_rows: u32,
+    /// Commits of per-user changes the change log keeps (`Builder::change_history`).
+    change_history: u64,
 }
+
+/// Commits of per-user changes the change log keeps unless the builder says otherwise.
+pub(crate) const DEFAULT_CHANGE_HISTORY: u64 = 1 << 20;
 
 /// Opens the store's database (again).
 type Opener = Box<dyn Fn() -> Result<Database, Error> + Send + Sync>;
@@ -282,9 +288,15 @@ impl Storage {
             reopening: Mutex::new(()),
             cache_bytes,
             staged_rows,
+            change_history: DEFAULT_CHANGE_HISTORY,
         };
         storage.write(|w| w.check_format())?;
         Ok(storage)
+    }
+
+    /// Keeps the per-user changes of the last `commits` commits (at least 1).
+    pub(crate) fn set_change_history(&mut self, commits: u64) {
+        self.change_history = commits.max(1);
     }
 
     /// The read cache of the open database, for unit tests.
@@ -402,7 +414,7 @@ impl Storage {
     ) -> Result<R, Error> {
         txn.set_durability(self.durability.to_redb())?;
         let (out, touched, staged) = {
-            let mut writer = Writer::new(&txn, staging)?;
+            let mut writer = Writer::new(&txn, staging, self.change_history)?;
             if staging.is_stale() {
                 // First write since open, or since a commit whose staged changes were applied
                 // did not reach redb: the staging is rebuilt from the last commit's staged rows.

@@ -51,7 +51,16 @@ pub(crate) struct Snapshot {
     classes: OnceCell<ReadOnlyTable<&'static str, &'static [u8]>>,
     bitmaps: OnceCell<ReadOnlyTable<&'static [u8], &'static [u8]>>,
     times: [OnceCell<ReadOnlyTable<(i64, u32), ()>>; 4],
+    changes: OnceCell<ReadOnlyTable<(u64, u32), u8>>,
+    user_changes: OnceCell<ReadOnlyTable<(u64, u32, u64), u8>>,
 }
+
+/// An entry of the change log: the commit that last wrote the row, the row, and its
+/// `tables::CHANGED_*` bits.
+pub(crate) type ChangeEntry = (u64, RowId, u8);
+
+/// A per-user change: the commit, the row, the user and the `tables::USER_*` kind.
+pub(crate) type UserChangeEntry = (u64, RowId, u64, u8);
 
 /// Opens a table on first use.
 fn open<'s, K: redb::Key + 'static, V: redb::Value + 'static>(
@@ -86,6 +95,8 @@ impl Snapshot {
             classes: OnceCell::new(),
             bitmaps: OnceCell::new(),
             times: Default::default(),
+            changes: OnceCell::new(),
+            user_changes: OnceCell::new(),
         }
     }
 
@@ -482,6 +493,53 @@ impl Snapshot {
             Direction::Asc => Box::new(range.map(map)),
             Direction::Desc => Box::new(range.rev().map(map)),
         })
+    }
+
+    /// The change log after position `after` (commit, row), in order.
+    pub(crate) fn changes_after(
+        &self,
+        after: (u64, u32),
+    ) -> Result<Entries<'_, ChangeEntry>, Error> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let table = open(&self.txn, &self.changes, tables::CHANGES)?;
+        let range = table.range::<(u64, u32)>((Excluded(after), Unbounded))?;
+        Ok(Box::new(range.map(|entry| {
+            let (k, v) = entry?;
+            let (seq, rid) = k.value();
+            Ok((seq, RowId(rid), v.value()))
+        })))
+    }
+
+    /// The per-user changes (of every user) after position `after` (commit, row), in order.
+    pub(crate) fn user_changes_after(
+        &self,
+        after: (u64, u32),
+    ) -> Result<Entries<'_, UserChangeEntry>, Error> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let table = open(&self.txn, &self.user_changes, tables::USER_CHANGES)?;
+        let from = (after.0, after.1, u64::MAX);
+        let range = table.range::<(u64, u32, u64)>((Excluded(from), Unbounded))?;
+        Ok(Box::new(range.map(|entry| {
+            let (k, v) = entry?;
+            let (seq, rid, user) = k.value();
+            Ok((seq, RowId(rid), user, v.value()))
+        })))
+    }
+
+    /// The row at `rid` if it is a live dialog (`None` for a tombstone or no row).
+    pub(crate) fn row_at(&self, rid: RowId) -> Result<Option<Arc<Row>>, Error> {
+        self.row_if_live(rid)
+    }
+
+    /// The dialog id at `rid`, live or deleted (`None` if no row has that id).
+    pub(crate) fn id_at(&self, rid: RowId) -> Result<Option<DialogId>, Error> {
+        if let Some(row) = self.view.and_then(|v| self.cache.row(v, rid.0)) {
+            return Ok(Some(DialogId(row.id)));
+        }
+        Ok(read::row(self.rows()?, rid)?.map(|stored| match stored {
+            StoredRow::Live(row) => DialogId(row.id),
+            StoredRow::Deleted { id } => DialogId(id),
+        }))
     }
 
     /// Every stored row, live or tombstone, in row-id order.

@@ -32,6 +32,29 @@ pub(crate) const PAIRS_V1: TableDefinition<(u64, u64), u32> = TableDefinition::n
 /// (user id, row id) → unread messages; only counts above zero are stored.
 pub(crate) const UNREAD: TableDefinition<(u64, u32), u32> = TableDefinition::new("unread");
 
+/// (commit, row id) → [`CHANGED_DELETED`] and [`CHANGED_PUBLIC`] bits: the change log. Each
+/// row written since the log exists has one entry, at the last commit that wrote it (the row's
+/// value carries that commit, so the next one moves the entry), so the log never holds more
+/// entries than rows and a walk from a cursor reads each changed dialog once.
+pub(crate) const CHANGES: TableDefinition<(u64, u32), u8> = TableDefinition::new("changes");
+
+/// A [`CHANGES`] entry's bit: the row is a tombstone.
+pub(crate) const CHANGED_DELETED: u8 = 1;
+/// A [`CHANGES`] entry's bit: the dialog is public (in every user's view).
+pub(crate) const CHANGED_PUBLIC: u8 = 2;
+
+/// (commit, row id, user id) → [`USER_LEFT`] or [`USER_READ`]: changes only one user sees, which
+/// the row's own entry in [`CHANGES`] does not tell them: they stopped seeing the dialog (left,
+/// were removed, it was deleted), or `mark_read` cleared their unread count. Entries older than
+/// the history the store keeps (`meta.history_from`) are removed.
+pub(crate) const USER_CHANGES: TableDefinition<(u64, u32, u64), u8> =
+    TableDefinition::new("user_changes");
+
+/// A [`USER_CHANGES`] kind: the user no longer occupies the dialog.
+pub(crate) const USER_LEFT: u8 = 1;
+/// A [`USER_CHANGES`] kind: the user's unread count went to zero.
+pub(crate) const USER_READ: u8 = 2;
+
 /// Class name → encoded [`CustomClass`](crate::CustomClass) (a format byte, then bincode).
 pub(crate) const CLASSES: TableDefinition<&str, &[u8]> = TableDefinition::new("classes");
 

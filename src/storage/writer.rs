@@ -23,8 +23,9 @@ use roaring::RoaringBitmap;
 use smallvec::SmallVec;
 
 use super::cache::CommitChanges;
+use super::codec::row_seq;
 use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, StoredRow};
-use super::meta::{Meta, FORMAT, FORMAT_V1};
+use super::meta::{Meta, FORMAT, FORMAT_V1, FORMAT_V2};
 use super::orders::{OrderKeys, OrderMove};
 use super::read;
 use super::staging::{Changes, StagedRow, Staging};
@@ -63,6 +64,16 @@ pub(crate) struct Writer<'t> {
     classes: Table<'t, &'static str, &'static [u8]>,
     bitmaps: Table<'t, &'static [u8], &'static [u8]>,
     times: [Table<'t, (i64, u32), ()>; 4],
+    changes: Table<'t, (u64, u32), u8>,
+    user_changes: Table<'t, (u64, u32, u64), u8>,
+    /// The change log of this commit: each row written, with its [`tables::CHANGES`] bits.
+    logged: BTreeMap<u32, u8>,
+    /// Change-log entries of earlier commits that rows written now leave.
+    unlogged: Vec<(u64, u32)>,
+    /// Per-user changes of this commit: (row, user) → kind.
+    user_logged: BTreeMap<(u32, u64), u8>,
+    /// Commits of per-user changes to keep (`Builder::change_history`).
+    history: u64,
     chunks: HashMap<(BitmapKey, u16), ChunkOps, FxBuildHasher>,
     changed: bool,
     /// Live rows read or written by this transaction, by row id.
@@ -128,6 +139,7 @@ impl<'t> Writer<'t> {
     pub(crate) fn new(
         txn: &'t WriteTransaction,
         staging: &'t Staging,
+        history: u64,
     ) -> Result<Writer<'t>, Error> {
         let meta_table = Opened::new(txn.open_table(tables::META)?);
         let meta = Meta::load(meta_table.get())?;
@@ -143,6 +155,8 @@ impl<'t> Writer<'t> {
             Opened::new(txn.open_table(TimeIndex::ALL[2].table())?),
             Opened::new(txn.open_table(TimeIndex::ALL[3].table())?),
         ];
+        let changes = Opened::new(txn.open_table(tables::CHANGES)?);
+        let user_changes = Opened::new(txn.open_table(tables::USER_CHANGES)?);
         Ok(Writer {
             meta,
             meta_table: meta_table.keep(),
@@ -153,6 +167,12 @@ impl<'t> Writer<'t> {
             classes: classes.keep(),
             bitmaps: bitmaps.keep(),
             times: times.map(Opened::keep),
+            changes: changes.keep(),
+            user_changes: user_changes.keep(),
+            logged: BTreeMap::new(),
+            unlogged: Vec::new(),
+            user_logged: BTreeMap::new(),
+            history,
             chunks: HashMap::default(),
             changed: false,
             live: std::cell::RefCell::new(HashMap::default()),
@@ -212,6 +232,11 @@ impl<'t> Writer<'t> {
                 Ok(())
             }
             FORMAT => Ok(()),
+            FORMAT_V2 => {
+                self.meta.format = FORMAT;
+                self.changed = true;
+                Ok(())
+            }
             FORMAT_V1 => self.move_v1_pairs(),
             other => Err(Error::corrupted(format!(
                 "store file format {other}; this build reads format {FORMAT}"
@@ -273,11 +298,56 @@ impl<'t> Writer<'t> {
             self.touched.unread(user, rid, n);
         }
         if self.changed {
+            self.write_log()?;
             self.meta.seq += 1;
             self.meta.save(&mut self.meta_table)?;
             self.touched.meta = Some(self.meta.clone());
         }
         Ok((self.touched, self.staged))
+    }
+
+    /// The commit this transaction will be: the number of every change it logs.
+    fn this_commit(&self) -> u64 {
+        self.meta.seq + 1
+    }
+
+    /// Writes `bytes` as row `rid` and logs the change: the row's entry moves from the commit
+    /// that wrote it last to this one.
+    fn put_row(&mut self, rid: RowId, bytes: &[u8], bits: u8) -> Result<(), Error> {
+        let before = self.rows.insert(rid.0, bytes)?.map(|old| row_seq(old.value()));
+        if let Some(seq) = before.filter(|seq| *seq != 0 && *seq != self.this_commit()) {
+            self.unlogged.push((seq, rid.0));
+        }
+        self.logged.insert(rid.0, bits);
+        Ok(())
+    }
+
+    /// Writes this commit's change log and forgets per-user changes older than the history.
+    fn write_log(&mut self) -> Result<(), Error> {
+        let seq = self.this_commit();
+        for key in std::mem::take(&mut self.unlogged) {
+            self.changes.remove(key)?;
+        }
+        for (rid, bits) in std::mem::take(&mut self.logged) {
+            self.changes.insert((seq, rid), bits)?;
+        }
+        for ((rid, user), kind) in std::mem::take(&mut self.user_logged) {
+            self.user_changes.insert((seq, rid, user), kind)?;
+        }
+        // Trimmed in steps, so a commit removes a run of old entries at once.
+        let horizon = seq.saturating_sub(self.history);
+        if horizon >= self.meta.history_from + (self.history / 16).max(1) {
+            self.user_changes.retain_in(..=(horizon, u32::MAX, u64::MAX), |_, _| false)?;
+            self.meta.history_from = horizon;
+        }
+        Ok(())
+    }
+
+    /// Notes a change only `user` sees in the dialog at `rid`.
+    fn log_user(&mut self, user: u64, rid: RowId, kind: u8) {
+        let slot = self.user_logged.entry((rid.0, user)).or_insert(kind);
+        // Leaving says more than reading: the client drops the dialog.
+        *slot = (*slot).min(kind);
     }
 
     /// Adds sealed rows to their users' chunks: `(user, row)`, each once. The rows were staged,
@@ -470,7 +540,8 @@ impl<'t> Writer<'t> {
             }
             self.ids_empty.set(Some(false));
         }
-        self.rows.insert(rid.0, encode_live(&row).as_slice())?;
+        let bits = if row.is_public() { tables::CHANGED_PUBLIC } else { 0 };
+        self.put_row(rid, &encode_live(&row, self.this_commit()), bits)?;
         self.apply(rid, IndexEntries::of(&row), true)?;
         self.moved(rid, None, Some(&row));
         let row = Arc::new(row);
@@ -499,8 +570,10 @@ impl<'t> Writer<'t> {
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
             self.counters.insert((user.0, rid.0), 0);
+            self.log_user(user.0, rid, tables::USER_LEFT);
         }
-        self.rows.insert(rid.0, encode_live(&new).as_slice())?;
+        let bits = if new.is_public() { tables::CHANGED_PUBLIC } else { 0 };
+        self.put_row(rid, &encode_live(&new, self.this_commit()), bits)?;
         let new = Arc::new(new);
         self.live.borrow_mut().insert(rid.0, new.clone());
         self.touched.row(rid.0, Some(new.clone()));
@@ -514,12 +587,15 @@ impl<'t> Writer<'t> {
         self.moved(rid, Some(old), None);
         for user in old.occupants.iter() {
             self.counters.insert((user.0, rid.0), 0);
+            self.log_user(user.0, rid, tables::USER_LEFT);
         }
         let id = DialogId(old.id);
         if read::embedded_row(&id, self.meta.store_tag) != Some(rid) {
             self.ids.remove(&old.id)?;
         }
-        self.rows.insert(rid.0, encode_row(&StoredRow::Deleted { id: old.id }).as_slice())?;
+        let public = if old.is_public() { tables::CHANGED_PUBLIC } else { 0 };
+        let tombstone = encode_row(&StoredRow::Deleted { id: old.id }, self.this_commit());
+        self.put_row(rid, &tombstone, tables::CHANGED_DELETED | public)?;
         self.live.borrow_mut().remove(&rid.0);
         self.touched.row(rid.0, None);
         let slot = &mut self.meta.live[type_slot(old.kind)?];
@@ -540,6 +616,7 @@ impl<'t> Writer<'t> {
     pub(crate) fn clear_unread(&mut self, user: u64, rid: RowId) -> Result<(), Error> {
         if self.unread(user, rid)? > 0 {
             self.counters.insert((user, rid.0), 0);
+            self.log_user(user, rid, tables::USER_READ);
             self.changed = true;
         }
         Ok(())
@@ -664,7 +741,42 @@ mod tests {
         assert!(read.open_table(tables::PAIRS_V1).is_err(), "the old table is gone");
         assert_eq!(
             read.open_table(tables::META).unwrap().get("format").unwrap().unwrap().value(),
-            2
+            super::FORMAT
         );
+    }
+
+    /// A store of file format 2 (before the change log: rows without the commit that wrote
+    /// them) opens as format 3, and its change feed lists and then follows its dialogs.
+    #[test]
+    fn a_format_2_store_opens_with_a_change_log() {
+        use crate::storage::codec::{encode, StoredRow};
+        use crate::{ChangeCursor, MessageMeta};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.redb");
+        let open = || DialogStore::builder().open(&path).unwrap();
+        let group = open().create_dialog(UserId(1), NewDialog::group("a", [UserId(2)])).unwrap();
+        {
+            let db = redb::Database::open(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            {
+                let mut rows = txn.open_table(tables::ROWS).unwrap();
+                let row = super::read::row(&rows, super::RowId(0)).unwrap().unwrap();
+                assert!(matches!(row, StoredRow::Live(_)));
+                rows.insert(0, encode(&row).as_slice()).unwrap();
+                txn.open_table(tables::META).unwrap().insert("format", 2).unwrap();
+                txn.delete_table(tables::CHANGES).unwrap();
+                txn.delete_table(tables::USER_CHANGES).unwrap();
+            }
+            txn.commit().unwrap();
+        }
+        let store = open();
+        assert!(store.check_integrity().unwrap().is_clean());
+        let first = store.changes_since(UserId(2), &ChangeCursor::start(), 10).unwrap();
+        assert_eq!(first.dialogs.len(), 1);
+        let msg = MessageMeta { id: "m".into(), text: "hi".into(), date_sent: 5 };
+        store.record_message(group.id, UserId(1), msg).unwrap();
+        let next = store.changes_since(UserId(2), &first.next, 10).unwrap();
+        assert_eq!(next.dialogs.len(), 1);
+        assert_eq!(next.dialogs[0].unread_messages_count, Some(1));
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::model::Model;
 use super::model_ops::Env;
 use dialogstore::Error;
-use dialogstore::{Clock, DialogStore, FaultyDisk, ManualClock, WriteBatch};
+use dialogstore::{ChangeCursor, Clock, DialogStore, FaultyDisk, ManualClock, WriteBatch};
 use dialogstore::{Condition, Direction, Field, Op, PathChoice, Query, Scalar, Sort, Value};
 use dialogstore::{
     CustomClass, CustomData, DataValue, Dialog, DialogId, DialogType, DialogUpdate, FieldType,
@@ -122,6 +122,14 @@ pub enum Step {
         viewer: UserId,
         /// The query.
         query: Query,
+    },
+    /// `user`'s client syncs once with `changes_since` (a call of at most `limit` entries);
+    /// when it has caught up, its copy must equal the model's listing for the user.
+    Sync {
+        /// The user whose client syncs.
+        user: UserId,
+        /// Entries the call may return.
+        limit: usize,
     },
     /// Writes run in one [`DialogStore::write`], each compared with the model as it goes (a
     /// refused one writes nothing, and the batch goes on); with `abort` the batch then returns
@@ -326,7 +334,8 @@ pub fn decode(data: &[u8]) -> Vec<Step> {
     let mut steps = Vec::new();
     let mut imports = 0u32;
     while !b.done() {
-        let step = match b.below(32) {
+        let step = match b.below(34) {
+            32 | 33 => Step::Sync { user: b.user(), limit: 1 + b.below(4) * b.below(4) },
             31 => {
                 let n = 2 + b.below(7);
                 let steps = (0..n)
@@ -555,6 +564,9 @@ pub struct Stats {
     /// Writes that met the failing disk: found absent, and found committed, once it healed.
     pub faults_absent: u64,
     pub faults_present: u64,
+    /// `changes_since` calls, and clients found caught up and equal to the model.
+    pub syncs: u64,
+    pub syncs_caught_up: u64,
 }
 
 /// The runner's side of the comparison: the model, the dialog ids seen, the counts.
@@ -681,7 +693,7 @@ impl Side<'_> {
                 }
                 same(self.stats, what, got, want)
             }
-            Step::Tick { .. } | Step::List { .. } | Step::Batch { .. } => {
+            Step::Tick { .. } | Step::List { .. } | Step::Batch { .. } | Step::Sync { .. } => {
                 Err(format!("{what}: not a write"))
             }
         }
@@ -713,6 +725,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     let mut model = Model::default();
     model.classes.insert(score.name.clone(), score);
     let mut known: Vec<DialogId> = Vec::new();
+    let mut clients: std::collections::HashMap<UserId, Client> = Default::default();
     for (n, step) in steps.iter().enumerate() {
         let env = Env { now: clock.now(), app_id: APP, muc: MUC };
         let what = format!("step {n} {step:?}");
@@ -750,6 +763,15 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 side.stats.batch_writes_ok += side.stats.writes_ok - ok_before;
             }
             Step::Tick { secs } => clock.advance(*secs),
+            Step::Sync { user, limit } => {
+                let client = clients.entry(*user).or_default();
+                if !client
+                    .sync(&store, *user, *limit, &mut stats)
+                    .map_err(|e| format!("{what}: {e}"))?
+                {
+                    client.agrees(&model, *user, &mut stats).map_err(|e| format!("{what}: {e}"))?;
+                }
+            }
             Step::List { viewer, query } => {
                 let mut query = query.clone();
                 bind_ids(&mut query, &known);
@@ -837,7 +859,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 }
             }
         }
-        if !matches!(step, Step::List { .. } | Step::Tick { .. }) {
+        if !matches!(step, Step::List { .. } | Step::Tick { .. } | Step::Sync { .. }) {
             stats.write_steps += 1;
             let every = checks.integrity_every;
             if every > 0 && stats.write_steps % u64::from(every) == 0 {
@@ -846,6 +868,21 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
         }
     }
     integrity(&store, "end")?;
+    // Every client catches up and holds the model's listing; so does one that starts now.
+    for n in 1..=u64::from(USERS) {
+        let user = UserId(n);
+        for client in [clients.remove(&user).unwrap_or_default(), Client::default()] {
+            let mut client = client;
+            let mut calls = 0;
+            while client.sync(&store, user, 7, &mut stats).map_err(|e| format!("end: {e}"))? {
+                calls += 1;
+                if calls > 10_000 {
+                    return Err(format!("end: user {user}'s client never caught up"));
+                }
+            }
+            client.agrees(&model, user, &mut stats).map_err(|e| format!("end: {e}"))?;
+        }
+    }
     // Every dialog the model holds reads the same through get_dialog, unread count included.
     for d in &model.dialogs {
         let viewer = d.occupants_ids.first().copied().unwrap_or(d.user_id);
@@ -864,6 +901,71 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     }
     stats.dialogs = model.dialogs.len() as u64;
     Ok(stats)
+}
+
+/// A client of the change feed: its cursor and its copy of one user's dialogs.
+#[derive(Default)]
+struct Client {
+    cursor: ChangeCursor,
+    copy: std::collections::BTreeMap<DialogId, Dialog>,
+}
+
+impl Client {
+    /// One `changes_since` call, applied (its cursor also through its text form); whether more
+    /// changes are waiting.
+    fn sync(
+        &mut self,
+        store: &DialogStore,
+        user: UserId,
+        limit: usize,
+        stats: &mut Stats,
+    ) -> Result<bool, String> {
+        let ch = store
+            .changes_since(user, &self.cursor, limit)
+            .map_err(|e| format!("changes_since as {user}: {e}"))?;
+        stats.syncs += 1;
+        if ch.dialogs.len() + ch.removed.len() > limit {
+            return Err(format!("changes_since as {user}: more than {limit} entries"));
+        }
+        for d in ch.dialogs {
+            self.copy.insert(d.id, d);
+        }
+        for id in ch.removed {
+            self.copy.remove(&id);
+        }
+        self.cursor = ch.next.to_string().parse().map_err(|e| format!("cursor: {e}"))?;
+        Ok(ch.has_more)
+    }
+
+    /// The copy is the model's listing for `user`, unread counts included.
+    fn agrees(&self, model: &Model, user: UserId, stats: &mut Stats) -> Result<(), String> {
+        let q: Query = "limit=100".parse().map_err(|e| format!("{e}"))?;
+        let (total, _) = model.list(user, &q).map_err(|e| e.to_owned())?;
+        let mut want = std::collections::BTreeMap::new();
+        let mut skip = 0;
+        while skip < total {
+            let q: Query = format!("limit=100&skip={skip}").parse().map_err(|e| format!("{e}"))?;
+            for d in model.list(user, &q).map_err(|e| e.to_owned())?.1 {
+                want.insert(d.id, d);
+            }
+            skip += 100;
+        }
+        if self.copy != want {
+            let extra: Vec<_> = self.copy.keys().filter(|id| !want.contains_key(id)).collect();
+            let missing: Vec<_> = want.keys().filter(|id| !self.copy.contains_key(id)).collect();
+            let stale: Vec<_> = want
+                .iter()
+                .filter(|(id, d)| self.copy.get(id).is_some_and(|c| c != *d))
+                .map(|(id, d)| (id, d, self.copy.get(id)))
+                .collect();
+            return Err(format!(
+                "user {user}'s synced copy differs from the listing: extra {extra:?}, missing \
+                 {missing:?}, stale {stale:#?}"
+            ));
+        }
+        stats.syncs_caught_up += 1;
+        Ok(())
+    }
 }
 
 /// Whether write step `n` meets a failing disk, for the fault seed `seed`: about a quarter of
