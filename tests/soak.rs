@@ -119,8 +119,9 @@ fn read_once(sh: &Shared, rng: &mut Rng) {
     assert_eq!(page.total_entries, total, "user {user} at version {version}");
     if page.items != items {
         let ids = |v: &[dialogstore::Dialog]| v.iter().map(|d| d.id).collect::<Vec<_>>();
+        let first = page.items.iter().zip(&items).find(|(a, b)| a != b);
         panic!(
-            "user {user} at version {version}: store {:?}, model {:?}",
+            "user {user} at version {version}: store {:?}, model {:?}; first difference {first:#?}",
             ids(&page.items),
             ids(&items)
         );
@@ -178,6 +179,10 @@ fn readers_and_writers_agree_with_the_model_at_every_snapshot() {
                 while !sh.done.load(Ordering::Relaxed) {
                     write_once(sh, &mut rng);
                     if rng.percent(20) {
+                        // Under the model's lock: the other writer reads the time for its
+                        // model before its write and the store reads it during the write, and
+                        // both must see the same second.
+                        let _writing = sh.model.lock().expect("model");
                         sh.clock.advance(1);
                     }
                 }
