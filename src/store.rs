@@ -24,7 +24,7 @@ use crate::lang::Query;
 use crate::ops::{self, Settings};
 use crate::query::eval::Pred;
 use crate::query::plan::Plan;
-use crate::query::{exec, feed, Explain, Page, PathChoice};
+use crate::query::{exec, feed, keyset, Explain, Page, PathChoice};
 use crate::storage::{shield, IntegrityReport, Snapshot, Storage, StoreStats, StoredRow};
 
 /// An embedded dialog store.
@@ -197,8 +197,39 @@ impl DialogStore {
 
     fn list(&self, user: UserId, query: &Query) -> Result<Page, Error> {
         let snap = self.storage.snapshot()?;
-        let (plan, preds) = self.plan(&snap, user, query)?;
-        let outcome = exec::execute(&snap, &plan, &preds)?;
+        let (plan, preds, keyset) = match &query.cursor {
+            Some(cursor) if !query.count => {
+                if !cursor.is_empty() && query.skip != 0 {
+                    let kind = crate::lang::QueryErrorKind::SkipWithCursor;
+                    return Err(
+                        crate::lang::QueryError::new("skip", Default::default(), kind).into()
+                    );
+                }
+                // Keyset paging: one more than the page, to know whether another follows.
+                let fingerprint = keyset::fingerprint(query);
+                let after = match cursor.is_empty() {
+                    true => None,
+                    false => Some(keyset::decode(cursor, fingerprint)?),
+                };
+                let paged = Query { skip: 0, limit: query.limit + 1, ..query.clone() };
+                let (mut plan, preds) = self.plan(&snap, user, &paged)?;
+                plan.after = after;
+                (plan, preds, Some(fingerprint))
+            }
+            _ => {
+                let (plan, preds) = self.plan(&snap, user, query)?;
+                (plan, preds, None)
+            }
+        };
+        let mut outcome = exec::execute(&snap, &plan, &preds)?;
+        let mut next_cursor = None;
+        if let Some(fingerprint) = keyset {
+            if outcome.page.len() > query.limit as usize {
+                outcome.page.truncate(query.limit as usize);
+                let last = outcome.page.last().map(|(_, row)| plan.order.key_from_row(row));
+                next_cursor = last.map(|key| keyset::encode(fingerprint, &key));
+            }
+        }
         let mut items = Vec::with_capacity(outcome.page.len());
         for (rid, row) in outcome.page {
             let unread = if !plan.unread {
@@ -217,6 +248,8 @@ impl DialogStore {
             limit: query.limit,
             count_only: query.count,
             items,
+            next_cursor,
+            keyset: query.cursor.is_some(),
         })
     }
 

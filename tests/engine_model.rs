@@ -49,6 +49,7 @@ fn random_sequences_exercise_batches_writes_and_queries() {
         total.queries_nonempty += stats.queries_nonempty;
         total.syncs += stats.syncs;
         total.syncs_caught_up += stats.syncs_caught_up;
+        total.keyset_walks += stats.keyset_walks;
     }
     assert!(total.writes_ok > 10_000, "{total:?}");
     assert!(total.batches > 300 && total.batches_aborted > 100, "{total:?}");
@@ -57,6 +58,7 @@ fn random_sequences_exercise_batches_writes_and_queries() {
     // Clients sync in the middle of sequences and catch up there (above the 8,000 catch-ups
     // of the end of the runs: two clients for each of 20 users).
     assert!(total.syncs > 10_000 && total.syncs_caught_up > 8_300, "{total:?}");
+    assert!(total.keyset_walks > 0, "{total:?}");
 }
 
 /// The same sequences on a disk that fails under about a quarter of the single writes that

@@ -12,14 +12,7 @@ use dialogstore::{
     CustomClass, Dialog, DialogId, DialogStore, ManualClock, MessageMeta, NewDialog, Query, UserId,
 };
 
-const PATHS: [PathChoice; 6] = [
-    PathChoice::Auto,
-    PathChoice::SortCandidates,
-    PathChoice::Walk,
-    PathChoice::FullScan,
-    PathChoice::Columns,
-    PathChoice::UserOrder,
-];
+const PATHS: [PathChoice; 6] = PathChoice::ALL;
 
 struct Case {
     store: DialogStore,

@@ -96,10 +96,15 @@ fn query() -> impl Strategy<Value = Query> {
         prop_oneof![Just(100u32), 1..=100u32],
         any::<bool>(),
         any::<bool>(),
+        proptest::option::of(prop_oneof![Just(String::new()), "([0-9a-f]{2}){1,40}"]),
     )
-        .prop_map(|(conditions, sort, skip, limit, count, include_unread_message_count)| {
-            Query { conditions, sort, skip, limit, count, include_unread_message_count }
-        })
+        .prop_map(
+            |(conditions, sort, skip, limit, count, include_unread_message_count, cursor)| {
+                // `skip` and a non-empty cursor do not go together.
+                let skip = if cursor.as_deref().is_some_and(|c| !c.is_empty()) { 0 } else { skip };
+                Query { conditions, sort, skip, limit, count, include_unread_message_count, cursor }
+            },
+        )
 }
 
 /// The same query given to the builder piece by piece.
@@ -116,6 +121,9 @@ fn build(q: &Query) -> Result<Query, dialogstore::QueryError> {
     }
     if q.count {
         b = b.count();
+    }
+    if let Some(cursor) = &q.cursor {
+        b = b.cursor(cursor.clone());
     }
     b.skip(q.skip)
         .limit(q.limit)

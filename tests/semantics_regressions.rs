@@ -12,14 +12,7 @@ use dialogstore::{CustomData, DataValue, Dialog, Error, NewDialog, Query};
 use dialogstore::{DialogId, DialogStore, UserId};
 use dialogstore::{Field, Op, PathChoice, QueryErrorKind, MAX_QUERY_BYTES};
 
-const CHOICES: [PathChoice; 6] = [
-    PathChoice::Auto,
-    PathChoice::SortCandidates,
-    PathChoice::Walk,
-    PathChoice::FullScan,
-    PathChoice::Columns,
-    PathChoice::UserOrder,
-];
+const CHOICES: [PathChoice; 6] = PathChoice::ALL;
 
 /// Lists `query` for `viewer` through every access path, asserts they agree, and returns the
 /// ids of the page (or the error they all gave).

@@ -27,6 +27,10 @@ pub struct Query {
     pub count: bool,
     /// `include_unread_message_count` (default `true`).
     pub include_unread_message_count: bool,
+    /// `cursor=`: keyset paging. `Some("")` asks for the first page and a
+    /// [`next_cursor`](crate::Page::next_cursor); `Some(token)` continues right after the last
+    /// dialog of the page that token came with. `None` pages by `skip` alone.
+    pub cursor: Option<String>,
 }
 
 impl Default for Query {
@@ -38,6 +42,7 @@ impl Default for Query {
             limit: MAX_LIMIT,
             count: false,
             include_unread_message_count: true,
+            cursor: None,
         }
     }
 }

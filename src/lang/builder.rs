@@ -144,6 +144,13 @@ impl QueryBuilder {
         self
     }
 
+    /// Pages by keyset: `""` for the first page, then each page's
+    /// [`next_cursor`](crate::Page::next_cursor), with the same conditions and sort.
+    pub fn cursor(mut self, token: impl Into<String>) -> QueryBuilder {
+        self.query.cursor = Some(token.into());
+        self
+    }
+
     /// Sets the page size, 1 to 100.
     pub fn limit(mut self, n: u32) -> QueryBuilder {
         self.query.limit = n;
@@ -189,6 +196,10 @@ impl QueryBuilder {
             let value = query.limit.to_string();
             return Err(err("limit", QueryErrorKind::LimitOutOfRange { value }));
         }
+        if let Some(cursor) = query.cursor.take() {
+            query.cursor = Some(validate::cursor(&cursor).map_err(|kind| err("cursor", kind))?);
+        }
+        validate::skip_and_cursor(&query).map_err(|kind| err("skip", kind))?;
         validate::canonical_length(&query).map_err(|kind| err("query", kind))?;
         Ok(query)
     }

@@ -113,12 +113,21 @@ pub enum QueryErrorKind {
     },
     /// `sort_asc` and `sort_desc` together, or either one twice.
     SortConflict,
+    /// A `cursor` that is not one a page gave (only a page's `next_cursor` continues it).
+    BadCursor {
+        /// Why.
+        why: String,
+    },
+    /// `skip` beside a non-empty `cursor`: the cursor says where the page starts.
+    SkipWithCursor,
+    /// A `cursor` given with other conditions or another sort than the query it came from.
+    CursorOfAnotherQuery,
     /// A sort on a field that cannot be sorted (a user set).
     NotSortable {
         /// The field.
         field: Field,
     },
-    /// `limit`, `skip`, `count` or `include_unread_message_count` given twice.
+    /// `limit`, `skip`, `count`, `include_unread_message_count` or `cursor` given twice.
     Repeated,
     /// A comparison on a custom field whose class the query does not name, or names without
     /// declaring it: its values are text and match by equality only.
@@ -216,6 +225,14 @@ impl fmt::Display for QueryErrorKind {
             BadSkip { value } => write!(f, "must be a non-negative integer, got {value:?}"),
             BadFlag { value } => write!(f, "must be 0 or 1, got {value:?}"),
             SortConflict => f.write_str("only one of sort_asc and sort_desc, once"),
+            BadCursor { why } => write!(f, "not a page cursor: {why}"),
+            SkipWithCursor => f.write_str(
+                "skip cannot be given with a cursor: the cursor says where the page starts",
+            ),
+            CursorOfAnotherQuery => f.write_str(
+                "the cursor came from a query with other conditions or another sort; \
+                 repeat that query's conditions and sort, or start again with cursor=",
+            ),
             NotSortable { field } => write!(f, "cannot sort on {field}, it holds a set of users"),
             Repeated => f.write_str("given more than once"),
             UntypedComparison { field } => write!(

@@ -58,14 +58,16 @@ impl FromStr for Query {
                 parser.pair(pair, span)?;
             }
         }
+        validate::skip_and_cursor(&parser.query)
+            .map_err(|kind| QueryError::new("skip", Span::default(), kind))?;
         // The limit is on the string as given (checked above), not on its printed form.
         Ok(parser.query)
     }
 }
 
 /// The keys that are not fields: a bracket after one is a malformed key, not an unknown field.
-const SETTINGS: [&str; 6] =
-    ["sort_asc", "sort_desc", "limit", "skip", "count", "include_unread_message_count"];
+const SETTINGS: [&str; 7] =
+    ["sort_asc", "sort_desc", "limit", "skip", "count", "include_unread_message_count", "cursor"];
 
 /// A setting given at most once.
 #[derive(Clone, Copy)]
@@ -74,13 +76,14 @@ enum Setting {
     Skip,
     Count,
     UnreadCount,
+    Cursor,
 }
 
 /// The query read so far, and which settings have been given.
 #[derive(Default)]
 struct Parser {
     query: Query,
-    given: [bool; 4],
+    given: [bool; 5],
     sorted: bool,
 }
 
@@ -98,6 +101,7 @@ impl Parser {
             "skip" => self.setting(Setting::Skip, raw_value),
             "count" => self.setting(Setting::Count, raw_value),
             "include_unread_message_count" => self.setting(Setting::UnreadCount, raw_value),
+            "cursor" => self.setting(Setting::Cursor, raw_value),
             _ => self.condition(&key, raw_value, span),
         }
         .map_err(fail)
@@ -147,6 +151,7 @@ impl Parser {
             }
             Setting::Count => q.count = flag()?,
             Setting::UnreadCount => q.include_unread_message_count = flag()?,
+            Setting::Cursor => q.cursor = Some(validate::cursor(&text)?),
         }
         Ok(())
     }

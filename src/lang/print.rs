@@ -61,6 +61,10 @@ impl fmt::Display for Query {
             sep.next(f)?;
             f.write_str("include_unread_message_count=0")?;
         }
+        if let Some(cursor) = &self.cursor {
+            sep.next(f)?;
+            write!(f, "cursor={}", utf8_percent_encode(cursor, ENCODED))?;
+        }
         Ok(())
     }
 }

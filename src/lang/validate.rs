@@ -67,6 +67,26 @@ pub(crate) fn sort_field(field: Field) -> Result<Field, QueryErrorKind> {
     }
 }
 
+/// A `cursor` value: empty (the first page) or a token as pages print it (lowercase hex).
+pub(crate) fn cursor(text: &str) -> Result<String, QueryErrorKind> {
+    let hex = text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if !hex || !text.len().is_multiple_of(2) {
+        let shown: String = text.chars().take(40).collect();
+        return Err(QueryErrorKind::BadCursor { why: format!("{shown:?} is not a page cursor") });
+    }
+    Ok(text.to_owned())
+}
+
+/// `skip` and a non-empty `cursor` do not go together.
+pub(crate) fn skip_and_cursor(query: &Query) -> Result<(), QueryErrorKind> {
+    match &query.cursor {
+        Some(cursor) if !cursor.is_empty() && query.skip != 0 => {
+            Err(QueryErrorKind::SkipWithCursor)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether `limit` is a page size the store serves: 1 to [`MAX_LIMIT`].
 pub(crate) fn limit_in_range(limit: u32) -> bool {
     (1..=MAX_LIMIT).contains(&limit)

@@ -15,6 +15,7 @@ pub(crate) mod exec;
 mod explain;
 pub(crate) mod feed;
 mod filter;
+pub(crate) mod keyset;
 mod page;
 pub(crate) mod plan;
 mod planner;

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use roaring::RoaringBitmap;
 
-use super::eval::{Order, Pred};
+use super::eval::{Order, Pred, SortKey, Val};
 use super::explain::{AccessPath, CandidateStep, ConditionPlan, PartScope};
 use crate::index::TimeIndex;
 use crate::model::UserId;
@@ -59,6 +59,19 @@ pub enum PathChoice {
     /// number) where the sort field has one (`last_message_date_sent`, `updated_at`);
     /// otherwise as [`PathChoice::Walk`].
     UserOrder,
+}
+
+impl PathChoice {
+    /// Every choice: the planner's own, then each forced kind, for tests that run a query
+    /// through all of them.
+    pub const ALL: [PathChoice; 6] = [
+        PathChoice::Auto,
+        PathChoice::SortCandidates,
+        PathChoice::Walk,
+        PathChoice::FullScan,
+        PathChoice::Columns,
+        PathChoice::UserOrder,
+    ];
 }
 
 /// How a part produces its matches in order.
@@ -146,9 +159,22 @@ pub(crate) struct Plan {
     /// Whether executing may build a column it lacks (see `planner::may_build_columns`); if
     /// not, a column path without its column reads rows instead.
     pub build_columns: bool,
+    /// Keyset paging (`cursor=`): the sort key of the last dialog of the page before. Only
+    /// matches after it in the query's order are kept (totals still count every match), and
+    /// walks on the sort field's index start at its time.
+    pub after: Option<SortKey>,
 }
 
 impl Plan {
+    /// With a keyset cursor on a time field: the time of the last dialog of the page before
+    /// (`None` for a dialog without a message); `None` without a cursor.
+    pub(crate) fn after_time(&self) -> Option<Option<i64>> {
+        self.after.as_ref().map(|key| match key.primary {
+            Some(Val::Int(t)) => Some(t),
+            _ => None,
+        })
+    }
+
     /// How many matches each part must produce in order.
     pub(crate) fn needed(&self) -> usize {
         if self.count_only {

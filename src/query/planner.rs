@@ -136,6 +136,7 @@ pub(crate) fn plan(
         parts: Vec::with_capacity(2),
         filter: answered.as_ref().map(|a| a.kept.clone()),
         build_columns: true,
+        after: None,
     };
     let meta = snap.meta()?;
     plan.build_columns = may_build_columns(choice, meta);

@@ -49,7 +49,9 @@ fn full_scan(probe: &mut Probe<'_>, scope: PartScope, hits: &mut Vec<Hit>) -> Re
         if in_scope {
             if let Some(hit) = probe.test_row(rid, Arc::new(row)) {
                 total += 1;
-                hits.push(hit);
+                if probe.keep(&hit) {
+                    hits.push(hit);
+                }
             }
         }
     }

@@ -48,6 +48,13 @@ impl Probe<'_> {
         })
     }
 
+    /// Whether a match goes on the page: with a keyset cursor, only those after it in order.
+    pub(crate) fn keep(&self, hit: &Hit) -> bool {
+        self.plan.after.as_ref().is_none_or(|after| {
+            hit.key.cmp_in(after, self.plan.order.dir) == std::cmp::Ordering::Greater
+        })
+    }
+
     /// Tests a candidate; on a match returns its hit.
     pub(crate) fn test(&mut self, rid: RowId) -> Result<Option<Hit>, Error> {
         let row = self.snap.live_row(rid)?;
@@ -82,7 +89,9 @@ impl Probe<'_> {
         for rid in rows {
             if let Some(hit) = self.test(RowId(rid))? {
                 total += 1;
-                hits.push(hit);
+                if self.keep(&hit) {
+                    hits.push(hit);
+                }
             }
         }
         Ok(total)

@@ -86,6 +86,9 @@ fn sort_columns(
     let mut matches: Vec<(i64, u32)> = rows.iter().map(|&rid| (sort.time(rid), rid)).collect();
     probe.stats.entries_walked += part.candidates.len();
     probe.stats.matched += total;
+    if let Some(after) = plan.after_time() {
+        after_cursor(probe, &mut matches, after.unwrap_or(i64::MIN))?;
+    }
     keep_best(&mut matches, need, plan.order.dir);
     // Past the page the other parts filled: never on the page, so no row to read.
     matches.retain(|&(t, _)| !probe.is_beyond(t));
@@ -95,6 +98,38 @@ fn sort_columns(
         hits.push(Hit { key: plan.order.key_from_row(&row), rid: RowId(rid), row });
     }
     Ok(Some(if part.exact { part.candidates.len() } else { total }))
+}
+
+/// Keeps the matches after a keyset cursor whose dialog's column value is `at` (`i64::MIN`
+/// stands for no message, as in the column): those past it by value, and of those at it, the
+/// ones whose row sorts after the cursor's (ties are few; their rows are read).
+fn after_cursor(
+    probe: &mut Probe<'_>,
+    matches: &mut Vec<(i64, u32)>,
+    at: i64,
+) -> Result<(), Error> {
+    let dir = probe.plan.order.dir;
+    let mut kept = Vec::with_capacity(matches.len());
+    for &(t, rid) in matches.iter() {
+        let past = match dir {
+            Direction::Asc => t.cmp(&at),
+            Direction::Desc => at.cmp(&t),
+        };
+        match past {
+            std::cmp::Ordering::Greater => kept.push((t, rid)),
+            std::cmp::Ordering::Less => {}
+            std::cmp::Ordering::Equal => {
+                let row = probe.snap.live_row(RowId(rid))?;
+                probe.stats.rows_read += 1;
+                let hit = Hit { key: probe.plan.order.key_from_row(&row), rid: RowId(rid), row };
+                if probe.keep(&hit) {
+                    kept.push((t, rid));
+                }
+            }
+        }
+    }
+    *matches = kept;
+    Ok(())
 }
 
 /// Keeps the first `need` of `matches` in `dir` order of their column values, with every match

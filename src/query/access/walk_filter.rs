@@ -43,7 +43,7 @@ impl AccessPath for WalkFilter {
         // The planner walks a filter only when the plan has one.
         let filter = probe.plan.filter.clone();
         let dir = probe.plan.order.dir;
-        let entries = || -> Result<Entries<'_, (i64, RowId)>, Error> {
+        let entries = |lo, hi| -> Result<Entries<'_, (i64, RowId)>, Error> {
             Ok(filter.map_or_else(|| Box::new(std::iter::empty()) as _, |f| f.walk(lo, hi, dir)))
         };
         walk(probe, part, need, hits, (lo, hi, true, true), entries)

@@ -46,6 +46,9 @@ impl AccessPath for WalkRows {
             probe.stats.entries_walked += 1;
             if let Some(hit) = probe.test_row(RowId(rid), row) {
                 counted += 1;
+                if !probe.keep(&hit) {
+                    continue;
+                }
                 hits.push(hit);
                 if hits.len() >= need && boundary.is_none() {
                     boundary = Some(created_at);

@@ -55,7 +55,7 @@ impl AccessPath for WalkTime {
         // Each entry of a public index is a public dialog: with every one a candidate, no probe.
         let probing = !(part.whole && index.is_public());
         let (snap, dir) = (probe.snap, probe.plan.order.dir);
-        let entries = || snap.walk(index, lo, hi, dir);
+        let entries = |lo, hi| snap.walk(index, lo, hi, dir);
         walk(probe, part, need, hits, (lo, hi, by_last_message, probing), entries)
     }
 }

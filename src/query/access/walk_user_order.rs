@@ -91,7 +91,7 @@ impl AccessPath for WalkUserOrder {
         let walked = if need == 0 {
             super::walk::Walked { counted: 0, complete: false }
         } else {
-            let entries = || entries(order.clone(), lo, hi, dir);
+            let entries = |lo, hi| entries(order.clone(), lo, hi, dir);
             walk_entries(probe, part, need, hits, (lo, hi, by_last_message, probing), entries)?
         };
         if part.exact || walked.complete {

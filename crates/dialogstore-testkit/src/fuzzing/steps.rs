@@ -567,6 +567,8 @@ pub struct Stats {
     /// `changes_since` calls, and clients found caught up and equal to the model.
     pub syncs: u64,
     pub syncs_caught_up: u64,
+    /// Queries paged to the end by keyset cursor and found equal to the model's answer.
+    pub keyset_walks: u64,
 }
 
 /// The runner's side of the comparison: the model, the dialog ids seen, the counts.
@@ -779,18 +781,8 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                 stats.lists += 1;
                 let every =
                     checks.plans_every > 0 && stats.lists % u64::from(checks.plans_every) == 0;
-                let choices: &[PathChoice] = if every {
-                    &[
-                        PathChoice::Auto,
-                        PathChoice::SortCandidates,
-                        PathChoice::Walk,
-                        PathChoice::FullScan,
-                        PathChoice::Columns,
-                        PathChoice::UserOrder,
-                    ]
-                } else {
-                    &[PathChoice::Auto]
-                };
+                let choices: &[PathChoice] =
+                    if every { &PathChoice::ALL } else { &[PathChoice::Auto] };
                 for choice in choices {
                     let got = store.with_path_choice(*choice).list_dialogs(*viewer, &query);
                     match (&got, &want) {
@@ -816,6 +808,26 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                                     .map(|(t, i)| (*t, i.iter().map(|d| d.id).collect::<Vec<_>>())),
                                 plan
                             ));
+                        }
+                    }
+                }
+                // Every page by keyset cursor, on every path: the model's whole answer.
+                if (every || stats.lists % 8 == 0) && !query.count && query.cursor.is_none() {
+                    if let Ok((total, _)) = &want {
+                        let all = model_pages(&model, *viewer, &query, *total)?;
+                        for choice in choices {
+                            let store = store.with_path_choice(*choice);
+                            let got = keyset_pages(&store, *viewer, &query)
+                                .map_err(|e| format!("{what} by cursor via {choice:?}: {e}"))?;
+                            if got != all {
+                                let ids = |v: &[Dialog]| v.iter().map(|d| d.id).collect::<Vec<_>>();
+                                return Err(format!(
+                                    "{what} by cursor via {choice:?}: store {:?}\nmodel {:?}",
+                                    ids(&got),
+                                    ids(&all)
+                                ));
+                            }
+                            stats.keyset_walks += 1;
                         }
                     }
                 }
@@ -901,6 +913,41 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
     }
     stats.dialogs = model.dialogs.len() as u64;
     Ok(stats)
+}
+
+/// Every dialog `query` (without a cursor) matches for `viewer` in the model, in order.
+fn model_pages(
+    model: &Model,
+    viewer: UserId,
+    query: &Query,
+    total: u64,
+) -> Result<Vec<Dialog>, String> {
+    let mut all = Vec::new();
+    while (all.len() as u64) < total {
+        let q = Query { skip: all.len() as u32, ..query.clone() };
+        let (_, items) = model.list(viewer, &q).map_err(|e| e.to_owned())?;
+        if items.is_empty() {
+            break;
+        }
+        all.extend(items);
+    }
+    Ok(all)
+}
+
+/// Every page of `query` from the store by keyset cursor (the query's `skip` ignored).
+fn keyset_pages(store: &DialogStore, viewer: UserId, query: &Query) -> Result<Vec<Dialog>, String> {
+    let mut all = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..10_000 {
+        let q = Query { skip: 0, cursor: Some(cursor), ..query.clone() };
+        let page = store.list_dialogs(viewer, &q).map_err(|e| e.to_string())?;
+        all.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = next,
+            None => return Ok(all),
+        }
+    }
+    Err("the cursor pages never ended".into())
 }
 
 /// A client of the change feed: its cursor and its copy of one user's dialogs.
