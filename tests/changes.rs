@@ -368,3 +368,36 @@ fn clients_syncing_while_writers_write_end_with_the_listing() {
         client.assert_listing(&store, *user);
     }
 }
+
+#[test]
+fn check_integrity_finds_a_damaged_change_log() {
+    use redb::{ReadableTable, TableDefinition};
+    const CHANGES: TableDefinition<(u64, u32), u8> = TableDefinition::new("changes");
+    const USER_CHANGES: TableDefinition<(u64, u32, u64), u8> = TableDefinition::new("user_changes");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.redb");
+    {
+        let store = DialogStore::open(&path).unwrap();
+        let group = store.group(ME, &[YOU]);
+        store.group(ME, &[THEM]);
+        store.delete_dialogs(YOU, &[group.id], false).unwrap();
+        assert!(store.check_integrity().unwrap().is_clean());
+    }
+    {
+        let db = redb::Database::open(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut log = txn.open_table(CHANGES).unwrap();
+            let first = log.first().unwrap().map(|(k, _)| k.value()).unwrap();
+            log.remove(first).unwrap();
+            log.insert((999, 7), 0).unwrap();
+            txn.open_table(USER_CHANGES).unwrap().insert((1_000, 0, 5), 1).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let report = DialogStore::open(&path).unwrap().check_integrity().unwrap();
+    let problems = report.problems.join("\n");
+    assert!(problems.contains("change log lacks entry"), "{problems}");
+    assert!(problems.contains("change log has stray entry (999, 7)"), "{problems}");
+    assert!(problems.contains("per-user change 1000"), "{problems}");
+}

@@ -368,3 +368,57 @@ fn credentials() {
     let empty = s.as_api_key("GET", "/chat/Dialog.json", "123", "").expect(200, None);
     assert_eq!(empty, json!({"total_entries": 0, "skip": 0, "limit": 100, "items": []}));
 }
+
+/// `GET /chat/Dialog/changes.json`: a first sync, a change, a removal, paging, the errors;
+/// and `next_cursor` on list answers that ask for it.
+#[test]
+fn changes_and_cursor_pages() {
+    let s = Server::start();
+    let party = s.as_token("POST", "/chat/Dialog.json", PARTY_TOKEN, GROUP_BODY).expect(201, None);
+    let first = s.as_token("GET", "/chat/Dialog/changes.json", DATA_TOKEN, "").expect(200, None);
+    assert_eq!(first["dialogs"].as_array().unwrap().len(), 1);
+    assert_eq!((first["removed"].clone(), first["has_more"].clone()), (json!([]), json!(false)));
+    let since = first["next"].as_str().unwrap().to_owned();
+    let after = format!("/chat/Dialog/changes.json?since={since}&limit=10");
+    let none = s.as_token("GET", &after, DATA_TOKEN, "").expect(200, None);
+    assert_eq!(none["dialogs"], json!([]));
+
+    let one = format!("/chat/Dialog/{}.json", party["_id"].as_str().unwrap());
+    s.as_token("PUT", &one, PARTY_TOKEN, r#"{"name":"Renamed"}"#).expect(200, None);
+    let renamed = s.as_token("GET", &after, DATA_TOKEN, "").expect(200, None);
+    assert_eq!(renamed["dialogs"][0]["name"], "Renamed");
+    assert_eq!(renamed["dialogs"][0]["unread_messages_count"], 0);
+    s.as_token("DELETE", &one, DATA_TOKEN, "").expect(200, None);
+    let left = s.as_token("GET", &after, DATA_TOKEN, "").expect(200, None);
+    assert_eq!(
+        (left["dialogs"].clone(), left["removed"].clone()),
+        (json!([]), json!([party["_id"]]))
+    );
+
+    // Errors: another user's cursor, garbage, a bad limit, an unknown key.
+    s.as_token("GET", &after, PARTY_TOKEN, "").expect(422, Some("CURSOR_INVALID"));
+    s.as_token("GET", "/chat/Dialog/changes.json?since=xyz", DATA_TOKEN, "")
+        .expect(422, Some("CURSOR_INVALID"));
+    s.as_token("GET", "/chat/Dialog/changes.json?limit=0", DATA_TOKEN, "")
+        .expect(422, Some("QUERY"));
+    s.as_token("GET", "/chat/Dialog/changes.json?sinse=1", DATA_TOKEN, "")
+        .expect(422, Some("QUERY"));
+
+    // Cursor pages on the list: next_cursor only when asked for.
+    for _ in 0..3 {
+        s.as_token("POST", "/chat/Dialog.json", PARTY_TOKEN, PUBLIC_BODY).expect(201, None);
+    }
+    let plain = s.as_token("GET", "/chat/Dialog.json?limit=2", PARTY_TOKEN, "").expect(200, None);
+    assert!(plain.get("next_cursor").is_none(), "{plain}");
+    let page = s.as_token("GET", "/chat/Dialog.json?limit=2&cursor=", PARTY_TOKEN, "");
+    let page = page.expect(200, None);
+    let next = page["next_cursor"].as_str().unwrap();
+    let target = format!("/chat/Dialog.json?limit=2&cursor={next}");
+    let last = s.as_token("GET", &target, PARTY_TOKEN, "").expect(200, None);
+    assert_eq!(last["items"].as_array().unwrap().len(), 2);
+    assert_eq!(last["next_cursor"], Value::Null);
+    let ids = |p: &Value| {
+        p["items"].as_array().unwrap().iter().map(|d| d["_id"].clone()).collect::<Vec<_>>()
+    };
+    assert!(ids(&page).iter().all(|id| !ids(&last).contains(id)));
+}

@@ -5,7 +5,8 @@
 //! | request | answer |
 //! | --- | --- |
 //! | `POST /chat/Dialog.json`, body a `NewDialog` | 201 and the dialog |
-//! | `GET /chat/Dialog.json?QUERY` | 200 and `{total_entries, skip, limit, items}` |
+//! | `GET /chat/Dialog.json?QUERY` | 200 and `{total_entries, skip, limit, items}` (and `next_cursor` when QUERY has `cursor=`) |
+//! | `GET /chat/Dialog/changes.json?since=TOKEN&limit=N` | 200 and `{dialogs, removed, next, has_more}`: what changed for the caller after `TOKEN` (none or `start`: everything they see), at most `N` (1 to 1,000, default 100) |
 //! | `GET /chat/Dialog/{id}.json` | 200 and the dialog, with the caller's unread count |
 //! | `PUT /chat/Dialog/{id}.json`, body a `DialogUpdate` | 200 and the dialog |
 //! | `DELETE /chat/Dialog/{id},{id}.json[?force=1]` | 200 and `{"SuccessfullyDeleted": {"ids": [..]}, "NotFound": {"ids": []}, "WrongPermissions": {"ids": []}}` |
@@ -13,8 +14,9 @@
 //! The caller is the user of the `QB-Token` header (a static token table), or the
 //! `On-Behalf-Of` user of a request with `Authorization: ApiKey KEY` (a known key). Failures
 //! answer `{"errors": ["CODE: message"]}` with 401 (no or unknown credentials), 403
-//! (`ACCESS_ERROR`, `WRONG_PERMISSIONS`), 404 (`NOT_FOUND`), 422 (`VALIDATION`, `QUERY`,
-//! `DIALOG_ID_EMPTY`, `DIALOG_ID_INVALID`) or 500 (the storage failed).
+//! (`ACCESS_ERROR`, `WRONG_PERMISSIONS`), 404 (`NOT_FOUND`), 410 (`CURSOR_EXPIRED`: sync again
+//! from the start), 422 (`VALIDATION`, `QUERY`, `DIALOG_ID_EMPTY`, `DIALOG_ID_INVALID`,
+//! `CURSOR_INVALID`) or 500 (the storage failed).
 // The example's main and the test each use part of this module.
 #![allow(dead_code)]
 
@@ -28,7 +30,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use dialogstore::{
-    DialogId, DialogStore, DialogUpdate, Error, NewDialog, Query, UserId, ValidationError,
+    ChangeCursor, DialogId, DialogStore, DialogUpdate, Error, NewDialog, Query, UserId,
+    ValidationError,
 };
 use serde::Serialize;
 use serde_json::json;
@@ -122,6 +125,8 @@ pub fn router(store: Arc<DialogStore>, auth: Auth) -> Router {
     let app = Arc::new(App { store, auth });
     Router::new()
         .route("/chat/Dialog.json", get(list).post(create))
+        // Before `{file}`: a static segment wins over a parameter.
+        .route("/chat/Dialog/changes.json", get(changes))
         // One segment `{id}.json` or `{id},{id}.json`: the handlers take the `.json` off.
         .route("/chat/Dialog/{file}", get(get_one).put(update).delete(delete))
         .with_state(app)
@@ -142,6 +147,40 @@ async fn list(
     call(&app, &headers, StatusCode::OK, move |store, user| {
         let q: Query = query.as_deref().unwrap_or("").parse()?;
         store.list_dialogs(user, &q)
+    })
+    .await
+}
+
+/// The most entries one `changes.json` answer holds.
+const MAX_CHANGES: usize = 1_000;
+
+async fn changes(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let (mut since, mut limit) = (String::new(), "100".to_owned());
+    for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            ("since", token) => since = token.to_owned(),
+            ("limit", n) => limit = n.to_owned(),
+            (key, _) => {
+                let message = format!("QUERY: {key}: unknown key, expected since and limit");
+                return errors(StatusCode::UNPROCESSABLE_ENTITY, message);
+            }
+        }
+    }
+    let limit = match limit.parse::<usize>() {
+        Ok(n) if (1..=MAX_CHANGES).contains(&n) => n,
+        _ => {
+            let message =
+                format!("QUERY: limit: must be an integer from 1 to {MAX_CHANGES}, got {limit:?}");
+            return errors(StatusCode::UNPROCESSABLE_ENTITY, message);
+        }
+    };
+    call(&app, &headers, StatusCode::OK, move |store, user| {
+        let cursor: ChangeCursor = since.parse()?;
+        store.changes_since(user, &cursor, limit)
     })
     .await
 }
@@ -231,9 +270,10 @@ pub fn status_of(code: &str) -> StatusCode {
     match code {
         "ACCESS_ERROR" | "WRONG_PERMISSIONS" => StatusCode::FORBIDDEN,
         "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "VALIDATION" | "QUERY" | "DIALOG_ID_EMPTY" | "DIALOG_ID_INVALID" => {
+        "VALIDATION" | "QUERY" | "DIALOG_ID_EMPTY" | "DIALOG_ID_INVALID" | "CURSOR_INVALID" => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
+        "CURSOR_EXPIRED" => StatusCode::GONE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

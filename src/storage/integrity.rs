@@ -54,6 +54,8 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
     let mut staged_pairs: BTreeMap<(u64, u64), u32> = BTreeMap::new();
     let mut staged_users: BTreeMap<u64, Vec<u32>> = BTreeMap::new();
     let mut occupants: BTreeMap<u32, Arc<[UserId]>> = BTreeMap::new();
+    // Live rows, and whether each is public.
+    let mut public: BTreeMap<u32, bool> = BTreeMap::new();
     let mut imported: BTreeMap<[u8; 12], u32> = BTreeMap::new();
     let mut live = [0u64; 3];
     let mut last_created = i64::MIN;
@@ -122,6 +124,7 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
             }
         }
         occupants.insert(rid.0, row.occupants.clone());
+        public.insert(rid.0, row.is_public());
     }
 
     if meta.next_row != expected_rid {
@@ -217,6 +220,8 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
         );
     }
 
+    check_change_log(snap, &meta, &public, &mut report)?;
+
     for entry in snap.all_unread()? {
         let ((user, rid), count) = entry?;
         let occupant =
@@ -235,6 +240,56 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
         }
     }
     Ok(report)
+}
+
+/// The change log holds one entry for each row written since it exists, at the commit the row
+/// carries, with the right bits; the per-user changes lie within the history kept.
+fn check_change_log(
+    snap: &Snapshot,
+    meta: &crate::storage::Meta,
+    public: &BTreeMap<u32, bool>,
+    report: &mut IntegrityReport,
+) -> Result<(), Error> {
+    use crate::storage::{CHANGED_DELETED, CHANGED_PUBLIC};
+    let mut want = BTreeMap::new();
+    for entry in snap.all_row_commits()? {
+        let (rid, seq) = entry?;
+        if seq > meta.seq {
+            report.problems.push(format!("row {} written by commit {seq} of {}", rid.0, meta.seq));
+        }
+        if seq > 0 {
+            want.insert((seq, rid.0), public.get(&rid.0).copied());
+        }
+    }
+    let mut have = BTreeMap::new();
+    for entry in snap.changes_after((0, 0))? {
+        let (seq, rid, bits) = entry?;
+        have.insert((seq, rid.0), bits);
+    }
+    for (key, live) in &want {
+        let Some(bits) = have.get(key) else {
+            report.problems.push(format!("change log lacks entry {key:?}"));
+            continue;
+        };
+        let deleted = bits & CHANGED_DELETED != 0;
+        let bad = match live {
+            Some(public) => deleted || (bits & CHANGED_PUBLIC != 0) != *public,
+            None => !deleted,
+        };
+        if bad {
+            report.problems.push(format!("change log entry {key:?} has bits {bits}"));
+        }
+    }
+    for key in have.keys().filter(|k| !want.contains_key(*k)) {
+        report.problems.push(format!("change log has stray entry {key:?}"));
+    }
+    for entry in snap.user_changes_after((0, 0))? {
+        let (seq, rid, user, _) = entry?;
+        if seq > meta.seq || (meta.history_from > 0 && seq <= meta.history_from) {
+            report.problems.push(format!("per-user change {seq} of user {user} in row {}", rid.0));
+        }
+    }
+    Ok(())
 }
 
 fn compare_bitmaps(

@@ -553,6 +553,17 @@ impl Snapshot {
         }))
     }
 
+    /// Every row's commit (the commit that wrote it last; 0 before the change log), in row-id
+    /// order.
+    pub(crate) fn all_row_commits(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<(RowId, u64), Error>> + '_, Error> {
+        Ok(self.rows()?.range::<u32>(..)?.map(|entry| {
+            let (k, v) = entry?;
+            Ok((RowId(k.value()), super::codec::row_seq(v.value())))
+        }))
+    }
+
     /// Every bitmap chunk as stored: (key bytes, decoded bitmap).
     pub(crate) fn all_bitmaps(
         &self,

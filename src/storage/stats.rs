@@ -88,6 +88,8 @@ impl Storage {
         for index in TimeIndex::ALL {
             sizes.push(table_stats(txn, index.table())?);
         }
+        sizes.push(table_stats(txn, tables::CHANGES)?);
+        sizes.push(table_stats(txn, tables::USER_CHANGES)?);
         let file_bytes = match path {
             Some(p) => Some(std::fs::metadata(p)?.len()),
             None => None,
@@ -169,8 +171,9 @@ mod tests {
         assert_eq!((s.rows, s.users), (3, 3));
         assert_eq!(s.file_bytes, Some(std::fs::metadata(&path).unwrap().len()));
         let names: Vec<&str> = s.tables.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names.len(), 11);
+        assert_eq!(names.len(), 13);
         assert_eq!(names[..3], ["meta", "rows", "ids"]);
+        assert_eq!(names[11..], ["changes", "user_changes"]);
 
         // User 2 leaves, then user 1 (the last occupant) deletes the group by leaving.
         store.delete_dialogs(UserId(2), &[group.id], false).unwrap();

@@ -24,6 +24,14 @@ pub(crate) fn get(path: &Path, user: &str, id: &str) -> Result<(), Failure> {
     print_json(&store.get_dialog(user, id)?)
 }
 
+/// `dialogstore changes --as USER [--since TOKEN] [--limit N]`.
+pub(crate) fn changes(path: &Path, user: &str, since: &str, limit: usize) -> Result<(), Failure> {
+    let user = parse_user(user)?;
+    let cursor: dialogstore::ChangeCursor = since.parse()?;
+    let store = open_existing(path)?;
+    print_json(&store.changes_since(user, &cursor, limit)?)
+}
+
 /// `dialogstore explain --as USER QUERY`.
 pub(crate) fn explain(path: &Path, user: &str, query: &str) -> Result<(), Failure> {
     let user = parse_user(user)?;

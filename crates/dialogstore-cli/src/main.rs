@@ -62,6 +62,21 @@ enum Command {
         /// The dialog's `_id` (24 hex characters)
         id: String,
     },
+    /// Print what changed for USER after TOKEN, as JSON ({dialogs, removed, next, has_more}):
+    /// without --since, every dialog they see. Keep `next` and pass it as --since next time;
+    /// while `has_more` is true, call again at once
+    Changes {
+        /// The acting user
+        #[arg(long = "as", value_name = "USER")]
+        user: String,
+        /// The `next` of the previous answer [default: start, everything the user sees]
+        #[arg(long, value_name = "TOKEN", default_value = "")]
+        since: String,
+        /// The most dialogs and removals to print, 1 to 1000
+        #[arg(long, value_name = "N", default_value_t = 100,
+              value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+    },
     /// Print the plan the store chooses for QUERY as USER, and what running it read
     Explain {
         /// The acting user
@@ -134,6 +149,9 @@ fn main() -> ExitCode {
         Command::Import(args) => import::run(store_path(store), args),
         Command::List { user, query } => inspect::list(store_path(store), user, query),
         Command::Get { user, id } => inspect::get(store_path(store), user, id),
+        Command::Changes { user, since, limit } => {
+            inspect::changes(store_path(store), user, since, usize::from(*limit))
+        }
         Command::Explain { user, query } => inspect::explain(store_path(store), user, query),
         Command::Check => inspect::check(store_path(store)),
         Command::Stats { json } => inspect::stats(store_path(store), *json),

@@ -176,6 +176,28 @@ fn list_get_explain_check_stats_on_an_imported_store() {
     let err = dialogstore(&store, &["get", "--as", "7", ""]).fails();
     assert_eq!(err, "error DIALOG_ID_EMPTY: dialog id can't be empty\n");
 
+    // The change feed: everything at first, two a call; then nothing new.
+    let mut since = String::new();
+    let mut seen = 0;
+    loop {
+        let args = ["changes", "--as", "96831397", "--limit", "3", "--since", &since];
+        let out: Value = serde_json::from_str(&dialogstore(&store, &args).ok()).unwrap();
+        seen += out["dialogs"].as_array().unwrap().len();
+        since = out["next"].as_str().unwrap().to_owned();
+        if out["has_more"] == false {
+            break;
+        }
+    }
+    assert_eq!(seen, 4);
+    let args = ["changes", "--as", "96831397", "--since", &since];
+    let out: Value = serde_json::from_str(&dialogstore(&store, &args).ok()).unwrap();
+    assert_eq!(out["dialogs"], serde_json::json!([]));
+    let err = dialogstore(&store, &["changes", "--as", "7", "--since", &since]).fails();
+    assert!(err.starts_with("error CURSOR_INVALID: "), "{err}");
+    // A limit out of range is a usage error (clap's status 2).
+    let run = dialogstore(&store, &["changes", "--as", "7", "--limit", "0"]);
+    assert!(run.code == 2 && run.stderr.contains("--limit"), "{}", run.stderr);
+
     let plan =
         dialogstore(&store, &["explain", "--as", "96753878", "type=2&sort_desc=updated_at"]).ok();
     assert!(plan.contains("viewer: 96753878"), "{plan}");
