@@ -143,8 +143,36 @@
 //! never half applied; one whose final sync failed may still have reached the disk, so
 //! `STORAGE` from a write means "not acknowledged", not "certainly absent".
 //!
-//! **File format.** Format 2. A store written by an earlier build (format 1) has its private
-//! pairs moved into the new pair table when first opened, in one commit.
+//! **Delta sync.** [`DialogStore::changes_since`] tells a client what changed for one user after
+//! a [`ChangeCursor`]: the dialogs to upsert (in their current state, with the user's unread
+//! count) and the ids to drop, at most `limit` (1 to 1,000) a call. From
+//! [`ChangeCursor::start`] it first lists everything the user sees; after that, a dialog is
+//! reported when a commit wrote it (any change, a message) or cleared the user's unread count
+//! (`mark_read`), and removed when the user left, was removed, or it was deleted (a public
+//! dialog's deletion reaches everyone). A dialog changed several times is sent once, as it is
+//! now. Applying every answer until `has_more` is false leaves the client with exactly what
+//! `list_dialogs` pages through. Cursors print as 64 hex characters (or `start`), carry the
+//! store's tag and the user, and survive reopening; another store's or user's cursor is
+//! `CURSOR_INVALID`, one older than [`Builder::change_history`] (default 2^20 commits of the
+//! per-user changes) is `CURSOR_EXPIRED`: sync again from the start. A deleted dialog imported
+//! again under its id is a change, not a removal. Cost: the changes of the user's own dialogs
+//! (an in-memory feed per user, kept by every commit), the public dialogs' changes and the
+//! user's own per-user changes since the cursor, not the size of the inbox; until the store's
+//! commit column is built (stores over 65,536 dialogs build it in the background warm-up) an
+//! answer walks every change since its cursor, at most 4,096 log entries a call.
+//!
+//! **Keyset pages.** A query with `cursor=` (empty for the first page) pages by keyset:
+//! [`Page::next_cursor`] (in JSON only when the query has `cursor=`, `null` on the last page)
+//! continues right after the page's last dialog in the query's order, so paging while others
+//! write neither repeats nor drops a dialog that stays put. The cursor holds that dialog's sort
+//! key and a checksum of the query's conditions and sort: another query's cursor, a damaged one,
+//! or `skip` beside a non-empty cursor is a `QUERY` error. `total_entries` stays the query's
+//! total. Walks of a time index start at the cursor's time, so a later page costs about what the
+//! first costs; sorts on other fields filter up to the cursor.
+//!
+//! **File format.** Format 3: rows carry the commit that wrote them, and the change log's tables
+//! exist. A format-2 store opens without migration (its rows were written before the log); a
+//! format-1 store also has its private pairs moved into the new pair table, in one commit.
 //!
 //! **Imports.** [`DialogStore::import`] writes a dialog in QuickBlox's JSON shape as it is, with
 //! its `_id`, timestamps and last message; a private dialog's name is dropped, and it needs its

@@ -211,7 +211,8 @@ impl DialogStore {
                     true => None,
                     false => Some(keyset::decode(cursor, fingerprint)?),
                 };
-                let paged = Query { skip: 0, limit: query.limit + 1, ..query.clone() };
+                // `skip` is 0 with a non-empty cursor, and pages the first page as asked.
+                let paged = Query { limit: query.limit.saturating_add(1), ..query.clone() };
                 let (mut plan, preds) = self.plan(&snap, user, &paged)?;
                 plan.after = after;
                 (plan, preds, Some(fingerprint))
@@ -283,7 +284,10 @@ impl DialogStore {
     ) -> Result<Changes, Error> {
         self.guard(|| {
             let snap = self.storage.snapshot()?;
-            let answer = feed::changes_since(&snap, user, &cursor.0, limit)?;
+            // The full scan, the oracle of the query paths, walks the whole log here too.
+            let store_wide = self.paths == PathChoice::FullScan;
+            let build = crate::query::may_build_columns(self.paths, snap.meta()?);
+            let answer = feed::changes_since(&snap, user, &cursor.0, limit, (store_wide, build))?;
             let mut dialogs = Vec::with_capacity(answer.dialogs.len());
             for (rid, row) in answer.dialogs {
                 let unread = if row.is_public() { 0 } else { snap.unread(user.0, rid)? };

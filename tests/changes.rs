@@ -401,3 +401,62 @@ fn check_integrity_finds_a_damaged_change_log() {
     assert!(problems.contains("change log has stray entry (999, 7)"), "{problems}");
     assert!(problems.contains("per-user change 1000"), "{problems}");
 }
+
+/// A cursor in the middle of a commit (a call stopped by its limit) at the edge of the
+/// history: either every change after it comes, or it has expired; never a lost removal.
+#[test]
+fn a_cursor_inside_a_commit_at_the_edge_of_the_history_loses_nothing() {
+    for more in [15u64, 16, 17, 40] {
+        let clock = Arc::new(dialogstore::ManualClock::new(T0));
+        let store = builder(&clock).change_history(16).in_memory().unwrap();
+        let (g1, g2) = (store.group(ME, &[YOU]), store.group(ME, &[YOU]));
+        let mut client = Client::default();
+        client.sync(&store, YOU, 100);
+        // One commit removes YOU from both; the client reads one removal of it.
+        store
+            .write(|b| {
+                b.update_dialog(ME, g1.id, DialogUpdate::default().pull_occupants([YOU]))?;
+                b.update_dialog(ME, g2.id, DialogUpdate::default().pull_occupants([YOU]))?;
+                Ok(())
+            })
+            .unwrap();
+        let ch = store.changes_since(YOU, &client.cursor, 1).unwrap();
+        assert_eq!((ch.removed.clone(), ch.has_more), (vec![g1.id], true));
+        client.copy.remove(&g1.id);
+        client.cursor = ch.next;
+        for n in 0..more {
+            store.group(UserId(50 + n), &[UserId(80)]);
+        }
+        match store.changes_since(YOU, &client.cursor, 100) {
+            Ok(_) => {
+                client.sync(&store, YOU, 100);
+                client.assert_listing(&store, YOU);
+            }
+            Err(e) => assert_eq!(e.code(), "CURSOR_EXPIRED", "after {more} commits"),
+        }
+    }
+}
+
+/// A dialog deleted and imported again under its id (a new row): the client keeps it,
+/// whether it had synced before or is in the middle of its first sync.
+#[test]
+fn a_dialog_deleted_and_imported_again_stays_in_the_copy() {
+    let env = Env::new();
+    let g = env.group(ME, &[YOU]);
+    env.group(ME, &[YOU]);
+    let mut synced = Client::default();
+    synced.sync(&env, YOU, 100);
+    let mut listing = Client::default();
+    let first = env.changes_since(YOU, &listing.cursor, 1).unwrap();
+    assert!(first.has_more);
+    listing.copy.extend(first.dialogs.into_iter().map(|d| (d.id, d)));
+    listing.cursor = first.next;
+    let full = env.get(ME, g.id).unwrap();
+    env.delete_dialogs(ME, &[g.id], true).unwrap();
+    env.import(full).unwrap();
+    for client in [&mut synced, &mut listing] {
+        let answers = client.sync(&env, YOU, 100);
+        assert!(answers.iter().all(|a| !a.removed.contains(&g.id)));
+        client.assert_listing(&env, YOU);
+    }
+}

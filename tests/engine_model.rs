@@ -55,9 +55,9 @@ fn random_sequences_exercise_batches_writes_and_queries() {
     assert!(total.batches > 300 && total.batches_aborted > 100, "{total:?}");
     assert!(total.batch_writes_ok > 1_500, "{total:?}");
     assert!(total.queries_nonempty > 600, "{total:?}");
-    // Clients sync in the middle of sequences and catch up there (above the 8,000 catch-ups
-    // of the end of the runs: two clients for each of 20 users).
-    assert!(total.syncs > 10_000 && total.syncs_caught_up > 8_300, "{total:?}");
+    // Clients sync in the middle of sequences and catch up there, and at the end of each run
+    // every client and three fresh ones catch up (600 of these).
+    assert!(total.syncs > 5_000 && total.syncs_caught_up > 2_000, "{total:?}");
     assert!(total.keyset_walks > 0, "{total:?}");
 }
 

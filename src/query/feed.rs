@@ -22,8 +22,9 @@ use std::sync::Arc;
 
 use crate::dialog::CursorState;
 use crate::error::Error;
+use crate::lang::Direction;
 use crate::model::{DialogId, Row, RowId, UserId};
-use crate::storage::{Snapshot, CHANGED_DELETED, CHANGED_PUBLIC};
+use crate::storage::{Snapshot, TimeOrder, CHANGED_DELETED, CHANGED_PUBLIC};
 
 /// Log entries one call walks at most before it answers with `has_more`, however few of them
 /// were the user's.
@@ -42,11 +43,16 @@ pub(crate) struct FeedAnswer {
 }
 
 /// The changes `user` has not seen after `cursor`, at most `limit` (1 to [`CHANGES_MAX`]).
+///
+/// With `store_wide` (the oracle that tests compare with) the answer walks the whole log even
+/// where the user's feed would serve; `build_columns` lets it build the commit column the feed
+/// is built from (see `planner::may_build_columns`).
 pub(crate) fn changes_since(
     snap: &Snapshot,
     user: UserId,
     cursor: &CursorState,
     limit: usize,
+    (store_wide, build_columns): (bool, bool),
 ) -> Result<FeedAnswer, Error> {
     let limit = limit.clamp(1, CHANGES_MAX);
     let meta = snap.meta()?;
@@ -76,7 +82,13 @@ pub(crate) fn changes_since(
         CursorState::Listing { seq, from_row, .. } => {
             listing(snap, user, (tag, seq), from_row, limit)
         }
-        CursorState::Log { seq, row, .. } => log(snap, user, (tag, now), (seq, row), limit),
+        CursorState::Log { seq, row, .. } => {
+            let feed = match store_wide {
+                true => None,
+                false => snap.user_feed(user.0, build_columns)?,
+            };
+            log(snap, user, (tag, now), (seq, row), limit, feed)
+        }
     }
 }
 
@@ -131,6 +143,53 @@ fn listing(
     })
 }
 
+/// One log entry as the merge sees it: its position (commit, row) and what it says.
+struct Entry {
+    at: (u64, u32),
+    /// The row's own change, with its `CHANGED_*` bits; `None` for a per-user change.
+    bits: Option<u8>,
+}
+
+type Stream<'s> = std::iter::Peekable<Box<dyn Iterator<Item = Result<Entry, Error>> + 's>>;
+
+/// The streams of log entries after `after` that may concern `user`, each in (commit, row)
+/// order: with their change feed, the dialogs they occupy, the public dialogs' changes and
+/// their own per-user changes (each entry theirs); without it (the feed is not cached and
+/// its column not built, or `store_wide`), the whole log and every user's per-user changes.
+fn streams<'s>(
+    snap: &'s Snapshot,
+    user: UserId,
+    after: (u64, u32),
+    feed: Option<Arc<TimeOrder>>,
+) -> Result<Vec<Stream<'s>>, Error> {
+    let rows = |entries: crate::storage::Entries<'s, crate::storage::ChangeEntry>| {
+        let mapped =
+            entries.map(|e| e.map(|(seq, rid, bits)| Entry { at: (seq, rid.0), bits: Some(bits) }));
+        Box::new(mapped) as Box<dyn Iterator<Item = Result<Entry, Error>> + 's>
+    };
+    let theirs = |entries: crate::storage::Entries<'s, crate::storage::UserChangeEntry>| {
+        let mine = entries.filter(move |e| !matches!(e, Ok((_, _, u, _)) if *u != user.0));
+        let mapped = mine.map(|e| e.map(|(seq, rid, _, _)| Entry { at: (seq, rid.0), bits: None }));
+        Box::new(mapped) as Box<dyn Iterator<Item = Result<Entry, Error>> + 's>
+    };
+    let streams = match feed {
+        Some(feed) => {
+            let own = feed
+                .range(after.0 as i64, i64::MAX, Direction::Asc)
+                .map(|(seq, rid)| (seq as u64, rid))
+                .filter(move |at| *at > after)
+                .map(|at| Ok(Entry { at, bits: Some(0) }));
+            vec![
+                Box::new(own) as Box<dyn Iterator<Item = Result<Entry, Error>> + 's>,
+                rows(snap.public_changes_after(after)?),
+                theirs(snap.changes_of_user(user.0, after)?),
+            ]
+        }
+        None => vec![rows(snap.changes_after(after)?), theirs(snap.user_changes_after(after)?)],
+    };
+    Ok(streams.into_iter().map(Iterator::peekable).collect())
+}
+
 /// The changes after log position `after` that concern `user`.
 fn log(
     snap: &Snapshot,
@@ -138,12 +197,9 @@ fn log(
     (tag, now): (u32, u64),
     after: (u64, u32),
     limit: usize,
+    feed: Option<Arc<TimeOrder>>,
 ) -> Result<FeedAnswer, Error> {
-    let mut changes = snap.changes_after(after)?.peekable();
-    let mut mine = snap
-        .user_changes_after(after)?
-        .filter(|entry| !matches!(entry, Ok((_, _, u, _)) if *u != user.0))
-        .peekable();
+    let mut streams = streams(snap, user, after, feed)?;
     let mut answer = FeedAnswer {
         dialogs: Vec::new(),
         removed: Vec::new(),
@@ -152,44 +208,42 @@ fn log(
     };
     let mut sent: HashSet<u32> = HashSet::new();
     let mut walked = 0;
+    // The last position consumed: where the next call goes on if this one stops early. A
+    // call that reads every stream to its end goes on after the snapshot's last commit.
+    let mut consumed = None;
     loop {
-        let change_at = match changes.peek() {
-            Some(Ok((seq, rid, _))) => Some((*seq, rid.0)),
-            Some(Err(_)) => return Err(changes.next().and_then(Result::err).unwrap_or_else(gone)),
-            None => None,
-        };
-        if let Some(Err(_)) = mine.peek() {
-            return Err(mine.next().and_then(Result::err).unwrap_or_else(gone));
+        // The next position of any stream.
+        let mut at: Option<(u64, u32)> = None;
+        for stream in &mut streams {
+            match stream.peek() {
+                Some(Ok(entry)) => at = Some(at.map_or(entry.at, |a| a.min(entry.at))),
+                Some(Err(_)) => {
+                    return Err(stream.next().and_then(Result::err).unwrap_or_else(gone))
+                }
+                None => {}
+            }
         }
-        let user_at = match mine.peek() {
-            Some(Ok((seq, rid, _, _))) => Some((*seq, rid.0)),
-            _ => None,
-        };
-        let at = match (change_at, user_at) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => break,
-        };
-        if answer.dialogs.len() + answer.removed.len() == limit || walked == WALK_MAX {
+        let Some(at) = at else { break };
+        if answer.dialogs.len() + answer.removed.len() == limit || walked >= WALK_MAX {
+            if let Some((seq, row)) = consumed {
+                answer.next = CursorState::Log { tag, user: user.0, seq, row };
+            }
             answer.has_more = true;
             break;
         }
-        let rid = RowId(at.1);
         // What the entries at this position say: the row's own change, the user's.
-        let mut bits = None;
-        if change_at == Some(at) {
-            if let Some(Ok((_, _, b))) = changes.next() {
-                bits = Some(b);
+        let (mut bits, mut theirs) = (None, false);
+        for stream in &mut streams {
+            while let Some(Ok(entry)) = stream.next_if(|e| e.as_ref().is_ok_and(|e| e.at == at)) {
+                walked += 1;
+                match entry.bits {
+                    Some(b) => bits = Some(b),
+                    None => theirs = true,
+                }
             }
-            walked += 1;
         }
-        let mut theirs = false;
-        if user_at == Some(at) {
-            mine.next();
-            theirs = true;
-            walked += 1;
-        }
-        answer.next = CursorState::Log { tag, user: user.0, seq: at.0, row: at.1 };
+        let rid = RowId(at.1);
+        consumed = Some(at);
         if sent.contains(&rid.0) {
             continue;
         }
@@ -201,7 +255,16 @@ fn log(
             // Someone else's dialog.
             Some(_) if !theirs => continue,
             None if !theirs && !public => continue,
-            _ => answer.removed.extend(snap.id_at(rid)?),
+            _ => {
+                let Some(id) = snap.id_at(rid)? else { continue };
+                // The id of a deleted dialog imported again names a new row, whose own
+                // entry comes later and sends it: dropping it here would lose it.
+                let again =
+                    snap.find(&id)?.is_some_and(|(r, row)| r != rid && row.visible_to(user));
+                if !again {
+                    answer.removed.push(id);
+                }
+            }
         }
         sent.insert(rid.0);
     }

@@ -26,5 +26,5 @@ pub use explain::{
 };
 pub use page::Page;
 pub use plan::PathChoice;
-pub(crate) use planner::COLUMN_BUILD_MAX_DIALOGS;
+pub(crate) use planner::{may_build_columns, COLUMN_BUILD_MAX_DIALOGS};
 pub(crate) use prepare::prepare;

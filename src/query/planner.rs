@@ -36,7 +36,7 @@ const COLUMN_MIN_CANDIDATES: u64 = 1024;
 pub(crate) const COLUMN_BUILD_MAX_DIALOGS: u64 = 65_536;
 
 /// Whether a query may build the columns (and what is built from them) it lacks.
-fn may_build_columns(choice: PathChoice, meta: &Meta) -> bool {
+pub(crate) fn may_build_columns(choice: PathChoice, meta: &Meta) -> bool {
     choice != PathChoice::Auto || meta.live_total() <= COLUMN_BUILD_MAX_DIALOGS
 }
 

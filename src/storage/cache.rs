@@ -40,7 +40,7 @@ use smallvec::SmallVec;
 use super::cached::{Filter, PublicStreams};
 use super::columns::{Column, ColumnKey};
 use super::meta::Meta;
-use super::orders::{OrderMove, UserOrder};
+use super::orders::{FeedMove, OrderMove, TimeOrder, UserOrder};
 use super::versioned::{Map, Versioned};
 use crate::index::BitmapKey;
 use crate::index::TimeIndex;
@@ -64,6 +64,8 @@ pub(crate) struct CommitChanges {
     pub meta: Option<Meta>,
     /// Rows moved in their occupants' orderings (`orders.rs`), in write order.
     pub orders: Vec<OrderMove>,
+    /// Rows written, as their occupants' change feeds see them, in write order.
+    pub feeds: Vec<FeedMove>,
 }
 
 impl CommitChanges {
@@ -89,6 +91,7 @@ impl CommitChanges {
             && self.public_times.is_empty()
             && self.meta.is_none()
             && self.orders.is_empty()
+            && self.feeds.is_empty()
     }
 }
 
@@ -111,6 +114,9 @@ pub(crate) struct Cache {
     orders: RwLock<HashMap<u64, Versioned<Arc<UserOrder>>, FxBuildHasher>>,
     /// Entries all kept orderings may hold; installing one past it drops them all.
     order_entries: usize,
+    /// Users' change feeds: `(commit, row)` of each dialog they occupy, by the commit that
+    /// wrote it last (`query/feed.rs`), within the same budget of entries as the orderings.
+    feeds: RwLock<HashMap<u64, Versioned<Arc<TimeOrder>>, FxBuildHasher>>,
 }
 
 /// Columns kept at most; installing one more drops them all (each is rebuilt when next needed).
@@ -146,6 +152,7 @@ impl Cache {
             filters: RwLock::new(HashMap::default()),
             orders: RwLock::new(HashMap::default()),
             order_entries,
+            feeds: RwLock::new(HashMap::default()),
         }
     }
 
@@ -300,6 +307,30 @@ impl Cache {
         }
     }
 
+    pub(crate) fn feed(&self, view: CacheVersion, user: u64) -> Option<Arc<TimeOrder>> {
+        let feeds = self.feeds.read().unwrap_or_else(|e| e.into_inner());
+        feeds.get(&user).filter(|f| f.version <= view.version).map(|f| f.value.clone())
+    }
+
+    pub(crate) fn install_feed(&self, view: CacheVersion, user: u64, feed: Arc<TimeOrder>) {
+        if feed.len() > self.order_entries {
+            return;
+        }
+        if let Some(_guard) = self.installable(view) {
+            let mut feeds = self.feeds.write().unwrap_or_else(|e| e.into_inner());
+            feeds.remove(&user);
+            // Past the budget, feeds go (in the map's order) until the new one fits.
+            let held: usize = feeds.values().map(|f| f.value.len()).sum();
+            let mut excess = (held + feed.len()).saturating_sub(self.order_entries);
+            feeds.retain(|_, f| {
+                let keep = excess == 0;
+                excess = excess.saturating_sub(f.value.len());
+                keep
+            });
+            feeds.insert(user, Versioned { version: view.version, value: feed });
+        }
+    }
+
     /// Step 1 of a commit: marks it in flight and removes what it touches. Returns what was
     /// cached of it, for [`Cache::end_commit`] to update.
     pub(crate) fn begin_commit(&self, touched: &CommitChanges) -> Removed {
@@ -336,6 +367,16 @@ impl Cache {
                 }
             }
         }
+        if !touched.feeds.is_empty() {
+            let mut feeds = self.feeds.write().unwrap_or_else(|e| e.into_inner());
+            if !feeds.is_empty() {
+                for user in touched.feeds.iter().flat_map(FeedMove::distinct_users) {
+                    if let Some(old) = feeds.remove(&user) {
+                        removed.feeds.push((user, old.value));
+                    }
+                }
+            }
+        }
         removed
     }
 
@@ -347,10 +388,14 @@ impl Cache {
         if committed {
             if !removed.columns.is_empty() {
                 let mut columns = self.columns.write().unwrap_or_else(|e| e.into_inner());
+                let commit = touched.meta.as_ref().map_or(0, |meta| meta.seq);
                 for old in removed.columns {
                     let mut new = Arc::unwrap_or_clone(old);
                     for (rid, row) in &touched.rows {
-                        new.patch(*rid, row.as_deref());
+                        match new.key() {
+                            ColumnKey::Commit => new.set_time(*rid, commit as i64),
+                            _ => new.patch(*rid, row.as_deref()),
+                        }
                     }
                     columns.insert(new.key().clone(), Versioned { version, value: Arc::new(new) });
                 }
@@ -398,24 +443,8 @@ impl Cache {
                 *self.public.write().unwrap_or_else(|e| e.into_inner()) =
                     Some(Versioned { version, value: Arc::new(new) });
             }
-            if !removed.orders.is_empty() {
-                let mut patched: HashMap<u64, UserOrder, FxBuildHasher> = removed
-                    .orders
-                    .into_iter()
-                    .map(|(user, old)| (user, Arc::unwrap_or_clone(old)))
-                    .collect();
-                for change in &touched.orders {
-                    for user in change.distinct_users() {
-                        if let Some(order) = patched.get_mut(&user) {
-                            change.apply(user, order);
-                        }
-                    }
-                }
-                let mut orders = self.orders.write().unwrap_or_else(|e| e.into_inner());
-                for (user, order) in patched {
-                    orders.insert(user, Versioned { version, value: Arc::new(order) });
-                }
-            }
+            put_back_moved(&self.orders, removed.orders, &touched.orders, version);
+            put_back_moved(&self.feeds, removed.feeds, &touched.feeds, version);
             if let Some(meta) = touched.meta {
                 *self.meta.write().unwrap_or_else(|e| e.into_inner()) =
                     Some(Versioned { version, value: meta });
@@ -431,6 +460,56 @@ impl Cache {
     }
 }
 
+/// Users' values (orderings, feeds) that step 1 took out, put back at `version` with every
+/// move of the commit applied in write order.
+fn put_back_moved<T: Clone, M: UserMove<T>>(
+    map: &RwLock<HashMap<u64, Versioned<Arc<T>>, FxBuildHasher>>,
+    taken: Vec<(u64, Arc<T>)>,
+    moves: &[M],
+    version: u64,
+) {
+    if taken.is_empty() {
+        return;
+    }
+    let mut patched: HashMap<u64, T, FxBuildHasher> =
+        taken.into_iter().map(|(user, old)| (user, Arc::unwrap_or_clone(old))).collect();
+    for change in moves {
+        for user in change.users() {
+            if let Some(value) = patched.get_mut(&user) {
+                change.apply_to(user, value);
+            }
+        }
+    }
+    let mut map = map.write().unwrap_or_else(|e| e.into_inner());
+    for (user, value) in patched {
+        map.insert(user, Versioned { version, value: Arc::new(value) });
+    }
+}
+
+/// A row's move in per-user values of type `T`: whose, and how.
+trait UserMove<T> {
+    fn users(&self) -> Vec<u64>;
+    fn apply_to(&self, user: u64, value: &mut T);
+}
+
+impl UserMove<UserOrder> for OrderMove {
+    fn users(&self) -> Vec<u64> {
+        self.distinct_users().collect()
+    }
+    fn apply_to(&self, user: u64, value: &mut UserOrder) {
+        self.apply(user, value);
+    }
+}
+
+impl UserMove<TimeOrder> for FeedMove {
+    fn users(&self) -> Vec<u64> {
+        self.distinct_users().collect()
+    }
+    fn apply_to(&self, user: u64, value: &mut TimeOrder) {
+        self.apply(user, value);
+    }
+}
+
 /// What [`Cache::begin_commit`] took out of the cache.
 #[derive(Default)]
 pub(crate) struct Removed {
@@ -441,6 +520,7 @@ pub(crate) struct Removed {
     columns: Vec<Arc<Column>>,
     filters: Vec<(Box<str>, Arc<Filter>)>,
     orders: Vec<(u64, Arc<UserOrder>)>,
+    feeds: Vec<(u64, Arc<TimeOrder>)>,
 }
 
 #[cfg(test)]

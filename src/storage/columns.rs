@@ -32,6 +32,9 @@ pub(crate) enum ColumnKey {
     Updated,
     /// A custom field, by name: the stored value of every row whose `data` has it.
     Data(Box<str>),
+    /// The commit that wrote each row last (`i64::MIN` for a row written before the change
+    /// log), from the `changes` table; each commit sets it for the rows it wrote.
+    Commit,
 }
 
 /// The [`ColumnKey::LastMessage`] value of a dialog without a message. A sort coarsened to it
@@ -45,7 +48,7 @@ impl ColumnKey {
         match self {
             ColumnKey::LastMessage => Some(TimeIndex::LastMessage),
             ColumnKey::Updated => Some(TimeIndex::Updated),
-            ColumnKey::Data(_) => None,
+            ColumnKey::Data(_) | ColumnKey::Commit => None,
         }
     }
 
@@ -55,7 +58,8 @@ impl ColumnKey {
         match self {
             ColumnKey::LastMessage => row.last_message_date_sent.unwrap_or(NO_MESSAGE),
             ColumnKey::Updated => row.updated_at,
-            ColumnKey::Data(_) => 0,
+            // Not in the row: the commit sets it (Cache::end_commit).
+            ColumnKey::Data(_) | ColumnKey::Commit => 0,
         }
     }
 

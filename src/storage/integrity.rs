@@ -283,11 +283,40 @@ fn check_change_log(
     for key in have.keys().filter(|k| !want.contains_key(*k)) {
         report.problems.push(format!("change log has stray entry {key:?}"));
     }
+    // The public dialogs' entries, apart.
+    let mut have_public = BTreeMap::new();
+    for entry in snap.public_changes_after((0, 0))? {
+        let (seq, rid, bits) = entry?;
+        have_public.insert((seq, rid.0), bits);
+    }
+    have.retain(|_, bits| *bits & CHANGED_PUBLIC != 0);
+    if have_public != have {
+        let differ: Vec<_> = have_public
+            .iter()
+            .filter(|(k, b)| have.get(k) != Some(b))
+            .chain(have.iter().filter(|(k, b)| have_public.get(k) != Some(b)))
+            .take(5)
+            .collect();
+        report.problems.push(format!("public change log differs from the log at {differ:?}"));
+    }
+    let mut by_seq = BTreeMap::new();
     for entry in snap.user_changes_after((0, 0))? {
-        let (seq, rid, user, _) = entry?;
-        if seq > meta.seq || (meta.history_from > 0 && seq <= meta.history_from) {
+        let (seq, rid, user, kind) = entry?;
+        if seq > meta.seq || seq < meta.history_from {
             report.problems.push(format!("per-user change {seq} of user {user} in row {}", rid.0));
         }
+        by_seq.insert((user, seq, rid.0), kind);
+    }
+    let by_user: BTreeMap<_, _> = snap
+        .all_changes_by_user()?
+        .map(|e| e.map(|(user, seq, rid, kind)| ((user, seq, rid), kind)))
+        .collect::<Result<_, _>>()?;
+    if by_user != by_seq {
+        report.problems.push(format!(
+            "per-user changes by user ({}) differ from those by commit ({})",
+            by_user.len(),
+            by_seq.len()
+        ));
     }
     Ok(())
 }

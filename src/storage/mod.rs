@@ -48,7 +48,7 @@ pub use integrity::IntegrityReport;
 pub(crate) use meta::Meta;
 pub(crate) use orders::{TimeOrder, UserOrder};
 pub(crate) use read::{describe_key, embedded_row};
-pub(crate) use snapshot::Snapshot;
+pub(crate) use snapshot::{ChangeEntry, Snapshot, UserChangeEntry};
 pub use stats::{StoreStats, TableStats};
 pub(crate) use tables::{CHANGED_DELETED, CHANGED_PUBLIC};
 pub(crate) use writer::Writer;

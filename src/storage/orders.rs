@@ -288,6 +288,37 @@ impl OrderMove {
     }
 }
 
+/// A row's move in its occupants' change feeds (a user's feed is the `(commit, row)` of every
+/// dialog they occupy, by the commit that wrote it last): the commit and occupants before
+/// (`None`: no live row, or no occupants) and after.
+#[derive(Clone, Debug)]
+pub(crate) struct FeedMove {
+    pub rid: u32,
+    pub old: Option<(u64, Arc<[UserId]>)>,
+    pub new: Option<(u64, Arc<[UserId]>)>,
+}
+
+impl FeedMove {
+    /// The users whose feeds the move changes, each once.
+    pub(crate) fn distinct_users(&self) -> impl Iterator<Item = u64> + '_ {
+        let old = self.old.as_ref().map_or(&[][..], |(_, users)| &users[..]);
+        let new = self.new.iter().flat_map(|(_, users)| users.iter());
+        let added = new.filter(move |u| old.binary_search(u).is_err());
+        old.iter().chain(added).map(|u| u.0)
+    }
+
+    /// Applies the move to `user`'s feed.
+    pub(crate) fn apply(&self, user: u64, feed: &mut TimeOrder) {
+        let holds = |users: &Arc<[UserId]>| users.binary_search(&UserId(user)).is_ok();
+        if let Some((commit, _)) = self.old.as_ref().filter(|(_, users)| holds(users)) {
+            feed.remove((*commit as i64, self.rid));
+        }
+        if let Some((commit, _)) = self.new.as_ref().filter(|(_, users)| holds(users)) {
+            feed.insert((*commit as i64, self.rid));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,7 +52,9 @@ pub(crate) struct Snapshot {
     bitmaps: OnceCell<ReadOnlyTable<&'static [u8], &'static [u8]>>,
     times: [OnceCell<ReadOnlyTable<(i64, u32), ()>>; 4],
     changes: OnceCell<ReadOnlyTable<(u64, u32), u8>>,
+    public_changes: OnceCell<ReadOnlyTable<(u64, u32), u8>>,
     user_changes: OnceCell<ReadOnlyTable<(u64, u32, u64), u8>>,
+    user_changes_by_user: OnceCell<ReadOnlyTable<(u64, u64, u32), u8>>,
 }
 
 /// An entry of the change log: the commit that last wrote the row, the row, and its
@@ -96,7 +98,9 @@ impl Snapshot {
             bitmaps: OnceCell::new(),
             times: Default::default(),
             changes: OnceCell::new(),
+            public_changes: OnceCell::new(),
             user_changes: OnceCell::new(),
+            user_changes_by_user: OnceCell::new(),
         }
     }
 
@@ -285,6 +289,11 @@ impl Snapshot {
                 let (time, rid) = entry?;
                 column.set_time(rid.0, time);
             }
+        } else if *key == ColumnKey::Commit {
+            for entry in self.changes_after((0, 0))? {
+                let (seq, rid, _) = entry?;
+                column.set_time(rid.0, seq as i64);
+            }
         } else {
             self.fill_data_columns(std::slice::from_mut(&mut column))?;
         }
@@ -381,7 +390,7 @@ impl Snapshot {
     pub(crate) fn warm_up(&self) -> Result<bool, Error> {
         let Some(view) = self.view else { return Ok(false) };
         self.public_streams()?;
-        for key in [ColumnKey::LastMessage, ColumnKey::Updated] {
+        for key in [ColumnKey::LastMessage, ColumnKey::Updated, ColumnKey::Commit] {
             self.column(&key)?;
         }
         let names: BTreeSet<String> =
@@ -508,6 +517,74 @@ impl Snapshot {
             let (seq, rid) = k.value();
             Ok((seq, RowId(rid), v.value()))
         })))
+    }
+
+    /// The change-log entries of public dialogs after position `after` (commit, row), in order.
+    pub(crate) fn public_changes_after(
+        &self,
+        after: (u64, u32),
+    ) -> Result<Entries<'_, ChangeEntry>, Error> {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let table = open(&self.txn, &self.public_changes, tables::PUBLIC_CHANGES)?;
+        let range = table.range::<(u64, u32)>((Excluded(after), Unbounded))?;
+        Ok(Box::new(range.map(|entry| {
+            let (k, v) = entry?;
+            let (seq, rid) = k.value();
+            Ok((seq, RowId(rid), v.value()))
+        })))
+    }
+
+    /// `user`'s own per-user changes after position `after` (commit, row), in order.
+    pub(crate) fn changes_of_user(
+        &self,
+        user: u64,
+        after: (u64, u32),
+    ) -> Result<Entries<'_, UserChangeEntry>, Error> {
+        use std::ops::Bound::{Excluded, Included};
+        let table = open(&self.txn, &self.user_changes_by_user, tables::USER_CHANGES_BY_USER)?;
+        let from = Excluded((user, after.0, after.1));
+        let range = table.range::<(u64, u64, u32)>((from, Included((user, u64::MAX, u32::MAX))))?;
+        Ok(Box::new(range.map(move |entry| {
+            let (k, v) = entry?;
+            let (_, seq, rid) = k.value();
+            Ok((seq, RowId(rid), user, v.value()))
+        })))
+    }
+
+    /// Every per-user change by user first, as stored: (user, commit, row, kind).
+    pub(crate) fn all_changes_by_user(&self) -> Result<Entries<'_, (u64, u64, u32, u8)>, Error> {
+        let table = open(&self.txn, &self.user_changes_by_user, tables::USER_CHANGES_BY_USER)?;
+        Ok(Box::new(table.range::<(u64, u64, u32)>(..)?.map(|entry| {
+            let (k, v) = entry?;
+            let (user, seq, rid) = k.value();
+            Ok((user, seq, rid, v.value()))
+        })))
+    }
+
+    /// `user`'s change feed: `(commit, row)` of every dialog they occupy by the commit that
+    /// wrote it last, from the cache or built from the commit column (and cached); `None`
+    /// when the snapshot does not know its version, or the column is not built and `build`
+    /// is false.
+    pub(crate) fn user_feed(
+        &self,
+        user: u64,
+        build: bool,
+    ) -> Result<Option<Arc<TimeOrder>>, Error> {
+        let Some(view) = self.view else { return Ok(None) };
+        if let Some(feed) = self.cache.feed(view, user) {
+            return Ok(Some(feed));
+        }
+        let Some(commits) = self.column_if(&ColumnKey::Commit, build)? else { return Ok(None) };
+        let rows = self.bitmap(&BitmapKey::User(user))?;
+        if let Some(max) = rows.max().filter(|max| !commits.covers(*max)) {
+            return Err(Error::corrupted(format!("row {max} is past the commit column")));
+        }
+        let mut entries: Vec<(i64, u32)> =
+            rows.iter().map(|rid| (commits.time(rid).max(0), rid)).collect();
+        entries.sort_unstable();
+        let feed = Arc::new(TimeOrder::from_sorted(entries));
+        self.cache.install_feed(view, user, feed.clone());
+        Ok(Some(feed))
     }
 
     /// The per-user changes (of every user) after position `after` (commit, row), in order.
@@ -774,14 +851,13 @@ mod tests {
                 .column(view, &ColumnKey::Data(format!("f{f:02}").into()))
                 .is_some()
         };
-        // Two time columns and fourteen fields, the first by name: nothing was dropped.
-        assert!([ColumnKey::LastMessage, ColumnKey::Updated].iter().all(|k| store
-            .storage
-            .cache()
-            .column(view, k)
-            .is_some()));
-        assert!((0..14).all(cached));
-        assert!(!(14..20).any(cached));
+        // Two time columns, the commit column and thirteen fields, the first by name: nothing
+        // was dropped.
+        assert!([ColumnKey::LastMessage, ColumnKey::Updated, ColumnKey::Commit]
+            .iter()
+            .all(|k| { store.storage.cache().column(view, k).is_some() }));
+        assert!((0..13).all(cached));
+        assert!(!(13..20).any(cached));
         assert_eq!(store.storage.cache().column_room(), 0);
     }
 

@@ -38,6 +38,11 @@ pub(crate) const UNREAD: TableDefinition<(u64, u32), u32> = TableDefinition::new
 /// entries than rows and a walk from a cursor reads each changed dialog once.
 pub(crate) const CHANGES: TableDefinition<(u64, u32), u8> = TableDefinition::new("changes");
 
+/// The [`CHANGES`] entries of public dialogs (live or deleted), the same keys and bits: every
+/// one is a change for every user, so a reader walks these without skipping anyone else's.
+pub(crate) const PUBLIC_CHANGES: TableDefinition<(u64, u32), u8> =
+    TableDefinition::new("public_changes");
+
 /// A [`CHANGES`] entry's bit: the row is a tombstone.
 pub(crate) const CHANGED_DELETED: u8 = 1;
 /// A [`CHANGES`] entry's bit: the dialog is public (in every user's view).
@@ -49,6 +54,11 @@ pub(crate) const CHANGED_PUBLIC: u8 = 2;
 /// the history the store keeps (`meta.history_from`) are removed.
 pub(crate) const USER_CHANGES: TableDefinition<(u64, u32, u64), u8> =
     TableDefinition::new("user_changes");
+
+/// [`USER_CHANGES`] by user first: (user id, commit, row id) → kind, so one user's changes
+/// are one range. The same entries, trimmed with it.
+pub(crate) const USER_CHANGES_BY_USER: TableDefinition<(u64, u64, u32), u8> =
+    TableDefinition::new("user_changes_by_user");
 
 /// A [`USER_CHANGES`] kind: the user no longer occupies the dialog.
 pub(crate) const USER_LEFT: u8 = 1;

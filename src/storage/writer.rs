@@ -26,7 +26,7 @@ use super::cache::CommitChanges;
 use super::codec::row_seq;
 use super::codec::{decode_bitmap, encode_bitmap, encode_live, encode_row, StoredRow};
 use super::meta::{Meta, FORMAT, FORMAT_V1, FORMAT_V2};
-use super::orders::{OrderKeys, OrderMove};
+use super::orders::{FeedMove, OrderKeys, OrderMove};
 use super::read;
 use super::staging::{Changes, StagedRow, Staging};
 use super::tables;
@@ -65,7 +65,9 @@ pub(crate) struct Writer<'t> {
     bitmaps: Table<'t, &'static [u8], &'static [u8]>,
     times: [Table<'t, (i64, u32), ()>; 4],
     changes: Table<'t, (u64, u32), u8>,
+    public_changes: Table<'t, (u64, u32), u8>,
     user_changes: Table<'t, (u64, u32, u64), u8>,
+    user_changes_by_user: Table<'t, (u64, u64, u32), u8>,
     /// The change log of this commit: each row written, with its [`tables::CHANGES`] bits.
     logged: BTreeMap<u32, u8>,
     /// Change-log entries of earlier commits that rows written now leave.
@@ -157,6 +159,8 @@ impl<'t> Writer<'t> {
         ];
         let changes = Opened::new(txn.open_table(tables::CHANGES)?);
         let user_changes = Opened::new(txn.open_table(tables::USER_CHANGES)?);
+        let public_changes = Opened::new(txn.open_table(tables::PUBLIC_CHANGES)?);
+        let by_user = Opened::new(txn.open_table(tables::USER_CHANGES_BY_USER)?);
         Ok(Writer {
             meta,
             meta_table: meta_table.keep(),
@@ -169,6 +173,8 @@ impl<'t> Writer<'t> {
             times: times.map(Opened::keep),
             changes: changes.keep(),
             user_changes: user_changes.keep(),
+            public_changes: public_changes.keep(),
+            user_changes_by_user: by_user.keep(),
             logged: BTreeMap::new(),
             unlogged: Vec::new(),
             user_logged: BTreeMap::new(),
@@ -311,14 +317,29 @@ impl<'t> Writer<'t> {
         self.meta.seq + 1
     }
 
-    /// Writes `bytes` as row `rid` and logs the change: the row's entry moves from the commit
-    /// that wrote it last to this one.
-    fn put_row(&mut self, rid: RowId, bytes: &[u8], bits: u8) -> Result<(), Error> {
+    /// Writes `bytes` as row `rid` (whose live state was `old` and is now `new`) and logs the
+    /// change: the row's entry moves from the commit that wrote it last to this one, in the
+    /// log and in the feeds of its occupants before and after.
+    fn put_row(
+        &mut self,
+        rid: RowId,
+        bytes: &[u8],
+        bits: u8,
+        (old, new): (Option<&Row>, Option<&Row>),
+    ) -> Result<(), Error> {
         let before = self.rows.insert(rid.0, bytes)?.map(|old| row_seq(old.value()));
-        if let Some(seq) = before.filter(|seq| *seq != 0 && *seq != self.this_commit()) {
+        let now = self.this_commit();
+        if let Some(seq) = before.filter(|seq| *seq != 0 && *seq != now) {
             self.unlogged.push((seq, rid.0));
         }
         self.logged.insert(rid.0, bits);
+        let users = |row: Option<&Row>| row.map(|r| r.occupants.clone()).filter(|u| !u.is_empty());
+        let (old, new) = (users(old), users(new));
+        if old.is_some() || new.is_some() {
+            let old = old.map(|users| (before.unwrap_or(0), users));
+            let new = new.map(|users| (now, users));
+            self.touched.feeds.push(FeedMove { rid: rid.0, old, new });
+        }
         Ok(())
     }
 
@@ -326,18 +347,35 @@ impl<'t> Writer<'t> {
     fn write_log(&mut self) -> Result<(), Error> {
         let seq = self.this_commit();
         for key in std::mem::take(&mut self.unlogged) {
-            self.changes.remove(key)?;
+            let bits = self.changes.remove(key)?.map(|b| b.value());
+            if bits.is_some_and(|b| b & tables::CHANGED_PUBLIC != 0) {
+                self.public_changes.remove(key)?;
+            }
         }
         for (rid, bits) in std::mem::take(&mut self.logged) {
             self.changes.insert((seq, rid), bits)?;
+            if bits & tables::CHANGED_PUBLIC != 0 {
+                self.public_changes.insert((seq, rid), bits)?;
+            }
         }
         for ((rid, user), kind) in std::mem::take(&mut self.user_logged) {
             self.user_changes.insert((seq, rid, user), kind)?;
+            self.user_changes_by_user.insert((user, seq, rid), kind)?;
         }
         // Trimmed in steps, so a commit removes a run of old entries at once.
         let horizon = seq.saturating_sub(self.history);
         if horizon >= self.meta.history_from + (self.history / 16).max(1) {
-            self.user_changes.retain_in(..=(horizon, u32::MAX, u64::MAX), |_, _| false)?;
+            let mut gone = Vec::new();
+            // Commits below the horizon: a cursor at the horizon (a commit it has read part
+            // of) still finds every entry after it.
+            self.user_changes.retain_in(..(horizon, 0, 0), |key, _| {
+                gone.push(key);
+                false
+            })?;
+            gone.sort_unstable_by_key(|(seq, rid, user)| (*user, *seq, *rid));
+            for (seq, rid, user) in gone {
+                self.user_changes_by_user.remove((user, seq, rid))?;
+            }
             self.meta.history_from = horizon;
         }
         Ok(())
@@ -541,7 +579,7 @@ impl<'t> Writer<'t> {
             self.ids_empty.set(Some(false));
         }
         let bits = if row.is_public() { tables::CHANGED_PUBLIC } else { 0 };
-        self.put_row(rid, &encode_live(&row, self.this_commit()), bits)?;
+        self.put_row(rid, &encode_live(&row, self.this_commit()), bits, (None, Some(&row)))?;
         self.apply(rid, IndexEntries::of(&row), true)?;
         self.moved(rid, None, Some(&row));
         let row = Arc::new(row);
@@ -573,7 +611,7 @@ impl<'t> Writer<'t> {
             self.log_user(user.0, rid, tables::USER_LEFT);
         }
         let bits = if new.is_public() { tables::CHANGED_PUBLIC } else { 0 };
-        self.put_row(rid, &encode_live(&new, self.this_commit()), bits)?;
+        self.put_row(rid, &encode_live(&new, self.this_commit()), bits, (Some(old), Some(&new)))?;
         let new = Arc::new(new);
         self.live.borrow_mut().insert(rid.0, new.clone());
         self.touched.row(rid.0, Some(new.clone()));
@@ -595,7 +633,7 @@ impl<'t> Writer<'t> {
         }
         let public = if old.is_public() { tables::CHANGED_PUBLIC } else { 0 };
         let tombstone = encode_row(&StoredRow::Deleted { id: old.id }, self.this_commit());
-        self.put_row(rid, &tombstone, tables::CHANGED_DELETED | public)?;
+        self.put_row(rid, &tombstone, tables::CHANGED_DELETED | public, (Some(old), None))?;
         self.live.borrow_mut().remove(&rid.0);
         self.touched.row(rid.0, None);
         let slot = &mut self.meta.live[type_slot(old.kind)?];
