@@ -211,3 +211,51 @@ fn skip_pages_the_first_cursor_page_and_a_hand_built_limit_does_not_overflow() {
     assert_eq!(page.next_cursor, None);
     assert_eq!(page.items.len() as u64, page.total_entries);
 }
+
+/// Pages read on one thread while another writes: every dialog the writer did not touch is
+/// seen exactly once, on every sort a walk serves.
+#[test]
+fn cursor_pages_under_a_concurrent_writer() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+    let env = store();
+    let user = UserId(1);
+    for query in ["limit=3", "sort_asc=updated_at&limit=4", "sort_desc=updated_at&limit=5"] {
+        let before = by_skip(&env, user, query).0;
+        let touched = Mutex::new(Vec::new());
+        let done = AtomicBool::new(false);
+        let seen = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut rng = Rng::new(7);
+                for n in 0..300 {
+                    if done.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let id = *rng.pick(&before);
+                    // Recorded before the write, so a page that sees the write knows of it.
+                    touched.lock().unwrap().push(id);
+                    let _ = env.record_message(id, user, msg("w", "moved", T0 + 50 + n));
+                }
+            });
+            let mut seen = Vec::new();
+            let mut cursor = String::new();
+            loop {
+                let q: Query = format!("{query}&cursor={cursor}").parse().unwrap();
+                let page = env.list_dialogs(user, &q).unwrap();
+                seen.extend(page.items.iter().map(|d| d.id));
+                std::thread::yield_now();
+                match page.next_cursor {
+                    Some(next) => cursor = next,
+                    None => break,
+                }
+            }
+            done.store(true, Ordering::Relaxed);
+            seen
+        });
+        let touched = touched.into_inner().unwrap();
+        for id in before.iter().filter(|id| !touched.contains(id)) {
+            let n = seen.iter().filter(|s| *s == id).count();
+            assert_eq!(n, 1, "{query:?}: {id} seen {n} times");
+        }
+    }
+}
