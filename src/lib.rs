@@ -161,6 +161,13 @@
 //! commit column is built (stores over 65,536 dialogs build it in the background warm-up) an
 //! answer walks every change since its cursor, at most 4,096 log entries a call.
 //!
+//! **Unread counts.** [`DialogStore::unread_counts`] gives a user's unread messages in all
+//! their dialogs and in each dialog asked for (with none asked, in every dialog where they
+//! have any), as QuickBlox's `GET /chat/Message/unread.json` answers:
+//! `{"total": 5, "<id>": 2}`. The total is kept in the read cache and moved by every commit
+//! (summed from the user's counters the first time), so reading it does not depend on how many
+//! dialogs the user is in. An id the user cannot see is `NOT_FOUND` or `ACCESS_ERROR`.
+//!
 //! **Keyset pages.** A query with `cursor=` (empty for the first page) pages by keyset:
 //! [`Page::next_cursor`] (in JSON only when the query has `cursor=`, `null` on the last page)
 //! continues right after the page's last dialog in the query's order, so paging while others
@@ -218,7 +225,8 @@ mod writes;
 pub use batch::WriteBatch;
 pub use builder::{Builder, DEFAULT_CACHE_BYTES};
 pub use dialog::{
-    ChangeCursor, Changes, Dialog, DialogUpdate, Members, MessageMeta, NewDialog, UserIdList,
+    ChangeCursor, Changes, Dialog, DialogUpdate, Members, MessageMeta, NewDialog, UnreadCounts,
+    UserIdList,
 };
 pub use error::{Action, Error, ValidationError};
 pub use lang::{

@@ -422,3 +422,21 @@ fn changes_and_cursor_pages() {
     };
     assert!(ids(&page).iter().all(|id| !ids(&last).contains(id)));
 }
+
+/// `GET /chat/Message/unread.json`, QuickBlox's shape, with and without `chat_dialog_ids`.
+#[test]
+fn unread_counts_endpoint() {
+    let s = Server::start();
+    let party = s.as_token("POST", "/chat/Dialog.json", PARTY_TOKEN, GROUP_BODY).expect(201, None);
+    let id = party["_id"].as_str().unwrap().to_owned();
+    let msg = MessageMeta { id: "m1".into(), text: "hi".into(), date_sent: T };
+    s.store.record_message(id.parse().unwrap(), UserId(96753878), msg).unwrap();
+    let all = s.as_token("GET", "/chat/Message/unread.json", DATA_TOKEN, "").expect(200, None);
+    assert_eq!(all, json!({"total": 1, id.clone(): 1}));
+    let one = format!("/chat/Message/unread.json?chat_dialog_ids={id}");
+    let asked = s.as_token("GET", &one, PARTY_TOKEN, "").expect(200, None);
+    assert_eq!(asked, json!({"total": 0, id.clone(): 0}));
+    s.as_token("GET", "/chat/Message/unread.json?chat_dialog_ids=xyz", PARTY_TOKEN, "")
+        .expect(422, Some("DIALOG_ID_INVALID"));
+    s.as_api_key("GET", &one, "123", "").expect(403, Some("ACCESS_ERROR"));
+}

@@ -7,6 +7,7 @@
 //! | `POST /chat/Dialog.json`, body a `NewDialog` | 201 and the dialog |
 //! | `GET /chat/Dialog.json?QUERY` | 200 and `{total_entries, skip, limit, items}` (and `next_cursor` when QUERY has `cursor=`) |
 //! | `GET /chat/Dialog/changes.json?since=TOKEN&limit=N` | 200 and `{dialogs, removed, next, has_more}`: what changed for the caller after `TOKEN` (none or `start`: everything they see), at most `N` (1 to 1,000, default 100) |
+//! | `GET /chat/Message/unread.json[?chat_dialog_ids=ID,ID]` | 200 and `{"total": N, "<id>": n, ...}`: the caller's unread messages in all their dialogs and in each id (without ids, in every dialog where they have any) |
 //! | `GET /chat/Dialog/{id}.json` | 200 and the dialog, with the caller's unread count |
 //! | `PUT /chat/Dialog/{id}.json`, body a `DialogUpdate` | 200 and the dialog |
 //! | `DELETE /chat/Dialog/{id},{id}.json[?force=1]` | 200 and `{"SuccessfullyDeleted": {"ids": [..]}, "NotFound": {"ids": []}, "WrongPermissions": {"ids": []}}` |
@@ -127,6 +128,7 @@ pub fn router(store: Arc<DialogStore>, auth: Auth) -> Router {
         .route("/chat/Dialog.json", get(list).post(create))
         // Before `{file}`: a static segment wins over a parameter.
         .route("/chat/Dialog/changes.json", get(changes))
+        .route("/chat/Message/unread.json", get(unread))
         // One segment `{id}.json` or `{id},{id}.json`: the handlers take the `.json` off.
         .route("/chat/Dialog/{file}", get(get_one).put(update).delete(delete))
         .with_state(app)
@@ -181,6 +183,32 @@ async fn changes(
     call(&app, &headers, StatusCode::OK, move |store, user| {
         let cursor: ChangeCursor = since.parse()?;
         store.changes_since(user, &cursor, limit)
+    })
+    .await
+}
+
+async fn unread(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let mut ids = String::new();
+    for pair in query.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=').unwrap_or((pair, "")) {
+            ("chat_dialog_ids", list) => ids = list.replace("%2C", ",").replace("%2c", ","),
+            (key, _) => {
+                let message = format!("QUERY: {key}: unknown key, expected chat_dialog_ids");
+                return errors(StatusCode::UNPROCESSABLE_ENTITY, message);
+            }
+        }
+    }
+    call(&app, &headers, StatusCode::OK, move |store, user| {
+        let ids = ids
+            .split(',')
+            .filter(|id| !id.trim().is_empty())
+            .map(|id| id.trim().parse())
+            .collect::<Result<Vec<DialogId>, Error>>()?;
+        store.unread_counts(user, &ids)
     })
     .await
 }

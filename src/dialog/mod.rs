@@ -10,9 +10,11 @@ mod convert;
 mod input;
 mod parse;
 mod record;
+mod unread;
 
 pub(crate) use changes::CursorState;
 pub use changes::{ChangeCursor, Changes};
 pub(crate) use convert::{convert, kind_of, to_dialog};
 pub use input::{DialogUpdate, Members, MessageMeta, NewDialog, UserIdList};
 pub use record::Dialog;
+pub use unread::UnreadCounts;

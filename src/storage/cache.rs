@@ -66,6 +66,8 @@ pub(crate) struct CommitChanges {
     pub orders: Vec<OrderMove>,
     /// Rows written, as their occupants' change feeds see them, in write order.
     pub feeds: Vec<FeedMove>,
+    /// How each user's total of unread messages moved.
+    pub totals: Vec<(u64, i64)>,
 }
 
 impl CommitChanges {
@@ -92,6 +94,7 @@ impl CommitChanges {
             && self.meta.is_none()
             && self.orders.is_empty()
             && self.feeds.is_empty()
+            && self.totals.is_empty()
     }
 }
 
@@ -105,6 +108,9 @@ pub(crate) struct Cache {
     /// Unread counters by `(user, row)`, zero included (most rows of a page have no entry, and
     /// a B-tree lookup that finds nothing costs as much as one that finds a count).
     unread: Map<(u64, u32), u32>,
+    /// Users' totals of unread messages, summed once from their counters and then moved by
+    /// every commit.
+    totals: Map<u64, u64>,
     public: RwLock<Option<Versioned<Arc<PublicStreams>>>>,
     meta: RwLock<Option<Versioned<Meta>>>,
     columns: RwLock<HashMap<ColumnKey, Versioned<Arc<Column>>, FxBuildHasher>>,
@@ -146,6 +152,7 @@ impl Cache {
             rows: Map::new(rows),
             bitmaps: Map::new(bitmaps),
             unread: Map::new(unread),
+            totals: Map::new(unread / 8 + 1),
             public: RwLock::new(None),
             meta: RwLock::new(None),
             columns: RwLock::new(HashMap::default()),
@@ -206,6 +213,16 @@ impl Cache {
     pub(crate) fn install_unread(&self, view: CacheVersion, user: u64, rid: u32, n: u32) {
         if let Some(_guard) = self.installable(view) {
             self.unread.insert((user, rid), view.version, n);
+        }
+    }
+
+    pub(crate) fn total(&self, view: CacheVersion, user: u64) -> Option<u64> {
+        self.totals.get(&user, view.version)
+    }
+
+    pub(crate) fn install_total(&self, view: CacheVersion, user: u64, total: u64) {
+        if let Some(_guard) = self.installable(view) {
+            self.totals.insert(user, view.version, total);
         }
     }
 
@@ -367,6 +384,11 @@ impl Cache {
                 }
             }
         }
+        for (user, _) in &touched.totals {
+            if let Some(old) = self.totals.remove(user) {
+                removed.totals.push((*user, old));
+            }
+        }
         if !touched.feeds.is_empty() {
             let mut feeds = self.feeds.write().unwrap_or_else(|e| e.into_inner());
             if !feeds.is_empty() {
@@ -442,6 +464,12 @@ impl Cache {
                 }
                 *self.public.write().unwrap_or_else(|e| e.into_inner()) =
                     Some(Versioned { version, value: Arc::new(new) });
+            }
+            for (user, old) in removed.totals {
+                let delta: i64 =
+                    touched.totals.iter().filter(|(u, _)| *u == user).map(|(_, d)| d).sum();
+                let total = i64::try_from(old).unwrap_or(i64::MAX).saturating_add(delta);
+                self.totals.insert(user, version, u64::try_from(total).unwrap_or(0));
             }
             put_back_moved(&self.orders, removed.orders, &touched.orders, version);
             put_back_moved(&self.feeds, removed.feeds, &touched.feeds, version);
@@ -521,6 +549,7 @@ pub(crate) struct Removed {
     filters: Vec<(Box<str>, Arc<Filter>)>,
     orders: Vec<(u64, Arc<UserOrder>)>,
     feeds: Vec<(u64, Arc<TimeOrder>)>,
+    totals: Vec<(u64, u64)>,
 }
 
 #[cfg(test)]

@@ -196,6 +196,32 @@ impl Snapshot {
         Ok(n)
     }
 
+    /// `user`'s unread messages in all their dialogs: from the cache, or summed once from their
+    /// counters (one range of the unread table: only dialogs with unread messages have an
+    /// entry) and cached, after which every commit moves it.
+    pub(crate) fn unread_total(&self, user: u64) -> Result<u64, Error> {
+        if let Some(total) = self.view.and_then(|v| self.cache.total(v, user)) {
+            return Ok(total);
+        }
+        let mut total = 0u64;
+        for entry in self.unread_of(user)? {
+            total = total.saturating_add(u64::from(entry?.1));
+        }
+        if let Some(view) = self.view {
+            self.cache.install_total(view, user, total);
+        }
+        Ok(total)
+    }
+
+    /// `user`'s unread counters above zero, by row.
+    pub(crate) fn unread_of(&self, user: u64) -> Result<Entries<'_, (RowId, u32)>, Error> {
+        let range = self.unread_table()?.range((user, 0u32)..=(user, u32::MAX))?;
+        Ok(Box::new(range.map(|entry| {
+            let (k, v) = entry?;
+            Ok((RowId(k.value().1), v.value()))
+        })))
+    }
+
     pub(crate) fn class(&self, name: &str) -> Result<Option<CustomClass>, Error> {
         read::class(self.classes()?, name)
     }

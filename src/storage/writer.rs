@@ -82,6 +82,8 @@ pub(crate) struct Writer<'t> {
     live: std::cell::RefCell<HashMap<u32, Arc<Row>, FxBuildHasher>>,
     /// Unread counters changed by this transaction, written once by `finish`.
     counters: HashMap<(u64, u32), u32, FxBuildHasher>,
+    /// The counters' values before this transaction, for the users' totals.
+    counters_before: HashMap<(u64, u32), u32, FxBuildHasher>,
     /// Private-pair entries this transaction read or changed: the row holding the pair now, and
     /// whether `finish` must write it. A create looks its pair up and then inserts it; the
     /// second lookup is this map, and the inserts go to the table in key order.
@@ -183,6 +185,7 @@ impl<'t> Writer<'t> {
             changed: false,
             live: std::cell::RefCell::new(HashMap::default()),
             counters: HashMap::default(),
+            counters_before: HashMap::default(),
             pairs_now: HashMap::default(),
             touched: CommitChanges::default(),
             ids_empty: std::cell::Cell::new(None),
@@ -295,6 +298,13 @@ impl<'t> Writer<'t> {
         // Unread counters, in key order: zero is stored as no entry.
         let mut counters: Vec<_> = std::mem::take(&mut self.counters).into_iter().collect();
         counters.sort_unstable_by_key(|(key, _)| *key);
+        // Each user's total moves by the sum of their counters' changes.
+        let mut totals: BTreeMap<u64, i64> = BTreeMap::new();
+        for ((user, rid), n) in &counters {
+            let before = self.counters_before.get(&(*user, *rid)).copied().unwrap_or(0);
+            *totals.entry(*user).or_default() += i64::from(*n) - i64::from(before);
+        }
+        self.touched.totals = totals.into_iter().filter(|(_, delta)| *delta != 0).collect();
         for ((user, rid), n) in counters {
             if n == 0 {
                 self.unread.remove((user, rid))?;
@@ -607,7 +617,7 @@ impl<'t> Writer<'t> {
         self.moved(rid, Some(old), Some(&new));
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
-            self.counters.insert((user.0, rid.0), 0);
+            self.set_counter(user.0, rid, 0)?;
             self.log_user(user.0, rid, tables::USER_LEFT);
         }
         let bits = if new.is_public() { tables::CHANGED_PUBLIC } else { 0 };
@@ -624,7 +634,7 @@ impl<'t> Writer<'t> {
         self.apply(rid, IndexEntries::of(old), false)?;
         self.moved(rid, Some(old), None);
         for user in old.occupants.iter() {
-            self.counters.insert((user.0, rid.0), 0);
+            self.set_counter(user.0, rid, 0)?;
             self.log_user(user.0, rid, tables::USER_LEFT);
         }
         let id = DialogId(old.id);
@@ -642,10 +652,21 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
+    /// Sets `user`'s unread counter in a dialog, remembering what it was before this
+    /// transaction for their total.
+    fn set_counter(&mut self, user: u64, rid: RowId, n: u32) -> Result<(), Error> {
+        if !self.counters_before.contains_key(&(user, rid.0)) {
+            let before = self.unread(user, rid)?;
+            self.counters_before.insert((user, rid.0), before);
+        }
+        self.counters.insert((user, rid.0), n);
+        Ok(())
+    }
+
     /// Adds `n` unread messages for `user` in a dialog.
     pub(crate) fn add_unread(&mut self, user: u64, rid: RowId, n: u32) -> Result<(), Error> {
         let now = self.unread(user, rid)?;
-        self.counters.insert((user, rid.0), now.saturating_add(n));
+        self.set_counter(user, rid, now.saturating_add(n))?;
         self.changed = true;
         Ok(())
     }
@@ -653,7 +674,7 @@ impl<'t> Writer<'t> {
     /// Sets `user`'s unread messages in a dialog to zero.
     pub(crate) fn clear_unread(&mut self, user: u64, rid: RowId) -> Result<(), Error> {
         if self.unread(user, rid)? > 0 {
-            self.counters.insert((user, rid.0), 0);
+            self.set_counter(user, rid, 0)?;
             self.log_user(user, rid, tables::USER_READ);
             self.changed = true;
         }

@@ -771,7 +771,9 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                     .sync(&store, *user, *limit, &mut stats)
                     .map_err(|e| format!("{what}: {e}"))?
                 {
-                    client.agrees(&model, *user, &mut stats).map_err(|e| format!("{what}: {e}"))?;
+                    client
+                        .agrees(&store, &model, *user, &mut stats)
+                        .map_err(|e| format!("{what}: {e}"))?;
                 }
             }
             Step::List { viewer, query } => {
@@ -894,7 +896,7 @@ pub fn run(steps: &[Step], checks: Checks) -> Result<Stats, String> {
                     return Err(format!("end: user {user}'s client never caught up"));
                 }
             }
-            client.agrees(&model, user, &mut stats).map_err(|e| format!("end: {e}"))?;
+            client.agrees(&store, &model, user, &mut stats).map_err(|e| format!("end: {e}"))?;
         }
     }
     // Every dialog the model holds reads the same through get_dialog, unread count included.
@@ -997,7 +999,13 @@ impl Client {
     }
 
     /// The copy is the model's listing for `user`, unread counts included.
-    fn agrees(&self, model: &Model, user: UserId, stats: &mut Stats) -> Result<(), String> {
+    fn agrees(
+        &self,
+        store: &DialogStore,
+        model: &Model,
+        user: UserId,
+        stats: &mut Stats,
+    ) -> Result<(), String> {
         let q: Query = "limit=100".parse().map_err(|e| format!("{e}"))?;
         let (total, _) = model.list(user, &q).map_err(|e| e.to_owned())?;
         let mut want = std::collections::BTreeMap::new();
@@ -1021,6 +1029,18 @@ impl Client {
                 "user {user}'s synced copy differs from the listing: extra {extra:?}, missing \
                  {missing:?}, stale {stale:#?}"
             ));
+        }
+        // The user's unread total, kept by the store, is the sum over what they see.
+        let total: u64 =
+            want.values().map(|d| u64::from(d.unread_messages_count.unwrap_or(0))).sum();
+        let kept = store.unread_counts(user, &[]).map_err(|e| format!("unread_counts: {e}"))?;
+        if kept.total != total
+            || kept
+                .dialogs
+                .iter()
+                .any(|(id, n)| want.get(id).and_then(|d| d.unread_messages_count) != Some(*n))
+        {
+            return Err(format!("user {user}'s unread counts {kept:?}, the listing sums {total}"));
         }
         stats.syncs_caught_up += 1;
         Ok(())
