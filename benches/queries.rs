@@ -9,12 +9,21 @@
 //! same order. Besides criterion's estimates, every measured call's latency is kept
 //! (criterion's warm-up calls left out) and `benches/results/queries.json` gets p50 and p99 per
 //! class. Query strings are rendered before timing; the store parses each, as a service would.
+//!
+//! `cursor_page_11` is SPEC section 6's "any cursor page" (section 9's keyset cursors): for
+//! each viewer, the page of 100 after the first 1,000 dialogs of the inbox, reached by paging
+//! with `cursor=` ten times before timing; the store answers
+//! `sort_desc=last_message_date_sent&limit=100&cursor=<token of page 11>`, SQLite a keyset query
+//! on `(ord, id)` from the last dialog of page 10 (and the total, as the store's page carries
+//! it). Checked before timing: the store's page 11 is its `skip=1000` page for every viewer, and
+//! SQLite gives the same total and dialogs for the first eight viewers of each set.
 
 mod common;
 
-use common::{Backend, Class, Dataset, Timings};
+use common::{Backend, Class, Dataset, Measured, Timings};
 use criterion::Criterion;
-use dialogstore::{DialogStore, Query, UserId};
+use dialogstore::{Dialog, DialogId, DialogStore, Query, UserId};
+use rusqlite::params;
 use std::time::Instant;
 
 /// Criterion samples per benchmark (its default), each one call of the timed routine.
@@ -34,6 +43,95 @@ struct Row {
     p50_us: f64,
     p99_us: f64,
     mean_us: f64,
+}
+
+/// The keyset-cursor class: the inbox's page 11, reached by `cursor=`.
+const CURSOR_CLASS: &str = "cursor_page_11";
+/// Its query without the cursor (the first page sends `cursor=`).
+const CURSOR_QUERY: &str = "sort_desc=last_message_date_sent&limit=100";
+/// As the result rows show it.
+const CURSOR_QUERY_SHOWN: &str = "sort_desc=last_message_date_sent&limit=100&cursor=<page 11>";
+/// Pages read before the timed one.
+const CURSOR_PAGES_BEFORE: usize = 10;
+
+/// SQLite's keyset page in the inbox order: the viewer's dialogs and the public ones after
+/// (`?3` ord, `?4` id), `?2` of them, as the `skip_1000` class's SQL orders them.
+const KEYSET_PAGE_SQL: &str = "SELECT d.id, d.user_id, d.created_at, d.updated_at, d.type, d.name, d.photo, d.xmpp_room_jid, d.occupants,
+    d.admins, d.last_message, d.last_message_id, d.lmds, d.last_message_user_id, d.is_join_required, d.data,
+    COALESCE(u.count, 0) FROM (
+  SELECT * FROM (SELECT d.rid, d.ord AS ord, d.id FROM dialogs d
+    WHERE d.rid IN (SELECT rid FROM members WHERE user_id = ?1) AND (d.ord, d.id) < (?3, ?4)
+    ORDER BY d.ord DESC, d.id DESC LIMIT ?2)
+  UNION ALL
+  SELECT * FROM (SELECT d.rid, d.ord AS ord, d.id FROM dialogs d
+    WHERE d.type = 1 AND (d.ord, d.id) < (?3, ?4)
+    ORDER BY d.ord DESC, d.id DESC LIMIT ?2)
+) t JOIN dialogs d ON d.rid = t.rid LEFT JOIN unread u ON u.user_id = ?1 AND u.rid = d.rid
+ORDER BY t.ord DESC, t.id DESC LIMIT ?2";
+
+/// The inbox total, as the store's page carries it.
+const INBOX_COUNT_SQL: &str = "SELECT (SELECT count(*) FROM dialogs d WHERE d.rid IN (SELECT rid FROM members WHERE user_id = ?1))
+    + (SELECT count(*) FROM dialogs d WHERE d.type = 1)";
+
+/// One viewer's page 11: the store's query string and SQLite's keyset.
+struct CursorPage {
+    viewer: u64,
+    text: String,
+    /// `ord` and id of the last dialog of page 10.
+    after: (i64, DialogId),
+}
+
+/// Pages the inbox with `cursor=` for each viewer up to page 11; viewers with no page 11 are
+/// left out (a small data set's light users).
+fn cursor_pages(store: &common::Store, viewers: &[u64]) -> Vec<CursorPage> {
+    let mut pages = Vec::new();
+    'viewers: for &viewer in viewers {
+        let mut token = String::new();
+        let mut last = None;
+        for _ in 0..CURSOR_PAGES_BEFORE {
+            let q: Query = format!("{CURSOR_QUERY}&cursor={token}").parse().expect("query");
+            let page = store.store.list_dialogs(UserId(viewer), &q).expect("list");
+            match page.next_cursor {
+                Some(next) => token = next,
+                None => continue 'viewers,
+            }
+            last = page.items.last().cloned();
+        }
+        let last: Dialog = last.expect("a page before the cursor");
+        pages.push(CursorPage {
+            viewer,
+            text: format!("{CURSOR_QUERY}&cursor={token}"),
+            after: (common::ord(&last), last.id),
+        });
+    }
+    pages
+}
+
+/// The store's answer to a cursor page: the query parsed, as a service would.
+fn store_cursor(store: &common::Store, page: &CursorPage) -> common::Answer {
+    let q: Query = page.text.parse().expect("cursor query");
+    let page = store.store.list_dialogs(UserId(page.viewer), &q).expect("list");
+    common::Answer { total: page.total_entries, items: page.items }
+}
+
+/// SQLite's answer: the total and the keyset page.
+fn sqlite_cursor(sqlite: &common::Sqlite, page: &CursorPage) -> common::Answer {
+    let viewer = page.viewer as i64;
+    let total: i64 = sqlite
+        .conn
+        .prepare_cached(INBOX_COUNT_SQL)
+        .expect("count sql")
+        .query_row([viewer], |r| r.get(0))
+        .expect("count");
+    let mut stmt = sqlite.conn.prepare_cached(KEYSET_PAGE_SQL).expect("keyset sql");
+    let rows = stmt
+        .query_map(
+            params![viewer, 100i64, page.after.0, &page.after.1 .0[..]],
+            common::dialog_from_row,
+        )
+        .expect("keyset page");
+    let items = rows.map(|r| r.expect("row")).collect();
+    common::Answer { total: total as u64, items }
 }
 
 /// Every viewer of every class once, through `backends`.
@@ -144,22 +242,75 @@ fn main() {
                         })
                     })
                 });
-                measured.push((class, *set, backend.name(), timings.measured()));
+                measured.push((class.name, class.query, *set, backend.name(), timings.measured()));
             }
             group.finish();
         }
+    }
+    for (set, viewers) in &sets {
+        let pages = cursor_pages(&store, viewers);
+        if pages.len() < viewers.len() {
+            eprintln!(
+                "{CURSOR_CLASS}/{set}: {} of {} viewers have no page 11, left out",
+                viewers.len() - pages.len(),
+                viewers.len()
+            );
+        }
+        if pages.is_empty() {
+            continue;
+        }
+        let skip: Query =
+            "sort_desc=last_message_date_sent&skip=1000&limit=100".parse().expect("q");
+        for (i, page) in pages.iter().enumerate() {
+            let x = store_cursor(&store, page);
+            let by_skip = store.store.list_dialogs(UserId(page.viewer), &skip).expect("list");
+            let v = page.viewer;
+            assert_eq!(
+                x.total, by_skip.total_entries,
+                "{CURSOR_CLASS}: totals differ from skip for viewer {v}"
+            );
+            assert_eq!(
+                x.items, by_skip.items,
+                "{CURSOR_CLASS}: page 11 is not the skip=1000 page for viewer {v}"
+            );
+            if i < 8 {
+                let y = sqlite_cursor(&sqlite, page);
+                assert_eq!(x.total, y.total, "{CURSOR_CLASS}: totals differ for viewer {v}");
+                assert_eq!(x.ids(), y.ids(), "{CURSOR_CLASS}: ids differ for viewer {v}");
+                assert_eq!(x.items, y.items, "{CURSOR_CLASS}: dialogs differ for viewer {v}");
+            }
+        }
+        let mut group = c.benchmark_group(format!("{CURSOR_CLASS}/{set}"));
+        group.sample_size(SAMPLES);
+        let answer = |backend: &str, page: &CursorPage| match backend {
+            "dialogstore" => store_cursor(&store, page),
+            _ => sqlite_cursor(&sqlite, page),
+        };
+        for backend in ["dialogstore", "sqlite"] {
+            let timings = Timings::new(SAMPLES);
+            group.bench_function(backend, |b| {
+                b.iter_custom(|iters| {
+                    timings.run(iters, |i| {
+                        let page = &pages[i as usize % pages.len()];
+                        std::hint::black_box(answer(backend, page));
+                    })
+                })
+            });
+            measured.push((CURSOR_CLASS, CURSOR_QUERY_SHOWN, *set, backend, timings.measured()));
+        }
+        group.finish();
     }
     c.final_summary();
     // A name filter on the command line skips classes, `--test` runs each once: keep the
     // committed results then.
     let Some(rows) = measured
         .into_iter()
-        .map(|(class, viewers, backend, m)| {
+        .map(|(class, query, viewers, backend, m): (_, _, _, _, Option<Measured>)| {
             let m = m?;
             Some(Row {
-                class: class.name,
+                class,
                 viewers,
-                query: class.query,
+                query,
                 backend,
                 calls: m.calls(),
                 p50_us: m.percentile_us(0.5),
