@@ -174,8 +174,9 @@
 //! write neither repeats nor drops a dialog that stays put. The cursor holds that dialog's sort
 //! key and a checksum of the query's conditions and sort: another query's cursor, a damaged one,
 //! or `skip` beside a non-empty cursor is a `QUERY` error. `total_entries` stays the query's
-//! total. Walks of a time index start at the cursor's time, so a later page costs about what the
-//! first costs; sorts on other fields filter up to the cursor.
+//! total. Walks of a time index, or of rows in `created_at` order, start at the cursor, so a later
+//! page costs about what the first costs; sorts on other fields sort every candidate, as the
+//! first page does, and keep those after the cursor.
 //!
 //! **File format.** Format 3: rows carry the commit that wrote them, and the change log's tables
 //! exist. A format-2 store opens without migration (its rows were written before the log); a

@@ -84,13 +84,14 @@ fn store() -> Env {
     env
 }
 
-const QUERIES: [&str; 10] = [
+const QUERIES: [&str; 11] = [
     "",
     "limit=7",
     "sort_asc=last_message_date_sent&limit=9",
     "sort_desc=updated_at&limit=5",
     "sort_asc=updated_at&limit=11",
     "sort_desc=created_at&limit=6",
+    "sort_asc=created_at&limit=7",
     "sort_asc=name&limit=4",
     "type[in]=2,3&sort_desc=last_message_date_sent&limit=8",
     "data[class_name]=ScoreTable&sort_desc=data[progress]&limit=3",
