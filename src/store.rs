@@ -197,31 +197,7 @@ impl DialogStore {
 
     fn list(&self, user: UserId, query: &Query) -> Result<Page, Error> {
         let snap = self.storage.snapshot()?;
-        let (plan, preds, keyset) = match &query.cursor {
-            Some(cursor) if !query.count => {
-                if !cursor.is_empty() && query.skip != 0 {
-                    let kind = crate::lang::QueryErrorKind::SkipWithCursor;
-                    return Err(
-                        crate::lang::QueryError::new("skip", Default::default(), kind).into()
-                    );
-                }
-                // Keyset paging: one more than the page, to know whether another follows.
-                let fingerprint = keyset::fingerprint(query);
-                let after = match cursor.is_empty() {
-                    true => None,
-                    false => Some(keyset::decode(cursor, fingerprint)?),
-                };
-                // `skip` is 0 with a non-empty cursor, and pages the first page as asked.
-                let paged = Query { limit: query.limit.saturating_add(1), ..query.clone() };
-                let (mut plan, preds) = self.plan(&snap, user, &paged)?;
-                plan.after = after;
-                (plan, preds, Some(fingerprint))
-            }
-            _ => {
-                let (plan, preds) = self.plan(&snap, user, query)?;
-                (plan, preds, None)
-            }
-        };
+        let (plan, preds, keyset) = self.plan_page(&snap, user, query)?;
         let mut outcome = exec::execute(&snap, &plan, &preds)?;
         let mut next_cursor = None;
         if let Some(fingerprint) = keyset {
@@ -347,9 +323,39 @@ impl DialogStore {
 
     fn explain_plan(&self, user: UserId, query: &Query) -> Result<Explain, Error> {
         let snap = self.storage.snapshot()?;
-        let (plan, preds) = self.plan(&snap, user, query)?;
+        let (plan, preds, _) = self.plan_page(&snap, user, query)?;
         let outcome = exec::execute(&snap, &plan, &preds)?;
-        Ok(exec::explain(query, plan, outcome))
+        // A cursor page reads one more than its limit; explain says the limit asked for.
+        Ok(Explain { limit: query.limit, ..exec::explain(query, plan, outcome) })
+    }
+
+    /// The plan of `query`'s page, and with `cursor=` the fingerprint its cursors carry: keyset
+    /// paging reads one more than the page, to know whether another follows, from after the
+    /// cursor's dialog.
+    fn plan_page(
+        &self,
+        snap: &Snapshot,
+        user: UserId,
+        query: &Query,
+    ) -> Result<(Plan, Vec<Pred>, Option<u32>), Error> {
+        let Some(cursor) = query.cursor.as_ref().filter(|_| !query.count) else {
+            let (plan, preds) = self.plan(snap, user, query)?;
+            return Ok((plan, preds, None));
+        };
+        if !cursor.is_empty() && query.skip != 0 {
+            let kind = crate::lang::QueryErrorKind::SkipWithCursor;
+            return Err(crate::lang::QueryError::new("skip", Default::default(), kind).into());
+        }
+        let fingerprint = keyset::fingerprint(query);
+        let after = match cursor.is_empty() {
+            true => None,
+            false => Some(keyset::decode(cursor, fingerprint)?),
+        };
+        // `skip` is 0 with a non-empty cursor, and pages the first page as asked.
+        let paged = Query { limit: query.limit.saturating_add(1), ..query.clone() };
+        let (mut plan, preds) = self.plan(snap, user, &paged)?;
+        plan.after = after;
+        Ok((plan, preds, Some(fingerprint)))
     }
 
     fn plan(
