@@ -617,7 +617,8 @@ impl<'t> Writer<'t> {
         self.moved(rid, Some(old), Some(&new));
         // Users who left lose their unread counters.
         for user in old.occupants.iter().filter(|u| new.occupants.binary_search(u).is_err()) {
-            self.set_counter(user.0, rid, 0)?;
+            let now = self.unread(user.0, rid)?;
+            self.set_counter(user.0, rid, now, 0);
             self.log_user(user.0, rid, tables::USER_LEFT);
         }
         let bits = if new.is_public() { tables::CHANGED_PUBLIC } else { 0 };
@@ -634,7 +635,8 @@ impl<'t> Writer<'t> {
         self.apply(rid, IndexEntries::of(old), false)?;
         self.moved(rid, Some(old), None);
         for user in old.occupants.iter() {
-            self.set_counter(user.0, rid, 0)?;
+            let now = self.unread(user.0, rid)?;
+            self.set_counter(user.0, rid, now, 0);
             self.log_user(user.0, rid, tables::USER_LEFT);
         }
         let id = DialogId(old.id);
@@ -652,29 +654,27 @@ impl<'t> Writer<'t> {
         Ok(())
     }
 
-    /// Sets `user`'s unread counter in a dialog, remembering what it was before this
-    /// transaction for their total.
-    fn set_counter(&mut self, user: u64, rid: RowId, n: u32) -> Result<(), Error> {
-        if !self.counters_before.contains_key(&(user, rid.0)) {
-            let before = self.unread(user, rid)?;
-            self.counters_before.insert((user, rid.0), before);
-        }
+    /// Sets `user`'s unread counter in a dialog from `now` (its value in this transaction) to
+    /// `n`, remembering the value before the transaction for the user's total: `now` itself
+    /// when this transaction had not changed it yet.
+    fn set_counter(&mut self, user: u64, rid: RowId, now: u32, n: u32) {
+        self.counters_before.entry((user, rid.0)).or_insert(now);
         self.counters.insert((user, rid.0), n);
-        Ok(())
     }
 
     /// Adds `n` unread messages for `user` in a dialog.
     pub(crate) fn add_unread(&mut self, user: u64, rid: RowId, n: u32) -> Result<(), Error> {
         let now = self.unread(user, rid)?;
-        self.set_counter(user, rid, now.saturating_add(n))?;
+        self.set_counter(user, rid, now, now.saturating_add(n));
         self.changed = true;
         Ok(())
     }
 
     /// Sets `user`'s unread messages in a dialog to zero.
     pub(crate) fn clear_unread(&mut self, user: u64, rid: RowId) -> Result<(), Error> {
-        if self.unread(user, rid)? > 0 {
-            self.set_counter(user, rid, 0)?;
+        let now = self.unread(user, rid)?;
+        if now > 0 {
+            self.set_counter(user, rid, now, 0);
             self.log_user(user, rid, tables::USER_READ);
             self.changed = true;
         }
