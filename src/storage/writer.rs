@@ -356,7 +356,10 @@ impl<'t> Writer<'t> {
     /// Writes this commit's change log and forgets per-user changes older than the history.
     fn write_log(&mut self) -> Result<(), Error> {
         let seq = self.this_commit();
-        for key in std::mem::take(&mut self.unlogged) {
+        // In key order: neighbouring entries share B-tree pages.
+        let mut unlogged = std::mem::take(&mut self.unlogged);
+        unlogged.sort_unstable();
+        for key in unlogged {
             let bits = self.changes.remove(key)?.map(|b| b.value());
             if bits.is_some_and(|b| b & tables::CHANGED_PUBLIC != 0) {
                 self.public_changes.remove(key)?;
