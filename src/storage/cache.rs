@@ -434,8 +434,15 @@ impl Cache {
                     self.rows.insert(rid, version, row);
                 }
             }
+            // A counter is installed if it was cached, and also if its user syncs (has a change
+            // feed): their next `changes_since` sends the dialogs this commit wrote with these
+            // counts, and would otherwise read each from redb.
+            let syncing = |user: u64| {
+                removed.feeds.iter().any(|(u, _)| *u == user)
+                    || self.feeds.read().unwrap_or_else(|e| e.into_inner()).contains_key(&user)
+            };
             for (key, n) in touched.unread {
-                if removed.unread.contains(&key) {
+                if removed.unread.contains(&key) || syncing(key.0) {
                     self.unread.insert(key, version, n);
                 }
             }
