@@ -37,6 +37,24 @@ use dialogstore::{
     ChangeCursor, DialogId, DialogStore, DialogType, Durability, MessageMeta, Query, UserId,
 };
 
+/// Times `call(i)` (the `i`-th call) with criterion as `class/set/dialogstore`, keeping every
+/// measured call's latency.
+fn criterion_calls(
+    c: &mut Criterion,
+    class: &str,
+    set: &str,
+    call: impl Fn(usize),
+) -> Option<Measured> {
+    let mut group = c.benchmark_group(format!("{class}/{set}"));
+    group.sample_size(SAMPLES);
+    let timings = Timings::new(SAMPLES);
+    group.bench_function("dialogstore", |b| {
+        b.iter_custom(|iters| timings.run(iters, |i| call(i as usize)))
+    });
+    group.finish();
+    timings.measured()
+}
+
 /// Criterion samples per benchmark (its default), each one call of the timed routine.
 const SAMPLES: usize = 100;
 
@@ -217,46 +235,29 @@ fn main() {
         Vec::new();
     for (set, users) in &sets {
         let tokens: Vec<String> = users.iter().map(|u| viewers[u].cursor.to_string()).collect();
-        let mut group = c.benchmark_group(format!("changes_empty/{set}"));
-        group.sample_size(SAMPLES);
-        let timings = Timings::new(SAMPLES);
-        group.bench_function("dialogstore", |b| {
-            b.iter_custom(|iters| {
-                timings.run(iters, |i| {
-                    let at = i as usize % users.len();
-                    let cursor: ChangeCursor = tokens[at].parse().expect("cursor");
-                    let ch = store.changes_since(UserId(users[at]), &cursor, LIMIT);
-                    std::hint::black_box(ch.expect("changes_since"));
-                })
-            })
+        let empty = criterion_calls(&mut c, "changes_empty", set, |i| {
+            let at = i % users.len();
+            let cursor: ChangeCursor = tokens[at].parse().expect("cursor");
+            let ch = store.changes_since(UserId(users[at]), &cursor, LIMIT);
+            std::hint::black_box(ch.expect("changes_since"));
         });
         measured.push((
             "changes_empty",
             "changes_since(viewer, <cursor after a full sync>, 100)",
             *set,
-            timings.measured(),
+            empty,
         ));
-        group.finish();
-
-        let mut group = c.benchmark_group(format!("inbox_reference/{set}"));
-        group.sample_size(SAMPLES);
-        let timings = Timings::new(SAMPLES);
-        group.bench_function("dialogstore", |b| {
-            b.iter_custom(|iters| {
-                timings.run(iters, |i| {
-                    let at = i as usize % users.len();
-                    let q: Query = INBOX.parse().expect("query");
-                    std::hint::black_box(store.list_dialogs(UserId(users[at]), &q).expect("list"));
-                })
-            })
+        let inbox = criterion_calls(&mut c, "inbox_reference", set, |i| {
+            let at = i % users.len();
+            let q: Query = INBOX.parse().expect("query");
+            std::hint::black_box(store.list_dialogs(UserId(users[at]), &q).expect("list"));
         });
         measured.push((
             "inbox_reference",
             "list_dialogs(viewer, \"sort_desc=last_message_date_sent&limit=100\")",
             *set,
-            timings.measured(),
+            inbox,
         ));
-        group.finish();
     }
 
     // Writes from here on: every empty answer above was timed on the synced store.

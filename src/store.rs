@@ -21,7 +21,7 @@ use crate::dialog::{ChangeCursor, Changes, Dialog, UnreadCounts};
 use crate::error::Error;
 use crate::group_commit::CommitQueue;
 use crate::lang::Query;
-use crate::ops::{self, Settings};
+use crate::ops::Settings;
 use crate::query::eval::Pred;
 use crate::query::plan::Plan;
 use crate::query::{exec, feed, keyset, Explain, Page, PathChoice};
@@ -172,7 +172,7 @@ impl DialogStore {
     fn read_dialog(&self, user: UserId, id: DialogId) -> Result<Dialog, Error> {
         let snap = self.storage.snapshot()?;
         let (rid, row) = snap.find(&id)?.ok_or(Error::NotFound { id })?;
-        if !ops::is_visible(&row, user) {
+        if !row.visible_to(user) {
             return Err(Error::AccessDenied { id, user });
         }
         let unread = snap.unread(user.0, rid)?;
@@ -307,7 +307,7 @@ impl DialogStore {
             }
             for id in ids {
                 let (rid, row) = snap.find(id)?.ok_or(Error::NotFound { id: *id })?;
-                if !ops::is_visible(&row, user) {
+                if !row.visible_to(user) {
                     return Err(Error::AccessDenied { id: *id, user });
                 }
                 dialogs.push((*id, if row.is_public() { 0 } else { snap.unread(user.0, rid)? }));

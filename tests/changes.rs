@@ -23,19 +23,26 @@ struct Client {
 }
 
 impl Client {
+    /// One call of at most `limit` entries, applied (its cursor through its text form);
+    /// returns the answer.
+    fn step(&mut self, store: &DialogStore, user: UserId, limit: usize) -> Changes {
+        let ch = store.changes_since(user, &self.cursor, limit).expect("changes_since");
+        assert!(ch.dialogs.len() + ch.removed.len() <= limit);
+        for d in &ch.dialogs {
+            self.copy.insert(d.id, d.clone());
+        }
+        for id in &ch.removed {
+            self.copy.remove(id);
+        }
+        self.cursor = ch.next.to_string().parse().expect("the token parses");
+        ch
+    }
+
     /// Syncs until caught up, `limit` entries a call; returns every answer.
     fn sync(&mut self, store: &DialogStore, user: UserId, limit: usize) -> Vec<Changes> {
         let mut answers = Vec::new();
         loop {
-            let ch = store.changes_since(user, &self.cursor, limit).expect("changes_since");
-            assert!(ch.dialogs.len() + ch.removed.len() <= limit);
-            for d in &ch.dialogs {
-                self.copy.insert(d.id, d.clone());
-            }
-            for id in &ch.removed {
-                self.copy.remove(id);
-            }
-            self.cursor = ch.next.to_string().parse().expect("the token parses");
+            let ch = self.step(store, user, limit);
             let more = ch.has_more;
             answers.push(ch);
             if !more {
@@ -212,14 +219,7 @@ fn writes_during_a_paged_first_sync_are_not_lost() {
     let mut client = Client::default();
     // Page by page, with writes between the pages: before and after the listing's position.
     for round in 0..10 {
-        let ch = env.changes_since(ME, &client.cursor, 3).unwrap();
-        for d in ch.dialogs {
-            client.copy.insert(d.id, d);
-        }
-        for id in ch.removed {
-            client.copy.remove(&id);
-        }
-        client.cursor = ch.next;
+        client.step(&env, ME, 3);
         env.tick(1);
         env.post(ids[round], ME, &format!("a{round}"), env.now());
         env.post(ids[19 - round], UserId(119 - round as u64), &format!("b{round}"), env.now());
@@ -297,12 +297,7 @@ fn a_sync_goes_on_across_a_reopen() {
             ids.push(store.group(ME, &[UserId(100 + n)]).id);
         }
         // Half of the first sync before the store closes.
-        let ch = store.changes_since(ME, &client.cursor, 5).unwrap();
-        assert!(ch.has_more);
-        for d in ch.dialogs {
-            client.copy.insert(d.id, d);
-        }
-        client.cursor = ch.next.to_string().parse().unwrap();
+        assert!(client.step(&store, ME, 5).has_more);
     }
     let store = builder(&clock).open(&path).unwrap();
     store.post(ids[0], UserId(100), "m1", T0);
@@ -420,10 +415,8 @@ fn a_cursor_inside_a_commit_at_the_edge_of_the_history_loses_nothing() {
                 Ok(())
             })
             .unwrap();
-        let ch = store.changes_since(YOU, &client.cursor, 1).unwrap();
+        let ch = client.step(&store, YOU, 1);
         assert_eq!((ch.removed.clone(), ch.has_more), (vec![g1.id], true));
-        client.copy.remove(&g1.id);
-        client.cursor = ch.next;
         for n in 0..more {
             store.group(UserId(50 + n), &[UserId(80)]);
         }
@@ -447,10 +440,7 @@ fn a_dialog_deleted_and_imported_again_stays_in_the_copy() {
     let mut synced = Client::default();
     synced.sync(&env, YOU, 100);
     let mut listing = Client::default();
-    let first = env.changes_since(YOU, &listing.cursor, 1).unwrap();
-    assert!(first.has_more);
-    listing.copy.extend(first.dialogs.into_iter().map(|d| (d.id, d)));
-    listing.cursor = first.next;
+    assert!(listing.step(&env, YOU, 1).has_more);
     let full = env.get(ME, g.id).unwrap();
     env.delete_dialogs(ME, &[g.id], true).unwrap();
     env.import(full).unwrap();

@@ -33,10 +33,6 @@ impl OpContext<'_> {
     }
 }
 
-pub(crate) fn is_visible(row: &Row, user: UserId) -> bool {
-    row.visible_to(user)
-}
-
 pub(super) fn is_owner_or_admin(row: &Row, user: UserId) -> bool {
     row.user_id == user.0 || row.admins.binary_search(&user).is_ok()
 }

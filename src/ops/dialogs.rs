@@ -7,7 +7,7 @@ use super::checks::{
     check_data, check_data_name, check_name_and_photo, check_occupant_count, check_text,
     sorted_users, user_list,
 };
-use super::context::{is_owner_or_admin, is_visible, OpContext};
+use super::context::{is_owner_or_admin, OpContext};
 use crate::dialog::{kind_of, to_dialog};
 use crate::dialog::{Dialog, DialogUpdate, NewDialog};
 use crate::error::{Action, Error, ValidationError};
@@ -108,7 +108,7 @@ pub(super) fn find_visible(
     id: DialogId,
 ) -> Result<(RowId, Arc<Row>), Error> {
     let (rid, row) = w.find(&id)?.ok_or(Error::NotFound { id })?;
-    if !is_visible(&row, user) {
+    if !row.visible_to(user) {
         return Err(Error::AccessDenied { id, user });
     }
     Ok((rid, row))

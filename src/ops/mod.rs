@@ -10,6 +10,6 @@ mod context;
 mod dialogs;
 mod messages;
 
-pub(crate) use context::{is_visible, OpContext, Settings};
+pub(crate) use context::{OpContext, Settings};
 pub(crate) use dialogs::{create, declare_class, delete, import, update};
 pub(crate) use messages::{mark_read, record_message, record_private_message};

@@ -249,7 +249,7 @@ fn log(
         }
         let deleted = bits.is_some_and(|b| b & CHANGED_DELETED != 0);
         let public = bits.is_some_and(|b| b & CHANGED_PUBLIC != 0);
-        let row = if deleted { None } else { snap.row_at(rid)? };
+        let row = if deleted { None } else { snap.row_if_live(rid)? };
         match row {
             Some(row) if row.visible_to(user) => answer.dialogs.push((rid, row)),
             // Someone else's dialog.

@@ -437,15 +437,16 @@ impl Cache {
             // A counter is installed if it was cached, and also if its user syncs (has a change
             // feed): their next `changes_since` sends the dialogs this commit wrote with these
             // counts, and would otherwise read each from redb.
+            let feeds = self.feeds.read().unwrap_or_else(|e| e.into_inner());
             let syncing = |user: u64| {
-                removed.feeds.iter().any(|(u, _)| *u == user)
-                    || self.feeds.read().unwrap_or_else(|e| e.into_inner()).contains_key(&user)
+                feeds.contains_key(&user) || removed.feeds.iter().any(|(u, _)| *u == user)
             };
             for (key, n) in touched.unread {
                 if removed.unread.contains(&key) || syncing(key.0) {
                     self.unread.insert(key, version, n);
                 }
             }
+            drop(feeds);
             for (key, old) in removed.bitmaps {
                 let mut new = Arc::unwrap_or_clone(old);
                 for (rid, added) in touched.bits.get(&key).into_iter().flatten() {

@@ -63,8 +63,11 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
     let mut expected_rid = 0u32;
     let problem = |report: &mut IntegrityReport, p: String| report.problems.push(p);
 
-    for entry in snap.all_rows()? {
-        let (rid, stored) = entry?;
+    // Each row's last commit, for the change log.
+    let mut commits: Vec<(u32, u64)> = Vec::new();
+    for entry in snap.all_rows_with_commits()? {
+        let (rid, stored, commit) = entry?;
+        commits.push((rid.0, commit));
         report.rows += 1;
         if rid.0 != expected_rid {
             problem(&mut report, format!("row ids jump from {} to {}", expected_rid, rid.0));
@@ -220,7 +223,7 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
         );
     }
 
-    check_change_log(snap, &meta, &public, &mut report)?;
+    check_change_log(snap, &meta, &commits, &public, &mut report)?;
 
     for entry in snap.all_unread()? {
         let ((user, rid), count) = entry?;
@@ -243,22 +246,23 @@ pub(crate) fn check(snap: &Snapshot) -> Result<IntegrityReport, Error> {
 }
 
 /// The change log holds one entry for each row written since it exists, at the commit the row
-/// carries, with the right bits; the per-user changes lie within the history kept.
+/// carries (`commits`: each row's), with the right bits; the per-user changes lie within the
+/// history kept.
 fn check_change_log(
     snap: &Snapshot,
     meta: &crate::storage::Meta,
+    commits: &[(u32, u64)],
     public: &BTreeMap<u32, bool>,
     report: &mut IntegrityReport,
 ) -> Result<(), Error> {
     use crate::storage::{CHANGED_DELETED, CHANGED_PUBLIC};
     let mut want = BTreeMap::new();
-    for entry in snap.all_row_commits()? {
-        let (rid, seq) = entry?;
+    for &(rid, seq) in commits {
         if seq > meta.seq {
-            report.problems.push(format!("row {} written by commit {seq} of {}", rid.0, meta.seq));
+            report.problems.push(format!("row {rid} written by commit {seq} of {}", meta.seq));
         }
         if seq > 0 {
-            want.insert((seq, rid.0), public.get(&rid.0).copied());
+            want.insert((seq, rid), public.get(&rid).copied());
         }
     }
     let mut have = BTreeMap::new();

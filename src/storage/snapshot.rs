@@ -61,6 +61,20 @@ pub(crate) struct Snapshot {
 /// `tables::CHANGED_*` bits.
 pub(crate) type ChangeEntry = (u64, RowId, u8);
 
+/// The entries of a change-log table (`changes`, `public_changes`) after position `after`.
+fn log_after(
+    table: &ReadOnlyTable<(u64, u32), u8>,
+    after: (u64, u32),
+) -> Result<Entries<'_, ChangeEntry>, Error> {
+    use std::ops::Bound::{Excluded, Unbounded};
+    let range = table.range::<(u64, u32)>((Excluded(after), Unbounded))?;
+    Ok(Box::new(range.map(|entry| {
+        let (k, v) = entry?;
+        let (seq, rid) = k.value();
+        Ok((seq, RowId(rid), v.value()))
+    })))
+}
+
 /// A per-user change: the commit, the row, the user and the `tables::USER_*` kind.
 pub(crate) type UserChangeEntry = (u64, RowId, u64, u8);
 
@@ -162,7 +176,7 @@ impl Snapshot {
     }
 
     /// The row at `rid` if it is a live dialog, from the cache or redb.
-    fn row_if_live(&self, rid: RowId) -> Result<Option<Arc<Row>>, Error> {
+    pub(crate) fn row_if_live(&self, rid: RowId) -> Result<Option<Arc<Row>>, Error> {
         if let Some(row) = self.view.and_then(|v| self.cache.row(v, rid.0)) {
             return Ok(Some(row));
         }
@@ -535,14 +549,7 @@ impl Snapshot {
         &self,
         after: (u64, u32),
     ) -> Result<Entries<'_, ChangeEntry>, Error> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let table = open(&self.txn, &self.changes, tables::CHANGES)?;
-        let range = table.range::<(u64, u32)>((Excluded(after), Unbounded))?;
-        Ok(Box::new(range.map(|entry| {
-            let (k, v) = entry?;
-            let (seq, rid) = k.value();
-            Ok((seq, RowId(rid), v.value()))
-        })))
+        log_after(open(&self.txn, &self.changes, tables::CHANGES)?, after)
     }
 
     /// The change-log entries of public dialogs after position `after` (commit, row), in order.
@@ -550,14 +557,7 @@ impl Snapshot {
         &self,
         after: (u64, u32),
     ) -> Result<Entries<'_, ChangeEntry>, Error> {
-        use std::ops::Bound::{Excluded, Unbounded};
-        let table = open(&self.txn, &self.public_changes, tables::PUBLIC_CHANGES)?;
-        let range = table.range::<(u64, u32)>((Excluded(after), Unbounded))?;
-        Ok(Box::new(range.map(|entry| {
-            let (k, v) = entry?;
-            let (seq, rid) = k.value();
-            Ok((seq, RowId(rid), v.value()))
-        })))
+        log_after(open(&self.txn, &self.public_changes, tables::PUBLIC_CHANGES)?, after)
     }
 
     /// `user`'s own per-user changes after position `after` (commit, row), in order.
@@ -629,11 +629,6 @@ impl Snapshot {
         })))
     }
 
-    /// The row at `rid` if it is a live dialog (`None` for a tombstone or no row).
-    pub(crate) fn row_at(&self, rid: RowId) -> Result<Option<Arc<Row>>, Error> {
-        self.row_if_live(rid)
-    }
-
     /// The dialog id at `rid`, live or deleted (`None` if no row has that id).
     pub(crate) fn id_at(&self, rid: RowId) -> Result<Option<DialogId>, Error> {
         if let Some(row) = self.view.and_then(|v| self.cache.row(v, rid.0)) {
@@ -656,15 +651,16 @@ impl Snapshot {
         }))
     }
 
-    /// Every row's commit (the commit that wrote it last; 0 before the change log), in row-id
-    /// order.
-    pub(crate) fn all_row_commits(
+    /// Every stored row with the commit that wrote it last (0 before the change log), in
+    /// row-id order.
+    pub(crate) fn all_rows_with_commits(
         &self,
-    ) -> Result<impl Iterator<Item = Result<(RowId, u64), Error>> + '_, Error> {
-        Ok(self.rows()?.range::<u32>(..)?.map(|entry| {
+    ) -> Result<Entries<'_, (RowId, StoredRow, u64)>, Error> {
+        Ok(Box::new(self.rows()?.range::<u32>(..)?.map(|entry| {
             let (k, v) = entry?;
-            Ok((RowId(k.value()), super::codec::row_seq(v.value())))
-        }))
+            let rid = k.value();
+            Ok((RowId(rid), decode_row(rid, v.value())?, super::codec::row_seq(v.value())))
+        })))
     }
 
     /// Every bitmap chunk as stored: (key bytes, decoded bitmap).
